@@ -89,7 +89,9 @@ LAYER_NAMES: tuple[str, ...] = tuple(layer.name for layer in TRAINING_LAYERS)
 
 
 def expected_kernel_shape(
-    name: str, widths: tuple[int, ...] = CHANNELS_PER_BLOCK, fc_width: int = FC_WIDTH,
+    name: str,
+    widths: tuple[int, ...] = CHANNELS_PER_BLOCK,
+    fc_width: int = FC_WIDTH,
     num_classes: int = NUM_CLASSES,
 ) -> tuple[int, int, int, int]:
     """Kernel shape (out, in, height, width) of weight layer ``name``.

@@ -1,0 +1,20 @@
+"""naah's own PyTensor Ops: convolution and pooling with their gradients.
+
+PyTensor no longer ships ``conv2d`` or pooling; these are naah's, with a numpy/BLAS
+``perform`` for the C VM linker and registrations for the Numba linker (imported
+here so that any PyTensor mode finds them).
+"""
+
+from naah.ops import numba_backend as _numba_backend  # noqa: F401  (registers kernels)
+from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel, conv2d
+from naah.ops.pool import Pool2d, Pool2dGrad, pool2d
+
+__all__ = [
+    "Conv2d",
+    "Conv2dGradInput",
+    "Conv2dGradKernel",
+    "Pool2d",
+    "Pool2dGrad",
+    "conv2d",
+    "pool2d",
+]

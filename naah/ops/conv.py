@@ -1,0 +1,191 @@
+"""2-d convolution (cross-correlation) Ops and their gradients.
+
+``Conv2d(pad, stride)(x, w)`` correlates an (N, C, H, W) batch with (O, C, KH, KW)
+kernels: ``out[n, o, i, j] = sum_{c,p,q} x_pad[n, c, i*sh + p, j*sw + q] * w[o, c, p, q]``.
+No kernel flip, as MatConvNet's ``vl_nnconv`` and Caffe. Bias and activation are
+separate graph nodes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.gradient import grad_not_implemented
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.tensor.type import TensorType
+
+from naah.ops import kernels
+from naah.ops._common import as_batch, node_and_shapes, padding, pair, static_size
+
+
+class _ConvOp(Op):
+    """Shared properties of the convolution Op and its two gradient Ops."""
+
+    __props__ = ("pad", "stride")
+
+    def __init__(self, pad=0, stride=1):
+        self.pad = padding(pad)
+        self.stride = pair(stride, "stride")
+
+    @property
+    def geometry(self):
+        return (*self.pad, *self.stride)
+
+
+class Conv2d(_ConvOp):
+    """Cross-correlation of an NCHW batch with OIHW kernels.
+
+    Parameters
+    ----------
+    pad : int, (int, int) or (int, int, int, int)
+        Zero padding: all sides, (vertical, horizontal) or MatConvNet's
+        (top, bottom, left, right).
+    stride : int or (int, int)
+        Step between windows, (vertical, horizontal).
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> x, w = pt.tensor4("x"), pt.tensor4("w")
+    >>> y = Conv2d(pad=1)(x, w)  # 3x3 kernels keep the spatial size
+    """
+
+    def make_node(self, x, w):
+        x, w = as_batch(x, "input"), as_batch(w, "kernel")
+        if x.type.dtype != w.type.dtype:
+            raise TypeError(
+                f"input is {x.type.dtype} but kernel is {w.type.dtype}; cast one "
+                "so both have the same dtype"
+            )
+        pt_, pb, pl, pr = self.pad
+        sh, sw = self.stride
+        kh, kw = w.type.shape[2:]
+        shape = (
+            x.type.shape[0],
+            w.type.shape[0],
+            None if kh is None else static_size(x.type.shape[2], kh, sh, pt_, pb),
+            None if kw is None else static_size(x.type.shape[3], kw, sw, pl, pr),
+        )
+        out = TensorType(x.type.dtype, shape=shape)()
+        return Apply(self, [x, w], [out])
+
+    def perform(self, node, inputs, output_storage):
+        x, w = (np.ascontiguousarray(a) for a in inputs)
+        _check_channels(x, w)
+        output_storage[0][0] = kernels.conv2d_forward(x, w, *self.geometry)
+
+    def infer_shape(self, *args):
+        _, (x_shape, w_shape) = node_and_shapes(args)
+        pt_, pb, pl, pr = self.pad
+        sh, sw = self.stride
+        return [
+            (
+                x_shape[0],
+                w_shape[0],
+                (x_shape[2] + pt_ + pb - w_shape[2]) // sh + 1,
+                (x_shape[3] + pl + pr - w_shape[3]) // sw + 1,
+            )
+        ]
+
+    def pullback(self, inputs, outputs, cotangents):
+        x, w = inputs
+        (gz,) = cotangents
+        grad_input = Conv2dGradInput(self.pad, self.stride)(gz, w, x.shape[2:])
+        grad_kernel = Conv2dGradKernel(self.pad, self.stride)(x, gz, w.shape[2:])
+        return [grad_input, grad_kernel]
+
+
+class Conv2dGradInput(_ConvOp):
+    """Gradient of :class:`Conv2d` with respect to its input.
+
+    Inputs are the output gradient (N, O, H_out, W_out), the kernels and the input's
+    spatial size (H, W), which a strided convolution does not determine.
+    """
+
+    def make_node(self, gz, w, input_size):
+        gz, w = as_batch(gz, "output gradient"), as_batch(w, "kernel")
+        input_size = pt.as_tensor_variable(input_size, dtype="int64")
+        out = TensorType(
+            gz.type.dtype, shape=(gz.type.shape[0], w.type.shape[1], None, None)
+        )()
+        return Apply(self, [gz, w, input_size], [out])
+
+    def perform(self, node, inputs, output_storage):
+        gz, w, (height, width) = inputs
+        gz, w = np.ascontiguousarray(gz), np.ascontiguousarray(w)
+        output_storage[0][0] = kernels.conv2d_grad_input(
+            gz, w, int(height), int(width), *self.geometry
+        )
+
+    def infer_shape(self, *args):
+        node, (gz_shape, w_shape, _) = node_and_shapes(args)
+        size = node.inputs[2]
+        return [(gz_shape[0], w_shape[1], size[0], size[1])]
+
+    def pullback(self, inputs, outputs, cotangents):
+        return [grad_not_implemented(self, i, v) for i, v in enumerate(inputs)]
+
+
+class Conv2dGradKernel(_ConvOp):
+    """Gradient of :class:`Conv2d` with respect to its kernels.
+
+    Inputs are the forward input, the output gradient and the kernel size (KH, KW).
+    """
+
+    def make_node(self, x, gz, kernel_size):
+        x, gz = as_batch(x, "input"), as_batch(gz, "output gradient")
+        kernel_size = pt.as_tensor_variable(kernel_size, dtype="int64")
+        out = TensorType(
+            x.type.dtype, shape=(gz.type.shape[1], x.type.shape[1], None, None)
+        )()
+        return Apply(self, [x, gz, kernel_size], [out])
+
+    def perform(self, node, inputs, output_storage):
+        x, gz, (kh, kw) = inputs
+        x, gz = np.ascontiguousarray(x), np.ascontiguousarray(gz)
+        output_storage[0][0] = kernels.conv2d_grad_kernel(
+            x, gz, int(kh), int(kw), *self.geometry
+        )
+
+    def infer_shape(self, *args):
+        node, (x_shape, gz_shape, _) = node_and_shapes(args)
+        size = node.inputs[2]
+        return [(gz_shape[1], x_shape[1], size[0], size[1])]
+
+    def pullback(self, inputs, outputs, cotangents):
+        return [grad_not_implemented(self, i, v) for i, v in enumerate(inputs)]
+
+
+def _check_channels(x, w):
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"input has {x.shape[1]} channels but the kernels expect {w.shape[1]} "
+            f"(input shape {x.shape}, kernel shape {w.shape})"
+        )
+
+
+def conv2d(x, w, pad=0, stride=1):
+    """Cross-correlate an NCHW batch with OIHW kernels (no flip).
+
+    Parameters
+    ----------
+    x : TensorVariable of shape (N, C, H, W)
+    w : TensorVariable of shape (O, C, KH, KW)
+    pad : int, (int, int) or (top, bottom, left, right)
+    stride : int or (int, int)
+
+    Returns
+    -------
+    TensorVariable of shape (N, O, H_out, W_out), where
+    ``H_out = (H + top + bottom - KH) // stride_h + 1`` and likewise for W.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> x = pt.tensor4("x")
+    >>> f = pytensor.function([x], conv2d(x, np.ones((1, 1, 3, 3)), pad=1))
+    >>> f(np.ones((1, 1, 4, 4)))[0, 0, 0]
+    array([4., 6., 6., 4.])
+    """
+    return Conv2d(pad, stride)(x, w)

@@ -1,0 +1,243 @@
+"""Array kernels behind naah's Ops: numpy code that Numba can also compile.
+
+Every kernel is compiled by Numba (``njit``, cached on disk after the first call) and
+serves both the Ops' ``perform`` (the C VM linker naah uses) and their Numba
+registrations (:mod:`naah.ops.numba_backend`): one source for both backends. Matrix
+products go through ``np.dot``, which Numba maps to scipy's BLAS, the same library
+scipy's L-BFGS-B uses, so one evaluation never alternates between two BLAS thread
+pools. Loops are over channels and rows, never Python loops over pixels. Arrays are NCHW batches
+and OIHW kernels; convolution is cross-correlation (no kernel flip), as in
+MatConvNet's ``vl_nnconv`` and Caffe.
+
+Convolution lowers to one matrix product per block of output rows ("im2col"): the
+input patches of a block are copied into a ``(KH*KW*C, rows*W_out)`` matrix whose
+product with the ``(O, KH*KW*C)`` kernel matrix is the block's output. Blocks bound
+the patch matrix to :data:`PATCH_BUDGET` elements, so memory stays proportional to
+the activations at any image size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Upper bound on the elements of one im2col patch matrix (64 MiB in float32). Large
+# enough that each GEMM is hundreds of columns wide (BLAS efficiency), small enough
+# that a 2048x2048 image needs no more than a few activations' worth of scratch.
+PATCH_BUDGET = 1 << 24
+
+
+@njit(cache=True, nogil=True)
+def conv_output_size(size, kernel, stride, pad_before, pad_after):
+    """Output length of a convolution or pooling window along one axis (floor)."""
+    return (size + pad_before + pad_after - kernel) // stride + 1
+
+
+@njit(cache=True, nogil=True)
+def _rows_per_block(patch_rows, out_width, out_height):
+    per_row = patch_rows * out_width
+    return max(1, min(out_height, PATCH_BUDGET // max(per_row, 1)))
+
+
+@njit(cache=True, nogil=True)
+def _padded(image, pad_top, pad_bottom, pad_left, pad_right):
+    """Zero-padded copy of one (C, H, W) image."""
+    c, h, w = image.shape
+    out = np.zeros((c, h + pad_top + pad_bottom, w + pad_left + pad_right), image.dtype)
+    out[:, pad_top : pad_top + h, pad_left : pad_left + w] = image
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _im2col(xpad, kh, kw, sh, sw, r0, r1, wo):
+    """Patches of output rows r0:r1 as a (KH*KW*C, (r1-r0)*W_out) matrix.
+
+    Row index is ``(i*KW + j)*C + c`` for kernel tap (i, j) and channel c, matching
+    :func:`_kernel_matrix`.
+    """
+    c = xpad.shape[0]
+    rows = r1 - r0
+    cols = np.empty((kh * kw, c, rows, wo), xpad.dtype)
+    for i in range(kh):
+        top = i + r0 * sh
+        for j in range(kw):
+            cols[i * kw + j] = xpad[
+                :, top : top + (rows - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw
+            ]
+    return cols.reshape(kh * kw * c, rows * wo)
+
+
+@njit(cache=True, nogil=True)
+def _kernel_matrix(w):
+    """OIHW kernel as an (O, KH*KW*C) matrix whose columns follow :func:`_im2col`."""
+    o, c, kh, kw = w.shape
+    return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, kh * kw * c)
+
+
+@njit(cache=True, nogil=True)
+def conv2d_forward(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w):
+    """Cross-correlation of an (N, C, H, W) batch with (O, C, KH, KW) kernels."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    ho = conv_output_size(h, kh, stride_h, pad_top, pad_bottom)
+    wo = conv_output_size(wd, kw, stride_w, pad_left, pad_right)
+    out = np.empty((n, o, ho, wo), x.dtype)
+    wmat = _kernel_matrix(w)
+    block = _rows_per_block(kh * kw * c, wo, ho)
+    for b in range(n):
+        xpad = _padded(x[b], pad_top, pad_bottom, pad_left, pad_right)
+        for r0 in range(0, ho, block):
+            r1 = min(ho, r0 + block)
+            cols = _im2col(xpad, kh, kw, stride_h, stride_w, r0, r1, wo)
+            out[b, :, r0:r1, :] = np.dot(wmat, cols).reshape(o, r1 - r0, wo)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def conv2d_grad_input(
+    gz, w, height, width, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w
+):
+    """Gradient of :func:`conv2d_forward` with respect to its input.
+
+    ``gz`` is the (N, O, H_out, W_out) output gradient; (height, width) is the
+    input's spatial size, which strided convolutions do not determine.
+    """
+    n, o, ho, wo = gz.shape
+    _, c, kh, kw = w.shape
+    wmat_t = np.ascontiguousarray(_kernel_matrix(w).T)
+    gx = np.empty((n, c, height, width), gz.dtype)
+    block = _rows_per_block(kh * kw * c, wo, ho)
+    for b in range(n):
+        gxpad = np.zeros(
+            (c, height + pad_top + pad_bottom, width + pad_left + pad_right), gz.dtype
+        )
+        for r0 in range(0, ho, block):
+            r1 = min(ho, r0 + block)
+            rows = r1 - r0
+            gblock = np.ascontiguousarray(gz[b, :, r0:r1, :]).reshape(o, rows * wo)
+            gcols = np.dot(wmat_t, gblock).reshape(kh * kw, c, rows, wo)
+            for i in range(kh):
+                top = i + r0 * stride_h
+                for j in range(kw):
+                    gxpad[
+                        :,
+                        top : top + (rows - 1) * stride_h + 1 : stride_h,
+                        j : j + (wo - 1) * stride_w + 1 : stride_w,
+                    ] += gcols[i * kw + j]
+        gx[b] = gxpad[:, pad_top : pad_top + height, pad_left : pad_left + width]
+    return gx
+
+
+@njit(cache=True, nogil=True)
+def conv2d_grad_kernel(
+    x, gz, kh, kw, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w
+):
+    """Gradient of :func:`conv2d_forward` with respect to its (O, C, KH, KW) kernel."""
+    n, c, _, _ = x.shape
+    _, o, ho, wo = gz.shape
+    gwmat = np.zeros((o, kh * kw * c), x.dtype)
+    block = _rows_per_block(kh * kw * c, wo, ho)
+    for b in range(n):
+        xpad = _padded(x[b], pad_top, pad_bottom, pad_left, pad_right)
+        for r0 in range(0, ho, block):
+            r1 = min(ho, r0 + block)
+            cols = _im2col(xpad, kh, kw, stride_h, stride_w, r0, r1, wo)
+            gblock = np.ascontiguousarray(gz[b, :, r0:r1, :]).reshape(o, (r1 - r0) * wo)
+            gwmat += np.dot(gblock, np.ascontiguousarray(cols.T))
+    return np.ascontiguousarray(gwmat.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+
+
+@njit(cache=True, nogil=True)
+def pool_output_size(size, window, stride, pad_before, pad_after, ceil_mode):
+    """Output length of a pooling window along one axis.
+
+    Floor mode (default) is MatConvNet's ``vl_nnpool``. Ceil mode is Caffe's: a
+    last, partial window is added when the input does not divide evenly, but never
+    one that starts inside the trailing padding.
+    """
+    span = size + pad_before + pad_after - window
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + pad_before:
+        out -= 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _window_bounds(o, stride, pad_before, window, size):
+    """Input index range [start, stop) of output position ``o``, padding excluded."""
+    start = o * stride - pad_before
+    stop = min(start + window, size)
+    return max(start, 0), stop
+
+
+@njit(cache=True, nogil=True)
+def pool2d_forward(x, is_max, window, stride, pad, ceil_mode):
+    """Max or average pooling of an (N, C, H, W) batch.
+
+    Padding never wins a max and is left out of an average (MatConvNet's rule).
+    """
+    n, c, h, w = x.shape
+    kh, kw = window
+    sh, sw = stride
+    pt, pb, pl, pr = pad
+    ho = pool_output_size(h, kh, sh, pt, pb, ceil_mode)
+    wo = pool_output_size(w, kw, sw, pl, pr, ceil_mode)
+    out = np.empty((n, c, ho, wo), x.dtype)
+    for b in range(n):
+        for ch in range(c):
+            plane = x[b, ch]
+            for oi in range(ho):
+                i0, i1 = _window_bounds(oi, sh, pt, kh, h)
+                for oj in range(wo):
+                    j0, j1 = _window_bounds(oj, sw, pl, kw, w)
+                    if is_max:
+                        acc = -np.inf
+                        for i in range(i0, i1):
+                            for j in range(j0, j1):
+                                acc = max(acc, plane[i, j])
+                    else:
+                        acc = 0.0
+                        for i in range(i0, i1):
+                            for j in range(j0, j1):
+                                acc += plane[i, j]
+                        acc /= max((i1 - i0) * (j1 - j0), 1)
+                    out[b, ch, oi, oj] = acc
+    return out
+
+
+@njit(cache=True, nogil=True)
+def pool2d_grad(x, gz, is_max, window, stride, pad, ceil_mode):
+    """Gradient of :func:`pool2d_forward` with respect to its input.
+
+    Max pooling sends each window's gradient to its first maximum in row-major
+    order, as MatConvNet and Caffe do; ties do not split it.
+    """
+    n, c, h, w = x.shape
+    kh, kw = window
+    sh, sw = stride
+    pt, _, pl, _ = pad
+    _, _, ho, wo = gz.shape
+    gx = np.zeros_like(x)
+    for b in range(n):
+        for ch in range(c):
+            plane = x[b, ch]
+            for oi in range(ho):
+                i0, i1 = _window_bounds(oi, sh, pt, kh, h)
+                for oj in range(wo):
+                    j0, j1 = _window_bounds(oj, sw, pl, kw, w)
+                    g = gz[b, ch, oi, oj]
+                    if is_max:
+                        best_i, best_j = i0, j0
+                        for i in range(i0, i1):
+                            for j in range(j0, j1):
+                                if plane[i, j] > plane[best_i, best_j]:
+                                    best_i, best_j = i, j
+                        gx[b, ch, best_i, best_j] += g
+                    else:
+                        share = g / max((i1 - i0) * (j1 - j0), 1)
+                        for i in range(i0, i1):
+                            for j in range(j0, j1):
+                                gx[b, ch, i, j] += share
+    return gx

@@ -1,0 +1,78 @@
+"""Numba implementations of naah's Ops, for PyTensor's Numba linker.
+
+PyTensor 3 compiles with Numba by default; an Op without a registration here would
+run its ``perform`` in Numba's object mode (slow to compile, memory hungry, and a
+warning). The kernels in :mod:`naah.ops.kernels` are already Numba functions, so each
+registration is a thin jitted call with the Op's settings baked in.
+"""
+
+from __future__ import annotations
+
+from pytensor.link.numba.dispatch.basic import (
+    numba_njit,
+    register_funcify_default_op_cache_key,
+)
+
+from naah.ops import kernels
+from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
+from naah.ops.pool import Pool2d, Pool2dGrad
+
+
+@register_funcify_default_op_cache_key(Conv2d)
+def _numba_conv2d(op, node=None, **kwargs):
+    pt_, pb, pl, pr, sh, sw = op.geometry
+    forward = kernels.conv2d_forward
+
+    @numba_njit
+    def conv2d(x, w):
+        return forward(x, w, pt_, pb, pl, pr, sh, sw)
+
+    return conv2d
+
+
+@register_funcify_default_op_cache_key(Conv2dGradInput)
+def _numba_conv2d_grad_input(op, node=None, **kwargs):
+    pt_, pb, pl, pr, sh, sw = op.geometry
+    grad_input = kernels.conv2d_grad_input
+
+    @numba_njit
+    def conv2d_grad_input(gz, w, size):
+        return grad_input(gz, w, size[0], size[1], pt_, pb, pl, pr, sh, sw)
+
+    return conv2d_grad_input
+
+
+@register_funcify_default_op_cache_key(Conv2dGradKernel)
+def _numba_conv2d_grad_kernel(op, node=None, **kwargs):
+    pt_, pb, pl, pr, sh, sw = op.geometry
+    grad_kernel = kernels.conv2d_grad_kernel
+
+    @numba_njit
+    def conv2d_grad_kernel(x, gz, size):
+        return grad_kernel(x, gz, size[0], size[1], pt_, pb, pl, pr, sh, sw)
+
+    return conv2d_grad_kernel
+
+
+@register_funcify_default_op_cache_key(Pool2d)
+def _numba_pool2d(op, node=None, **kwargs):
+    is_max, window, stride, pad, ceil_mode = op.settings
+    forward = kernels.pool2d_forward
+
+    @numba_njit
+    def pool2d(x):
+        return forward(x, is_max, window, stride, pad, ceil_mode)
+
+    return pool2d
+
+
+@register_funcify_default_op_cache_key(Pool2dGrad)
+def _numba_pool2d_grad(op, node=None, **kwargs):
+    is_max, window, stride, pad, ceil_mode = op.settings
+    grad = kernels.pool2d_grad
+
+    @numba_njit
+    def pool2d_grad(x, gz):
+        return grad(x, gz, is_max, window, stride, pad, ceil_mode)
+
+    return pool2d_grad

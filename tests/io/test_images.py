@@ -1,0 +1,410 @@
+"""Tests for naah.io.images: every image file is generated in tmp_path with Pillow."""
+
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from naah.io import images
+from naah.io.images import (
+    ImageError,
+    deprocess,
+    load_image,
+    preprocess,
+    resize_to_long_edge,
+    save_image,
+    scale_image,
+    to_pil,
+    to_uint8,
+)
+
+VGG_MEAN = (123.68, 116.779, 103.939)
+RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
+
+
+def noise(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def saved(tmp_path, img, name, **options):
+    path = tmp_path / name
+    img.save(path, **options)
+    return path
+
+
+def test_module_exports_exactly_the_documented_api():
+    assert sorted(images.__all__) == [
+        "ImageError",
+        "deprocess",
+        "load_image",
+        "preprocess",
+        "resize_to_long_edge",
+        "save_image",
+        "scale_image",
+        "to_pil",
+        "to_uint8",
+    ]
+    assert issubclass(ImageError, ValueError)
+
+
+# --- loading files ---------------------------------------------------------------
+
+
+def test_loaded_images_are_float32_rgb_c_contiguous_in_0_255(tmp_path):
+    path = saved(tmp_path, Image.fromarray(noise(5, 7)), "a.png")
+    img = load_image(path)
+    assert img.shape == (5, 7, 3)
+    assert img.dtype == np.float32
+    assert img.flags.c_contiguous
+    np.testing.assert_array_equal(img, noise(5, 7))
+
+
+def test_str_paths_and_pil_images_are_accepted(tmp_path):
+    path = saved(tmp_path, Image.fromarray(noise(4, 4)), "a.png")
+    np.testing.assert_array_equal(load_image(str(path)), noise(4, 4))
+    np.testing.assert_array_equal(load_image(Image.open(path)), noise(4, 4))
+
+
+def test_exif_orientation_6_rotates_the_image_so_width_and_height_swap(tmp_path):
+    stored = np.zeros((32, 64, 3), np.uint8)
+    stored[:] = BLUE
+    stored[:16, :16] = RED  # top-left as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    path = saved(tmp_path, Image.fromarray(stored), "r.jpg", exif=exif, quality=95)
+    img = load_image(path)
+    assert img.shape == (64, 32, 3)
+    # Rotating clockwise carries the stored top-left corner to the top-right.
+    np.testing.assert_allclose(img[4, -4], RED, atol=40)
+    np.testing.assert_allclose(img[4, 4], BLUE, atol=40)
+    np.testing.assert_allclose(img[-4, -4], BLUE, atol=40)
+
+
+def test_grayscale_images_become_three_equal_channels(tmp_path):
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    img = load_image(saved(tmp_path, Image.fromarray(gray), "g.png"))
+    assert img.shape == (3, 4, 3)
+    for c in range(3):
+        np.testing.assert_array_equal(img[..., c], gray)
+
+
+def test_palette_images_are_looked_up_in_their_palette(tmp_path):
+    pal = Image.new("P", (3, 2))
+    pal.putpalette([*RED, *BLUE] + [0] * 762)
+    pal.putpixel((1, 0), 1)
+    img = load_image(saved(tmp_path, pal, "p.png"))
+    np.testing.assert_array_equal(img[0, 0], RED)
+    np.testing.assert_array_equal(img[0, 1], BLUE)
+
+
+def test_palette_transparency_is_composited_on_white(tmp_path):
+    pal = Image.new("P", (2, 1))
+    pal.putpalette([*RED, *BLUE] + [0] * 762)
+    pal.putpixel((1, 0), 1)
+    path = saved(tmp_path, pal, "pt.png", transparency=bytes([0, 255]))
+    img = load_image(path)
+    np.testing.assert_array_equal(img[0, 0], WHITE)  # index 0 fully transparent
+    np.testing.assert_array_equal(img[0, 1], BLUE)
+
+
+def test_rgba_is_composited_on_white(tmp_path):
+    rgba = np.array([[[200, 0, 0, 0], [200, 0, 0, 255], [200, 0, 0, 128]]], np.uint8)
+    img = load_image(saved(tmp_path, Image.fromarray(rgba), "a.png"))
+    np.testing.assert_array_equal(img[0, 0], WHITE)
+    np.testing.assert_array_equal(img[0, 1], (200, 0, 0))
+    a = 128 / 255  # half alpha blends colour and white
+    np.testing.assert_allclose(
+        img[0, 2], (200 * a + 255 * (1 - a), 255 * (1 - a), 255 * (1 - a)), atol=1e-3
+    )
+
+
+def test_grayscale_with_alpha_is_composited_on_white(tmp_path):
+    la = Image.new("LA", (2, 1), (0, 0))  # black, fully transparent
+    la.putpixel((1, 0), (0, 255))  # black, opaque
+    img = load_image(saved(tmp_path, la, "la.png"))
+    np.testing.assert_array_equal(img[0, 0], WHITE)
+    np.testing.assert_array_equal(img[0, 1], (0, 0, 0))
+
+
+def test_cmyk_jpeg_is_converted_to_rgb(tmp_path):
+    cmyk = Image.new("CMYK", (16, 16), (0, 255, 255, 0))  # no cyan, full M and Y: red
+    img = load_image(saved(tmp_path, cmyk, "c.jpg"))
+    assert img.shape == (16, 16, 3)
+    np.testing.assert_allclose(img[8, 8], RED, atol=10)
+
+
+def test_16_bit_png_is_scaled_from_0_65535_not_clipped(tmp_path):
+    values = np.array([[0, 32768, 65535, 1000]], np.uint16)
+    img = load_image(saved(tmp_path, Image.fromarray(values), "16.png"))
+    np.testing.assert_allclose(
+        img[0, :, 0], [0, 32768 / 257, 255, 1000 / 257], rtol=1e-6
+    )
+    assert abs(img[0, 1, 0] - 128) < 1
+
+
+def test_32_bit_int_and_float_grayscale_modes_are_read(tmp_path):
+    ints = Image.fromarray(np.array([[0, 65535, 70000]], np.int32))
+    assert ints.mode == "I"
+    np.testing.assert_allclose(load_image(ints)[0, :, 1], [0, 255, 255])
+    floats = Image.fromarray(np.array([[0.0, 100.5, 300.0]], np.float32))
+    np.testing.assert_allclose(load_image(floats)[0, :, 2], [0, 100.5, 255])
+
+
+def test_a_file_that_is_not_an_image_raises_image_error_naming_it(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("not an image at all")
+    with pytest.raises(ImageError, match=r"notes\.png.*not an image"):
+        load_image(path)
+
+
+@pytest.mark.parametrize("name", ["cut.png", "cut.jpg"])
+def test_a_truncated_image_raises_image_error_when_loaded(tmp_path, name):
+    path = saved(tmp_path, Image.fromarray(noise(64, 64)), name)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match=rf"{re.escape(name)}.*truncated"):
+        load_image(path)
+
+
+def test_an_empty_file_raises_image_error_saying_it_is_empty(tmp_path):
+    path = tmp_path / "empty.jpg"
+    path.touch()
+    with pytest.raises(ImageError, match=r"empty\.jpg is empty"):
+        load_image(path)
+
+
+def test_a_missing_file_raises_file_not_found_naming_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.png"):
+        load_image(tmp_path / "nowhere.png")
+
+
+def test_a_decompression_bomb_raises_image_error(tmp_path, monkeypatch):
+    path = saved(tmp_path, Image.new("RGB", (20, 20)), "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 400 px > 2 x limit
+    with pytest.raises(ImageError, match=r"bomb\.png.*MAX_IMAGE_PIXELS"):
+        load_image(path)
+
+
+def test_an_image_just_over_the_pixel_limit_keeps_pillows_warning(
+    tmp_path, monkeypatch
+):
+    path = saved(tmp_path, Image.new("RGB", (15, 10)), "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 150 px: warn, not fail
+    with pytest.warns(Image.DecompressionBombWarning):
+        assert load_image(path).shape == (10, 15, 3)
+
+
+# --- array inputs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("array", "expected"),
+    [
+        (np.full((2, 3), 255, np.uint8), 255),
+        (np.full((2, 3, 1), 200, np.uint8), 200),
+        (np.full((2, 3, 3), 65535, np.uint16), 255),
+        (np.full((2, 3, 3), 127.5, np.float64), 127.5),
+        (np.full((2, 3), 7.25, np.float32), 7.25),
+        (np.full((2, 3, 3), 300.0), 255),  # floats are 0–255 and clipped
+        (np.full((2, 3, 3), 40, np.int64), 40),
+        (np.zeros((2, 3, 4), np.uint8), 255),  # transparent → white
+    ],
+)
+def test_arrays_of_each_dtype_and_shape_load_as_rgb_0_255(array, expected):
+    img = load_image(array)
+    assert img.shape == (2, 3, 3)
+    assert img.dtype == np.float32
+    np.testing.assert_allclose(img, expected)
+
+
+def test_a_float32_rgb_array_is_copied_not_returned_as_a_view():
+    x = np.full((2, 2, 3), 9.0, np.float32)
+    img = load_image(x)
+    img[...] = 0
+    assert (x == 9).all()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_arrays_with_nan_or_inf_are_rejected(bad):
+    x = np.zeros((2, 2, 3))
+    x[1, 1, 1] = bad
+    with pytest.raises(ImageError, match="NaN or infinite"):
+        load_image(x)
+
+
+@pytest.mark.parametrize(
+    "shape", [(0, 4, 3), (4, 0), (4, 4, 2), (4, 4, 5), (4,), (1, 4, 4, 3)]
+)
+def test_arrays_of_unsupported_or_empty_shape_are_rejected(shape):
+    with pytest.raises(ImageError, match=r"shape|empty"):
+        load_image(np.zeros(shape))
+
+
+def test_non_numeric_arrays_are_rejected():
+    with pytest.raises(TypeError, match="dtype"):
+        load_image(np.zeros((2, 2, 3), bool))
+
+
+# --- resizing ------------------------------------------------------------------------
+
+
+def test_long_edge_keeps_aspect_for_wide_and_tall_images():
+    assert load_image(np.zeros((40, 60, 3)), long_edge=30).shape == (20, 30, 3)
+    assert load_image(np.zeros((60, 40, 3)), long_edge=30).shape == (30, 20, 3)
+    assert load_image(np.zeros((10, 20, 3)), long_edge=80).shape == (40, 80, 3)
+
+
+def test_size_resizes_to_exactly_h_w():
+    assert load_image(np.zeros((40, 60, 3)), size=(7, 9)).shape == (7, 9, 3)
+
+
+def test_resizing_a_flat_image_keeps_its_colour_and_range():
+    img = load_image(np.full((40, 60, 3), (10.0, 128.0, 250.0)), long_edge=17)
+    np.testing.assert_allclose(img[5, 5], (10, 128, 250), atol=1e-3)
+    checker = (np.indices((40, 60)).sum(0) % 2 * 255).astype(np.uint8)
+    small = load_image(checker, long_edge=25)  # Lanczos ringing is clipped
+    assert small.min() >= 0 and small.max() <= 255
+
+
+def test_long_edge_and_size_together_are_rejected():
+    with pytest.raises(ValueError, match="not both"):
+        load_image(np.zeros((4, 4, 3)), long_edge=2, size=(2, 2))
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"long_edge": 0}, {"long_edge": 2.5}, {"size": (2, -1)}, {"size": (2,)}]
+)
+def test_bad_target_sizes_are_rejected(kwargs):
+    with pytest.raises(ValueError, match="positive int"):
+        load_image(np.zeros((4, 4, 3)), **kwargs)
+
+
+def test_style_can_be_sized_to_match_the_content_long_edge_times_a_scale():
+    content = np.zeros((30, 48, 3))
+    style = np.zeros((100, 50, 3))
+    sized = resize_to_long_edge(style, round(max(content.shape[:2]) * 0.5))
+    assert sized.shape == (24, 12, 3)
+    assert scale_image(style, 0.1).shape == (10, 5, 3)
+    with pytest.raises(ValueError, match="positive"):
+        scale_image(style, 0)
+
+
+# --- saving --------------------------------------------------------------------------
+
+
+def test_png_round_trip_is_exact(tmp_path):
+    x = noise(9, 11).astype(np.float32)
+    out = save_image(tmp_path / "x.png", x)
+    assert out == tmp_path / "x.png"
+    np.testing.assert_array_equal(load_image(out), x)
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"])
+def test_other_formats_round_trip_closely(tmp_path, ext):
+    if ext not in images.SAVE_FORMATS:
+        pytest.skip(f"Pillow built without {ext}")
+    x = np.zeros((16, 16, 3), np.uint8)
+    x[:, :8] = (200, 40, 90)
+    img = load_image(save_image(tmp_path / f"x{ext}", x))
+    np.testing.assert_allclose(img[4:12, 2:6], x[4:12, 2:6], atol=12)
+
+
+def test_floats_are_clipped_and_rounded_when_saved(tmp_path):
+    x = np.array([[[-5.0, 12.5, 300.0], [0.4, 254.6, 128.0]]])
+    img = load_image(save_image(tmp_path / "c.png", x))
+    np.testing.assert_array_equal(img, [[[0, 12, 255], [0, 255, 128]]])
+
+
+def test_an_unknown_extension_lists_the_supported_ones(tmp_path):
+    with pytest.raises(ImageError, match=r"\.gifx.*\.png.*\.jpg"):
+        save_image(tmp_path / "x.gifx", np.zeros((2, 2, 3)))
+
+
+def test_saving_into_a_missing_directory_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nodir"):
+        save_image(tmp_path / "nodir" / "x.png", np.zeros((2, 2, 3)))
+
+
+def test_saving_into_an_unwritable_directory_names_it(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(images.tempfile, "NamedTemporaryFile", refuse)
+    with pytest.raises(PermissionError, match=rf"{tmp_path.name}.*not writable"):
+        save_image(tmp_path / "x.png", np.zeros((2, 2, 3)))
+
+
+def test_a_failed_save_leaves_the_old_file_untouched_and_no_temp_files(
+    tmp_path, monkeypatch
+):
+    path = save_image(tmp_path / "out.png", noise(8, 8))
+    before = path.read_bytes()
+
+    def half_write_then_fail(self, fp, *args, **kwargs):
+        fp.write(b"\x89PNG partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", half_write_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        save_image(path, np.zeros((8, 8, 3)))
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["out.png"]
+
+
+def test_saved_files_get_ordinary_permissions_not_the_temp_files_0600(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = save_image(tmp_path / "p.png", np.zeros((2, 2, 3)))
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_bad_quality_and_bad_shapes_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="quality"):
+        save_image(tmp_path / "q.jpg", np.zeros((2, 2, 3)), quality=0)
+    with pytest.raises(ImageError, match=r"\(H, W, 3\)"):
+        save_image(tmp_path / "q.png", np.zeros((2, 2)))
+
+
+def test_to_uint8_clips_and_rounds_and_to_pil_makes_rgb():
+    np.testing.assert_array_equal(
+        to_uint8(np.array([-1.0, 0.5, 1.5, 254.5, 256.0])), [0, 0, 2, 254, 255]
+    )
+    with pytest.raises(ImageError, match="NaN"):
+        to_uint8(np.array([np.nan]))
+    pil = to_pil(np.full((2, 3, 3), 7.0))
+    assert (pil.mode, pil.size) == ("RGB", (3, 2))
+
+
+# --- preprocess / deprocess -----------------------------------------------------
+
+
+def test_preprocess_gives_an_nchw_batch_in_rgb_order_minus_the_mean():
+    red = np.zeros((4, 5, 3), np.float32)
+    red[...] = RED
+    batch = preprocess(red, VGG_MEAN)
+    assert batch.shape == (1, 3, 4, 5)
+    assert batch.dtype == np.float32 and batch.flags.c_contiguous
+    np.testing.assert_allclose(batch[0, 0], 255 - 123.68, rtol=1e-6)
+    np.testing.assert_allclose(batch[0, 1], -116.779, rtol=1e-6)
+    np.testing.assert_allclose(batch[0, 2], -103.939, rtol=1e-6)
+
+
+def test_deprocess_inverts_preprocess_and_does_not_clip():
+    x = np.random.default_rng(1).uniform(-20, 280, (6, 7, 3)).astype(np.float32)
+    batch = preprocess(x, VGG_MEAN)
+    back = deprocess(batch, VGG_MEAN)
+    assert (
+        back.shape == (6, 7, 3) and back.dtype == np.float32 and back.flags.c_contiguous
+    )
+    np.testing.assert_allclose(back, x, atol=1e-4)
+    np.testing.assert_allclose(deprocess(batch[0], VGG_MEAN), x, atol=1e-4)
+
+
+def test_a_mean_pixel_without_three_values_is_rejected():
+    with pytest.raises(ValueError, match="3 RGB values"):
+        preprocess(np.zeros((2, 2, 3)), (1.0, 2.0))
+    with pytest.raises(ValueError, match=r"\(1, 3, H, W\)"):
+        deprocess(np.zeros((2, 3, 4, 4)), VGG_MEAN)
