@@ -1,0 +1,83 @@
+"""Convolution layer: naah's Conv2d Op plus a bias and an optional activation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from naah.layers.activation import resolve_activation
+from naah.layers.base import Layer
+from naah.ops import conv2d
+from naah.ops._common import padding, pair
+
+
+class ConvLayer(Layer):
+    """2-d cross-correlation with learned kernels and biases.
+
+    Parameters
+    ----------
+    name : str
+    kernel : ndarray of shape (out, in, height, width)
+        OIHW kernels for cross-correlation (no flip), as MatConvNet stores them
+        after ``W.transpose(3, 2, 0, 1)``.
+    bias : ndarray of shape (out,)
+    pad : int, (int, int) or (top, bottom, left, right)
+    stride : int or (int, int)
+    activation : None, 'relu' or callable
+        Applied after the bias. VGG_19 keeps ReLU as separate layers instead, so
+        that pre-activation outputs stay reachable.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> layer = ConvLayer("conv1_1", np.zeros((8, 3, 3, 3)), np.zeros(8), pad=1)
+    >>> layer.params["W"].name
+    'conv1_1.W'
+    >>> y = layer(pt.tensor4("x"))
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kernel: np.ndarray,
+        bias: np.ndarray,
+        *,
+        pad=0,
+        stride=1,
+        activation: str | Callable | None = None,
+    ):
+        super().__init__(name)
+        kernel, bias = np.asarray(kernel), np.asarray(bias)
+        if kernel.ndim != 4 or bias.shape != (kernel.shape[0],):
+            raise ValueError(
+                f"{name}: kernel must be (out, in, height, width) and bias (out,), got "
+                f"kernel {kernel.shape} and bias {bias.shape}"
+            )
+        self.W = self.add_param("W", kernel)
+        self.b = self.add_param("b", bias)
+        self.pad = padding(pad)
+        self.stride = pair(stride, "stride")
+        self.activation = resolve_activation(activation)
+
+    @property
+    def kernel_shape(self) -> tuple[int, int, int, int]:
+        return tuple(self.W.get_value(borrow=True).shape)
+
+    def __call__(self, x, *, training: bool = False):
+        y = conv2d(x, self.W, self.pad, self.stride) + self.b.dimshuffle(
+            "x", 0, "x", "x"
+        )
+        return self.activation(y)
+
+    def output_shape(self, input_shape):
+        n, _, h, w = input_shape
+        out, _, kh, kw = self.kernel_shape
+        top, bottom, left, right = self.pad
+        sh, sw = self.stride
+        return (
+            n,
+            out,
+            (h + top + bottom - kh) // sh + 1,
+            (w + left + right - kw) // sw + 1,
+        )

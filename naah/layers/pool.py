@@ -1,0 +1,48 @@
+"""Pooling layer."""
+
+from __future__ import annotations
+
+from naah.layers.base import Layer
+from naah.ops import pool2d
+from naah.ops.pool import Pool2d
+
+
+class PoolLayer(Layer):
+    """Max or average pooling over the spatial axes.
+
+    Parameters
+    ----------
+    name : str
+    mode : {'max', 'avg'}
+        Gatys et al. found average pooling gives slightly more appealing results;
+        VGG-19 was trained with max pooling.
+    window, stride, pad, ceil_mode
+        As :func:`naah.ops.pool2d`: output size follows MatConvNet (floor) unless
+        ``ceil_mode`` (Caffe).
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> y = PoolLayer("pool1", "avg")(pt.tensor4("x"))
+    """
+
+    def __init__(
+        self,
+        name: str,
+        mode: str = "max",
+        window=2,
+        stride=None,
+        pad=0,
+        ceil_mode=False,
+    ):
+        super().__init__(name)
+        self._op = Pool2d(mode, window, stride, pad, ceil_mode)  # validates settings
+        self.mode = mode
+
+    def __call__(self, x, *, training: bool = False):
+        op = self._op
+        return pool2d(x, op.mode, op.window, op.stride, op.pad, op.ceil_mode)
+
+    def output_shape(self, input_shape):
+        n, c, h, w = input_shape
+        return (n, c, *self._op.output_size(h, w))

@@ -1,0 +1,135 @@
+"""Matrix-product Ops for Gram matrices, on the same BLAS as the convolutions.
+
+``pt.dot`` would run through numpy's bundled OpenBLAS while naah's convolution
+kernels run through scipy's (Numba links ``np.dot`` to it); alternating between two
+BLAS thread pools inside one evaluation is slow. These Ops keep every product of a
+style-transfer evaluation on scipy's BLAS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from numba import njit
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.link.numba.dispatch.basic import (
+    numba_njit,
+    register_funcify_default_op_cache_key,
+)
+from pytensor.tensor.type import TensorType
+
+from naah.ops._common import node_and_shapes
+
+
+@njit(cache=True, nogil=True)
+def _matmul(a, b):
+    return np.dot(np.ascontiguousarray(a), np.ascontiguousarray(b))
+
+
+@njit(cache=True, nogil=True)
+def _gram(f):
+    return np.dot(f, np.ascontiguousarray(f.T))
+
+
+def _as_matrix(x, name):
+    x = pt.as_tensor_variable(x)
+    if x.type.ndim != 2 or x.type.dtype not in ("float32", "float64"):
+        raise TypeError(f"{name} must be a float32/float64 matrix, got {x.type}")
+    return x
+
+
+class MatMul(Op):
+    """Matrix product ``a @ b`` of two float matrices of the same dtype."""
+
+    __props__ = ()
+
+    def make_node(self, a, b):
+        a, b = _as_matrix(a, "a"), _as_matrix(b, "b")
+        if a.type.dtype != b.type.dtype:
+            raise TypeError(f"dtypes differ: {a.type.dtype} and {b.type.dtype}")
+        out = TensorType(a.type.dtype, shape=(a.type.shape[0], b.type.shape[1]))()
+        return Apply(self, [a, b], [out])
+
+    def perform(self, node, inputs, output_storage):
+        a, b = inputs
+        if a.shape[1] != b.shape[0]:
+            raise ValueError(
+                f"cannot multiply matrices of shapes {a.shape} and {b.shape}"
+            )
+        output_storage[0][0] = _matmul(a, b)
+
+    def infer_shape(self, *args):
+        _, (a_shape, b_shape) = node_and_shapes(args)
+        return [(a_shape[0], b_shape[1])]
+
+    def pullback(self, inputs, outputs, cotangents):
+        a, b = inputs
+        (g,) = cotangents
+        return [matmul(g, b.T), matmul(a.T, g)]
+
+
+class Gram(Op):
+    """Gram matrix ``G = F Fᵀ`` of an (N, M) float matrix F (rows are feature maps)."""
+
+    __props__ = ()
+
+    def make_node(self, f):
+        f = _as_matrix(f, "F")
+        out = TensorType(f.type.dtype, shape=(f.type.shape[0], f.type.shape[0]))()
+        return Apply(self, [f], [out])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = _gram(np.ascontiguousarray(inputs[0]))
+
+    def infer_shape(self, *args):
+        _, ((n, _),) = node_and_shapes(args)
+        return [(n, n)]
+
+    def pullback(self, inputs, outputs, cotangents):
+        (f,) = inputs
+        (g,) = cotangents
+        return [matmul(g + g.T, f)]
+
+
+def matmul(a, b):
+    """Symbolic ``a @ b`` for float matrices, on scipy's BLAS.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> c = matmul(pt.matrix("a"), pt.matrix("b"))
+    """
+    return MatMul()(a, b)
+
+
+def gram(f):
+    """Symbolic Gram matrix ``F Fᵀ`` of an (N, M) matrix.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> f = pt.matrix("F")
+    >>> pytensor.function([f], gram(f))(np.eye(2) * 3)
+    array([[9., 0.],
+           [0., 9.]])
+    """
+    return Gram()(f)
+
+
+@register_funcify_default_op_cache_key(MatMul)
+def _numba_matmul(op, node=None, **kwargs):
+    @numba_njit
+    def matmul_(a, b):
+        return _matmul(a, b)
+
+    return matmul_
+
+
+@register_funcify_default_op_cache_key(Gram)
+def _numba_gram(op, node=None, **kwargs):
+    @numba_njit
+    def gram_(f):
+        return _gram(np.ascontiguousarray(f))
+
+    return gram_
