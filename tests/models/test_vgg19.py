@@ -19,7 +19,7 @@ HEIGHT, WIDTH = (
 
 def numpy_conv(x, kernel, bias, pad):
     """Cross-correlation of one (C, H, W) image, written independently of naah."""
-    c, h, w = x.shape
+    _, h, w = x.shape
     o, _, kh, kw = kernel.shape
     xp = np.pad(x.astype(np.float64), ((0, 0), (pad, pad), (pad, pad)))
     ho, wo = h + 2 * pad - kh + 1, w + 2 * pad - kw + 1
