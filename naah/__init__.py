@@ -1,5 +1,30 @@
-"""naah: neural style transfer (Gatys, Ecker & Bethge 2015) on PyTensor."""
+"""naah: neural style transfer (Gatys, Ecker & Bethge 2015) on PyTensor.
 
-from naah import _runtime  # noqa: F401  (configures PyTensor before pytensor.tensor loads)
+Examples
+--------
+>>> import naah
+>>> st = naah.StyleTransfer("imagenet-vgg-verydeep-19.mat")  # doctest: +SKIP
+>>> result = st.run("tubingen.jpg", "starry_night.jpg")  # doctest: +SKIP
+>>> result.save("out.png")  # doctest: +SKIP
+"""
+
+from naah import _runtime  # noqa: F401, I001  (configures PyTensor before pytensor.tensor loads)
+
+from naah.io.images import load_image, save_image
+from naah.io.weights import VGGWeights, WeightsError, load_weights
+from naah.models import VGG_19
+from naah.style_transfer import StyleResult, StyleTransfer
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "VGG_19",
+    "StyleResult",
+    "StyleTransfer",
+    "VGGWeights",
+    "WeightsError",
+    "__version__",
+    "load_image",
+    "load_weights",
+    "save_image",
+]

@@ -1,0 +1,15 @@
+"""Optimisers over the generated image: L-BFGS (scipy), gradient descent and Adam."""
+
+from naah.optim.history import History, IterationRecord
+from naah.optim.minimize import METHODS, OptimizerSettings, minimize
+from naah.optim.updates import adam, sgd
+
+__all__ = [
+    "METHODS",
+    "History",
+    "IterationRecord",
+    "OptimizerSettings",
+    "adam",
+    "minimize",
+    "sgd",
+]

@@ -1,0 +1,193 @@
+"""One interface to the three optimisers the report compares: L-BFGS, GD and Adam.
+
+All of them minimise a :class:`naah.problem.StyleProblem` over its generated image,
+record a :class:`History` and call ``callback(record, image)`` after every iteration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytensor.tensor as pt
+from scipy.optimize import fmin_l_bfgs_b
+
+from naah.compile import function
+from naah.optim.history import History, IterationRecord
+from naah.optim.updates import adam, sgd
+
+METHODS = ("lbfgs", "adam", "gd")
+
+# L-BFGS history size: scipy's default, and what Gatys-style implementations use.
+LBFGS_MEMORY = 10
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """Settings of :func:`minimize`.
+
+    ``learning_rate`` is for 'gd' and 'adam' (pixel units). ``bounds`` keeps pixels
+    in 0–255: L-BFGS-B's box constraints, or a clip after each GD/Adam step.
+    """
+
+    method: str = "lbfgs"
+    learning_rate: float = 1.0
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    bounds: bool = True
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(
+                f"unknown optimizer {self.method!r}; choose one of {METHODS}"
+            )
+        if not self.learning_rate > 0:
+            raise ValueError(
+                f"learning rate must be positive, got {self.learning_rate}"
+            )
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+
+Callback = Callable[[IterationRecord, np.ndarray], None]
+
+
+class _Recorder:
+    """Turns evaluations into history records and forwards them to the callback."""
+
+    def __init__(self, problem, callback: Callback | None):
+        self.problem = problem
+        self.callback = callback
+        self.history = History()
+        self.start = time.perf_counter()
+
+    def record(self, evaluation, image_nchw) -> None:
+        record = IterationRecord(
+            iteration=len(self.history),
+            total=evaluation.total,
+            content=evaluation.content,
+            style=evaluation.style,
+            tv=evaluation.tv,
+            time=time.perf_counter() - self.start,
+            evaluations=self.problem.evaluations,
+            style_layers=dict(evaluation.style_layers),
+        )
+        self.history.append(record)
+        if self.callback is not None:
+            self.callback(record, image_nchw)
+
+
+def minimize(
+    problem,
+    initial: np.ndarray,
+    iterations: int,
+    settings: OptimizerSettings | None = None,
+    callback: Callback | None = None,
+) -> tuple[np.ndarray, History]:
+    """Minimise the problem's total loss over its image.
+
+    Parameters
+    ----------
+    problem : StyleProblem
+    initial : ndarray of shape (1, 3, H, W)
+        Preprocessed start image.
+    iterations : int
+        L-BFGS iterations (each may take a few evaluations) or GD/Adam steps.
+    settings : OptimizerSettings
+    callback : callable(record, image), optional
+        Called with the :class:`IterationRecord` and the preprocessed image after
+        iteration 0 (the start) and after each iteration.
+
+    Returns
+    -------
+    image : ndarray of shape (1, 3, H, W), float32
+    history : History
+    """
+    settings = settings or OptimizerSettings()
+    if iterations < 0:
+        raise ValueError(f"iterations must be >= 0, got {iterations}")
+    recorder = _Recorder(problem, callback)
+    if settings.method == "lbfgs":
+        image = _lbfgs(problem, initial, iterations, settings, recorder)
+    else:
+        image = _first_order(problem, initial, iterations, settings, recorder)
+    return image, recorder.history
+
+
+def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
+    """One scipy L-BFGS-B run for all iterations, so its memory spans the whole run."""
+    last: dict = {}
+
+    def loss_and_grad(x):
+        evaluation, grad = problem.evaluate(x)
+        last.update(x=x.copy(), evaluation=evaluation)
+        return evaluation.total, grad.ravel().astype(np.float64)
+
+    def on_iteration(x):
+        if not np.array_equal(x, last["x"]):
+            loss_and_grad(x)
+        recorder.record(last["evaluation"], x.reshape(problem.nchw_shape))
+
+    x0 = np.asarray(initial, dtype=np.float64).ravel()
+    loss_and_grad(x0)
+    recorder.record(last["evaluation"], x0.reshape(problem.nchw_shape))
+    if iterations == 0:
+        return x0.reshape(problem.nchw_shape).astype(np.float32)
+    bounds = _lbfgs_bounds(problem) if settings.bounds else None
+    x, _, _ = fmin_l_bfgs_b(
+        loss_and_grad,
+        x0,
+        bounds=bounds,
+        m=LBFGS_MEMORY,
+        maxiter=iterations,
+        maxfun=max(15000, 20 * iterations),
+        factr=10.0,
+        pgtol=0.0,
+        callback=on_iteration,
+    )
+    return x.reshape(problem.nchw_shape).astype(np.float32)
+
+
+def _lbfgs_bounds(problem):
+    low, high = problem.pixel_bounds()
+    shape = problem.nchw_shape
+    lows = np.broadcast_to(low, shape).ravel().astype(np.float64)
+    highs = np.broadcast_to(high, shape).ravel().astype(np.float64)
+    return np.stack([lows, highs], axis=1)
+
+
+def _first_order(problem, initial, iterations, settings, recorder) -> np.ndarray:
+    """GD or Adam: a compiled step that returns the losses before updating the image."""
+    problem.set_image(initial)
+    image = problem.image
+    if settings.method == "adam":
+        updates = adam(
+            [problem.gradient],
+            [image],
+            settings.learning_rate,
+            settings.beta1,
+            settings.beta2,
+            settings.epsilon,
+        )
+    else:
+        updates = sgd([problem.gradient], [image], settings.learning_rate)
+    if settings.bounds:
+        low, high = (np.asarray(b, dtype=np.float32) for b in problem.pixel_bounds())
+        updates[image] = pt.clip(updates[image], low, high)
+    names = list(problem.terms)
+    step = function(
+        [], [problem.terms[n] for n in names], updates=updates, backend=problem.backend
+    )
+    for _ in range(iterations):
+        before = image.get_value()
+        values = dict(zip(names, (float(v) for v in step()), strict=True))
+        problem.evaluations += 1
+        recorder.record(problem.evaluation_from_terms(values), before)
+    evaluation, _ = problem.evaluate()
+    result = image.get_value()
+    recorder.record(evaluation, result)
+    return result

@@ -1,0 +1,71 @@
+"""Gradient descent and Adam as dictionaries of symbolic updates (Lasagne's design).
+
+Each function takes a loss gradient and the shared variables it belongs to and
+returns ``{shared: new_value}``, ready for ``pytensor.function(updates=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+
+
+def _as_constant(value, like):
+    return pt.constant(np.asarray(value, dtype=like.dtype))
+
+
+def sgd(grads: Sequence, params: Sequence, learning_rate: float) -> dict:
+    """Plain gradient descent: ``p ← p − η ∇p``.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor
+    >>> p = pytensor.shared(np.float32(1.0))
+    >>> updates = sgd([2 * p], [p], learning_rate=0.1)
+    """
+    return {
+        p: p - _as_constant(learning_rate, p) * g
+        for p, g in zip(params, grads, strict=True)
+    }
+
+
+def adam(
+    grads: Sequence,
+    params: Sequence,
+    learning_rate: float = 1.0,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+) -> dict:
+    """Adam (Kingma & Ba 2015), with bias-corrected moment estimates.
+
+    ``m ← β1 m + (1−β1) g``, ``v ← β2 v + (1−β2) g²``,
+    ``p ← p − η √(1−β2^t)/(1−β1^t) · m / (√v + ε)``.
+
+    The default learning rate of 1.0 suits pixel values in 0–255 (an update moves a
+    pixel by about one grey level).
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor
+    >>> p = pytensor.shared(np.zeros(3, dtype="float32"))
+    >>> updates = adam([p - 1], [p], learning_rate=0.1)
+    """
+    step = pytensor.shared(np.float32(0), name="adam.t")
+    t = step + 1
+    fix = pt.sqrt(1 - np.float32(beta2) ** t) / (1 - np.float32(beta1) ** t)
+    updates: dict = {step: t}
+    for p, g in zip(params, grads, strict=True):
+        value = p.get_value(borrow=True)
+        m = pytensor.shared(np.zeros_like(value), name=f"{p.name}.adam_m")
+        v = pytensor.shared(np.zeros_like(value), name=f"{p.name}.adam_v")
+        m_new = _as_constant(beta1, p) * m + _as_constant(1 - beta1, p) * g
+        v_new = _as_constant(beta2, p) * v + _as_constant(1 - beta2, p) * pt.sqr(g)
+        lr = pt.cast(learning_rate * fix, p.dtype)
+        updates[m] = m_new
+        updates[v] = v_new
+        updates[p] = p - lr * m_new / (pt.sqrt(v_new) + _as_constant(epsilon, p))
+    return updates

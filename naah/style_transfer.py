@@ -1,0 +1,325 @@
+"""``naah.StyleTransfer``: the report's algorithm behind one class."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from naah.architecture import CONV_LAYERS, MATCONVNET_LAYERS
+from naah.io.images import (
+    deprocess,
+    load_image,
+    preprocess,
+    save_image,
+    to_pil,
+    to_uint8,
+)
+from naah.io.locate import find_weights
+from naah.io.weights import VGGWeights, load_weights
+from naah.models import VGG_19
+from naah.optim import History, IterationRecord, OptimizerSettings, minimize
+from naah.problem import LossWeights, StyleProblem
+
+# Gatys et al. (2015), section 2: content from conv4_2; style from conv1_1 … conv5_1
+# with equal weights w_l = 1/5.
+DEFAULT_CONTENT_LAYERS = ("conv4_2",)
+DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+# α/β = 1e-3, the ratio of Gatys et al.'s Figure 3 (second row).
+DEFAULT_ALPHA = 1.0
+DEFAULT_BETA = 1e3
+DEFAULT_SIZE = 512
+INITS = ("noise", "content", "style")
+# Layers whose outputs can serve as features: everything up to pool5.
+FEATURE_LAYERS = tuple(n for n, kind in MATCONVNET_LAYERS[: len(CONV_LAYERS) * 2 + 5])
+
+
+@dataclass
+class StyleResult:
+    """What :meth:`StyleTransfer.run` returns.
+
+    Attributes
+    ----------
+    image : ndarray of shape (H, W, 3), uint8
+    history : History
+        Per iteration: total, content and style loss, each style layer's E_l, time
+        and evaluations.
+    snapshots : dict of int to ndarray (H, W, 3) uint8
+        The image at each requested iteration.
+    """
+
+    image: np.ndarray
+    history: History
+    snapshots: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def pil(self) -> Image.Image:
+        """The image as a PIL image."""
+        return to_pil(self.image)
+
+    def save(self, path: str | os.PathLike):
+        """Write the image (format from the extension), atomically."""
+        return save_image(path, self.image)
+
+
+class StyleTransfer:
+    """Neural style transfer (Gatys, Ecker & Bethge 2015) with VGG-19.
+
+    Minimises ``alpha * L_content + beta * L_style (+ tv_weight * TV)`` over the image
+    (see :mod:`naah.losses` for the definitions).
+
+    Parameters
+    ----------
+    weights : str, PathLike, VGGWeights or None
+        The VGG-19 weights; None looks at ``$NAAH_WEIGHTS`` and then naah's cache
+        (see ``naah weights download``).
+    content_layers : sequence of str
+        Default ``("conv4_2",)``.
+    style_layers : sequence of str or mapping of str to float
+        Layers and their weights w_l; a sequence gets equal weights summing to 1.
+        Default conv1_1, conv2_1, conv3_1, conv4_1, conv5_1.
+    alpha, beta : float
+        Content and style weights (default 1 and 1e3: α/β = 1e-3). ``beta=0`` gives
+        a content reconstruction (the report's Figure 7; start from noise),
+        ``alpha=0`` a pure texture synthesis.
+    tv_weight : float
+        Total-variation weight; 0 (off) by default, as in the paper.
+    pooling : {'max', 'avg'}
+    optimizer : {'lbfgs', 'adam', 'gd'}
+    learning_rate, beta1, beta2 : float
+        For Adam and GD, in pixel units.
+    bounds : bool
+        Keep pixels within 0–255 during optimisation.
+    seed : int
+        Seed of the white-noise initial image.
+    backend : {'c', 'numba', 'jax'}
+        See :mod:`naah.compile`.
+
+    Examples
+    --------
+    >>> st = StyleTransfer("imagenet-vgg-verydeep-19.mat")  # doctest: +SKIP
+    >>> result = st.run("tubingen.jpg", "starry_night.jpg", iterations=500)  # doctest: +SKIP
+    >>> result.save("tubingen_starry.png")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | VGGWeights | None = None,
+        *,
+        content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
+        style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
+        alpha: float = DEFAULT_ALPHA,
+        beta: float = DEFAULT_BETA,
+        tv_weight: float = 0.0,
+        pooling: str = "max",
+        optimizer: str = "lbfgs",
+        learning_rate: float = 1.0,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        bounds: bool = True,
+        seed: int = 0,
+        backend: str = "c",
+    ):
+        self.loss_weights = LossWeights(
+            alpha=_non_negative(alpha, "alpha"),
+            beta=_non_negative(beta, "beta"),
+            style_layers=_style_layer_weights(style_layers),
+            content_layers=_layer_names(content_layers, "content"),
+            tv_weight=_non_negative(tv_weight, "tv_weight"),
+        )
+        self.optimizer = OptimizerSettings(
+            optimizer, learning_rate, beta1, beta2, bounds=bounds
+        )
+        if pooling not in ("max", "avg"):
+            raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+        self.pooling = pooling
+        self.seed = seed
+        self.backend = backend
+        self._weights = weights
+        self._net: VGG_19 | None = None
+
+    @property
+    def net(self) -> VGG_19:
+        """The VGG-19 network, loaded on first use with only the layers needed."""
+        if self._net is None:
+            weights = self._weights
+            if not isinstance(weights, VGGWeights):
+                weights = load_weights(
+                    find_weights(weights), layers=self._needed_layers()
+                )
+            self._net = VGG_19(weights, pooling=self.pooling)
+        return self._net
+
+    def _needed_layers(self) -> tuple[str, ...]:
+        used = [*self.loss_weights.content_layers, *self.loss_weights.style_layers]
+        deepest = max(FEATURE_LAYERS.index(n) for n in used) if used else 0
+        return tuple(n for n in FEATURE_LAYERS[: deepest + 1] if n in CONV_LAYERS)
+
+    def prepare(
+        self, content, style, *, size: int | None = None, style_scale: float = 1.0
+    ):
+        """Build and compile the loss for one content/style pair.
+
+        Parameters
+        ----------
+        content, style : path, PIL image or ndarray of shape (H, W, 3)
+            RGB in 0–255. Arrays are used at their own size unless ``size`` is given.
+        size : int, optional
+            Resize the content image to this long edge; the style image is resized
+            to ``size * style_scale``.
+        style_scale : float
+            Scale of the style image relative to the content image's long edge
+            (only with ``size``).
+
+        Returns
+        -------
+        StyleProblem
+            ``problem.loss_and_grad(image)`` gives the total loss and its gradient
+            for an (H, W, 3) RGB image.
+        """
+        content_image, style_image = self._load_pair(content, style, size, style_scale)
+        return StyleProblem(
+            self.net,
+            content_image,
+            style_image,
+            self.loss_weights,
+            backend=self.backend,
+        )
+
+    def run(
+        self,
+        content,
+        style,
+        *,
+        iterations: int = 500,
+        size: int | None = DEFAULT_SIZE,
+        style_scale: float = 1.0,
+        init: str | np.ndarray = "noise",
+        snapshots: Iterable[int] = (),
+        callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
+        progress: bool = False,
+    ) -> StyleResult:
+        """Transfer the style of ``style`` onto ``content``.
+
+        Parameters
+        ----------
+        content, style : path, PIL image or ndarray of shape (H, W, 3)
+        iterations : int
+        size : int or None
+            Long edge of the result (default 512); None keeps the content's size.
+        style_scale : float
+            The style image is resized to a long edge of ``size * style_scale``.
+        init : {'noise', 'content', 'style'} or ndarray of shape (H, W, 3)
+            Initial image: seeded white noise (as Gatys et al.), the content image,
+            the style image resized to the content's shape, or a given image.
+        snapshots : iterable of int
+            Iterations at which to keep a copy of the image (0 is the start).
+        callback : callable(record, image), optional
+            Called after every iteration with the :class:`IterationRecord` and the
+            current (H, W, 3) float image.
+        progress : bool
+            Show a progress bar (tqdm).
+
+        Returns
+        -------
+        StyleResult
+        """
+        if not isinstance(iterations, int) or iterations < 0:
+            raise ValueError(
+                f"iterations must be a non-negative int, got {iterations!r}"
+            )
+        problem = self.prepare(content, style, size=size, style_scale=style_scale)
+        initial = preprocess(self._initial_image(init, problem), problem.mean_pixel)
+        wanted = set(snapshots)
+        kept: dict[int, np.ndarray] = {}
+        bar = _progress_bar(iterations, progress)
+
+        def on_iteration(record: IterationRecord, image_nchw: np.ndarray) -> None:
+            if record.iteration in wanted or callback is not None:
+                image = deprocess(image_nchw, problem.mean_pixel)
+                if record.iteration in wanted:
+                    kept[record.iteration] = to_uint8(image)
+                if callback is not None:
+                    callback(record, image)
+            if bar is not None and record.iteration > 0:
+                bar.update(1)
+                bar.set_postfix(
+                    total=f"{record.total:.3g}",
+                    content=f"{record.content:.3g}",
+                    style=f"{record.style:.3g}",
+                )
+
+        try:
+            final, history = minimize(
+                problem, initial, iterations, self.optimizer, on_iteration
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+        image = to_uint8(deprocess(final, problem.mean_pixel))
+        return StyleResult(image=image, history=history, snapshots=kept)
+
+    def _load_pair(self, content, style, size, style_scale):
+        if size is not None and (not isinstance(size, int) or size <= 0):
+            raise ValueError(f"size must be a positive int, got {size!r}")
+        if not style_scale > 0:
+            raise ValueError(f"style_scale must be positive, got {style_scale!r}")
+        content_image = load_image(content, long_edge=size)
+        style_edge = None if size is None else max(1, round(size * style_scale))
+        style_image = load_image(style, long_edge=style_edge)
+        return content_image, style_image
+
+    def _initial_image(self, init, problem: StyleProblem) -> np.ndarray:
+        shape = problem.shape
+        if isinstance(init, str):
+            if init == "noise":
+                rng = np.random.default_rng(self.seed)
+                return rng.uniform(0, 255, shape).astype(np.float32)
+            if init == "content":
+                return problem.content_image
+            if init == "style":
+                return load_image(problem.style_image, size=shape[:2])
+            raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
+        image = load_image(init)
+        if image.shape != shape:
+            image = load_image(image, size=shape[:2])
+        return image
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="it", desc="naah")
+
+
+def _non_negative(value, name: str) -> float:
+    value = float(value)
+    if not value >= 0:
+        raise ValueError(f"{name} must be a non-negative number, got {value}")
+    return value
+
+
+def _layer_names(names, kind: str) -> tuple[str, ...]:
+    names = (names,) if isinstance(names, str) else tuple(names)
+    for name in names:
+        if name not in FEATURE_LAYERS:
+            raise ValueError(
+                f"unknown {kind} layer {name!r}; choose from VGG-19's layers up to "
+                f"pool5: {', '.join(FEATURE_LAYERS)}"
+            )
+    return names
+
+
+def _style_layer_weights(style_layers) -> dict[str, float]:
+    if isinstance(style_layers, Mapping):
+        names = _layer_names(list(style_layers), "style")
+        weights = {n: _non_negative(style_layers[n], f"weight of {n}") for n in names}
+    else:
+        names = _layer_names(style_layers, "style")
+        weights = {n: 1.0 / len(names) for n in names}
+    return weights
