@@ -1,0 +1,21 @@
+"""Test-session settings: PyTensor's compile cache and temporary files in .cache/.
+
+Set before naah (and so PyTensor) is imported: PyTensor reads PYTENSOR_FLAGS once.
+The JAX and Numba linkers leave generated source files in the temp folder, so the
+tests point it at a scratch folder inside the checkout.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+_CACHE = Path(__file__).resolve().parent.parent / ".cache"
+_SCRATCH = _CACHE / "tmp"
+_SCRATCH.mkdir(parents=True, exist_ok=True)
+os.environ["TMPDIR"] = str(_SCRATCH)
+tempfile.tempdir = str(_SCRATCH)
+if "base_compiledir" not in os.environ.get("PYTENSOR_FLAGS", ""):
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    os.environ["PYTENSOR_FLAGS"] = ",".join(
+        f for f in (flags, f"base_compiledir={_CACHE / 'pytensor'}") if f
+    )
