@@ -296,6 +296,8 @@ def write_vgg19_keras_h5(
     str
         ``path``.
     """
+    if naming not in ("keras1", "keras2"):
+        raise ValueError(f"naming must be 'keras1' or 'keras2', got {naming!r}")
     params = make_vgg19_params(widths, fc_width, num_classes, seed, vgg16=vgg16)
     with h5py.File(path, "w") as file:
         names = _keras_layer_names(vgg16, include_top)

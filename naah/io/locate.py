@@ -7,6 +7,17 @@ from pathlib import Path
 
 from naah.io.weights import KNOWN_FILES
 
+__all__ = [
+    "CACHE_ENV",
+    "WEIGHTS_ENV",
+    "WeightsNotFoundError",
+    "cache_dir",
+    "default_weights_path",
+    "find_weights",
+    "missing_weights_message",
+    "search_order",
+]
+
 #: Environment variable naming a weights file.
 WEIGHTS_ENV = "NAAH_WEIGHTS"
 #: Environment variable overriding the per-user cache folder.
@@ -33,32 +44,61 @@ def default_weights_path() -> Path:
     return cache_dir() / _DEFAULT.name
 
 
+def search_order(explicit: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
+    """The places :func:`find_weights` tries, in order, as (label, path) pairs.
+
+    Only the places that apply are listed: ``explicit`` if given, ``$NAAH_WEIGHTS``
+    if set, and always the cache.
+
+    Examples
+    --------
+    >>> [label for label, _ in search_order("vgg.mat")][0]
+    'given'
+    """
+    places = []
+    if explicit is not None:
+        places.append(("given", Path(explicit).expanduser()))
+    if os.environ.get(WEIGHTS_ENV):
+        places.append((f"${WEIGHTS_ENV}", Path(os.environ[WEIGHTS_ENV]).expanduser()))
+    places.append(("cache", default_weights_path()))
+    return places
+
+
 def find_weights(explicit: str | os.PathLike | None = None) -> Path:
     """The weights file to use: ``explicit``, then ``$NAAH_WEIGHTS``, then the cache.
+
+    A file that is named (``explicit`` or ``$NAAH_WEIGHTS``) must exist: naah
+    never falls back to another file when the one asked for is missing.
 
     Raises
     ------
     WeightsNotFoundError
         With a message naming the file needed, where it is published, its size and
         checksum, and where to put it.
+
+    Examples
+    --------
+    >>> find_weights()  # doctest: +SKIP
+    PosixPath('/home/me/.cache/naah/imagenet-vgg-verydeep-19.mat')
     """
-    if explicit is not None:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise WeightsNotFoundError(f"weights file {str(path)!r} does not exist")
-        return path
-    if os.environ.get(WEIGHTS_ENV):
-        path = Path(os.environ[WEIGHTS_ENV]).expanduser()
-        if not path.is_file():
+    for label, path in search_order(explicit):
+        if path.is_file():
+            return path
+        if label == "given":
+            raise WeightsNotFoundError(f"weights file {str(path)!r} {_why(path)}")
+        if label != "cache":
             raise WeightsNotFoundError(
-                f"${WEIGHTS_ENV} is set to {str(path)!r}, which does not exist; "
-                "fix or unset it"
+                f"{label} is set to {str(path)!r}, which {_why(path)}; fix or unset it"
             )
-        return path
-    cached = default_weights_path()
-    if cached.is_file():
-        return cached
     raise WeightsNotFoundError(missing_weights_message())
+
+
+def _why(path: Path) -> str:
+    if path.is_dir():
+        inside = path / _DEFAULT.name
+        hint = f" (did you mean {str(inside)!r}?)" if inside.is_file() else ""
+        return f"is a directory, not a weights file{hint}"
+    return "does not exist"
 
 
 def missing_weights_message() -> str:

@@ -34,7 +34,7 @@ class ConvLayer(Layer):
     >>> layer = ConvLayer("conv1_1", np.zeros((8, 3, 3, 3)), np.zeros(8), pad=1)
     >>> layer.params["W"].name
     'conv1_1.W'
-    >>> y = layer(pt.tensor4("x"))
+    >>> y = layer(pt.tensor4("x", dtype="float32"))  # parameters are float32
     """
 
     def __init__(

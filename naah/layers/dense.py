@@ -25,7 +25,7 @@ class FCLayer(Layer):
     --------
     >>> import numpy as np, pytensor.tensor as pt
     >>> fc = FCLayer("fc8", np.zeros((16, 10)), np.zeros(10))
-    >>> y = fc(pt.matrix("x"))
+    >>> y = fc(pt.matrix("x", dtype="float32"))  # parameters are float32
     """
 
     def __init__(

@@ -48,7 +48,9 @@ class Dropout(Layer):
         if not training or self.p == 0.0:
             return x
         keep = 1.0 - self.p
-        next_rng, uniform = self.rng.uniform(size=x.shape, dtype=x.dtype)
+        # Chain from the last draw, so applying the layer twice gives two masks.
+        rng = self.updates.get(self.rng, self.rng)
+        next_rng, uniform = rng.uniform(size=x.shape, dtype=x.dtype)
         # The caller compiles with these updates for a new mask on every call.
         self.updates = {self.rng: next_rng}
         mask = uniform < keep

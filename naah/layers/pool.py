@@ -36,7 +36,10 @@ class PoolLayer(Layer):
         ceil_mode=False,
     ):
         super().__init__(name)
-        self._op = Pool2d(mode, window, stride, pad, ceil_mode)  # validates settings
+        try:
+            self._op = Pool2d(mode, window, stride, pad, ceil_mode)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
         self.mode = mode
 
     def __call__(self, x, *, training: bool = False):

@@ -1,0 +1,258 @@
+"""Fetch the VGG-19 weights: resumable, verified, never a corrupt file at the end.
+
+:func:`download_weights` streams the file into ``NAME.part`` next to its destination,
+continuing an earlier partial download with an HTTP ``Range`` request (and
+reconnecting by itself when the connection drops), then checks the SHA-256 of the
+whole file and only then renames it to ``NAME``. If the checksum is wrong the bytes
+are not thrown away silently: they are moved to ``NAME.corrupt`` (replacing an older
+one) and the error names that file, so the next attempt starts afresh and the user
+can inspect or delete it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from naah.io.locate import default_weights_path
+from naah.io.weights import KNOWN_FILES
+
+__all__ = ["DownloadError", "download_weights"]
+
+#: Environment variables overriding the download URL, its SHA-256 and size (for
+#: mirrors and tests); arguments of :func:`download_weights` take precedence.
+URL_ENV = "NAAH_WEIGHTS_URL"
+SHA256_ENV = "NAAH_WEIGHTS_SHA256"
+SIZE_ENV = "NAAH_WEIGHTS_SIZE"
+
+_DEFAULT = KNOWN_FILES[0]  # imagenet-vgg-verydeep-19.mat, current MatConvNet release
+# 1 MiB reads: few system calls, and a smooth progress bar for a 535 MB file.
+CHUNK_BYTES = 1 << 20
+# Seconds without data before a connection counts as dropped.
+TIMEOUT_S = 60
+# Reconnections after a dropped connection, each continuing where the last stopped.
+RETRIES = 3
+PART_SUFFIX = ".part"
+CORRUPT_SUFFIX = ".corrupt"
+
+
+class DownloadError(OSError):
+    """A download that failed or gave a file with the wrong checksum."""
+
+
+def download_weights(
+    dest: str | os.PathLike | None = None,
+    *,
+    url: str | None = None,
+    sha256: str | None = None,
+    size: int | None = None,
+    progress: bool = True,
+    retries: int = RETRIES,
+) -> Path:
+    """Download ``imagenet-vgg-verydeep-19.mat`` and verify its SHA-256.
+
+    Parameters
+    ----------
+    dest : str, PathLike or None
+        The file to write, or an existing directory to put it in. Default: naah's
+        cache (:func:`naah.io.locate.default_weights_path`), where
+        :class:`naah.StyleTransfer` and ``naah stylize`` look.
+    url : str, optional
+        Where to fetch it; default ``$NAAH_WEIGHTS_URL``, else MatConvNet's URL
+        (``naah.io.weights.KNOWN_FILES[0].url``).
+    sha256 : str, optional
+        Expected hex SHA-256; default ``$NAAH_WEIGHTS_SHA256``, else the published
+        file's.
+    size : int, optional
+        Expected size in bytes; default ``$NAAH_WEIGHTS_SIZE``, else the published
+        file's when ``sha256`` is the published one, else unchecked.
+    progress : bool
+        Show a progress bar (tqdm, on stderr).
+    retries : int
+        How many times to reconnect, resuming, after the connection drops.
+
+    Returns
+    -------
+    Path
+        The verified file. If it was already there with the right checksum, nothing
+        is downloaded.
+
+    Raises
+    ------
+    DownloadError
+        If the server cannot be reached or keeps dropping the connection (what
+        arrived stays in ``NAME.part``; calling again resumes), or the finished
+        file's size or checksum is wrong (it is moved to ``NAME.corrupt``; calling
+        again starts afresh). Nothing is ever left at ``dest`` unless verified.
+
+    Examples
+    --------
+    >>> path = download_weights()  # doctest: +SKIP
+    >>> path.name  # doctest: +SKIP
+    'imagenet-vgg-verydeep-19.mat'
+    """
+    url, sha256, size = _expected(url, sha256, size)
+    final = _destination(dest)
+    if final.is_file() and _sha256_of(final) == sha256:
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    part = final.with_name(final.name + PART_SUFFIX)
+    for attempt in range(retries + 1):
+        try:
+            _fetch(url, part, size, progress)
+            break
+        except _Interrupted as interruption:
+            if attempt == retries:
+                raise DownloadError(
+                    f"downloading {url} failed: {interruption}{_kept(part)}"
+                ) from None
+    _verify(part, final, url, sha256, size)
+    os.replace(part, final)
+    return final
+
+
+class _Interrupted(Exception):
+    """A transfer that stopped early but may be resumed."""
+
+
+def _expected(url, sha256, size) -> tuple[str, str, int | None]:
+    url = url or os.environ.get(URL_ENV) or _DEFAULT.url
+    sha256 = (sha256 or os.environ.get(SHA256_ENV) or _DEFAULT.sha256).lower()
+    if size is None and os.environ.get(SIZE_ENV):
+        size = int(os.environ[SIZE_ENV])
+    if size is None and sha256 == _DEFAULT.sha256:
+        size = _DEFAULT.size
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}")
+    return url, sha256, size
+
+
+def _destination(dest) -> Path:
+    if dest is None:
+        return default_weights_path()
+    path = Path(dest).expanduser()
+    return path / _DEFAULT.name if path.is_dir() else path
+
+
+def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
+    """Append the rest of the file to ``part``; raise _Interrupted if cut short."""
+    offset = part.stat().st_size if part.exists() else 0
+    if size is not None and offset > size:
+        offset = 0  # not a prefix of the wanted file: start again
+    if size is not None and offset == size:
+        return
+    request = urllib.request.Request(url)
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as error:
+        if error.code == 416 and offset:  # nothing after offset: part is complete
+            return
+        raise DownloadError(
+            f"downloading {url} failed: HTTP {error.code} {error.reason}"
+        ) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise _Interrupted(f"cannot connect ({reason})") from None
+    with response:
+        offset = _resume_offset(response, offset)
+        length = response.headers.get("Content-Length")
+        total = size if size is not None else None
+        if total is None and length is not None:
+            total = offset + int(length)
+        with open(part, "ab" if offset else "wb") as out, _bar(
+            part.name[: -len(PART_SUFFIX)], total, offset, progress
+        ) as bar:
+            _copy(response, out, bar)
+            received = out.tell()
+    if length is not None and received < offset + int(length):
+        raise _Interrupted(f"connection closed after {received:,} bytes")
+
+
+def _resume_offset(response, offset: int) -> int:
+    """Where the response's body starts in the file: ``offset`` or 0."""
+    if response.status != 206:
+        return 0  # the server ignored Range and sends the whole file
+    match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+    if not match or int(match.group(1)) != offset:
+        raise _Interrupted(
+            f"the server resumed at byte {match.group(1) if match else '?'} instead "
+            f"of {offset}"
+        )
+    return offset
+
+
+def _copy(response, out, bar) -> None:
+    try:
+        while chunk := response.read(CHUNK_BYTES):
+            out.write(chunk)
+            bar.update(len(chunk))
+    except (http.client.IncompleteRead, OSError) as error:
+        out.flush()
+        raise _Interrupted(
+            f"connection lost after {out.tell():,} bytes ({type(error).__name__})"
+        ) from None
+
+
+def _verify(part: Path, final: Path, url: str, sha256: str, size: int | None) -> None:
+    got_size = part.stat().st_size
+    problem = None
+    if size is not None and got_size != size:
+        problem = f"it has {got_size:,} bytes, expected {size:,}"
+    else:
+        digest = _sha256_of(part)
+        if digest != sha256:
+            problem = f"its SHA-256 is {digest}, expected {sha256}"
+    if problem:
+        corrupt = final.with_name(final.name + CORRUPT_SUFFIX)
+        os.replace(part, corrupt)
+        raise DownloadError(
+            f"the file downloaded from {url} is not the expected one: {problem}. It "
+            f"was moved to {corrupt} (delete it when done); running the download "
+            "again starts from scratch"
+        )
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _kept(part: Path) -> str:
+    count = part.stat().st_size if part.exists() else 0
+    if not count:
+        return ""
+    return (
+        f"; the {count:,} bytes received are kept in {part} and running the "
+        "download again resumes from there"
+    )
+
+
+def _bar(name: str, total: int | None, initial: int, enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext(_NoBar())
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=name,
+    )
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass

@@ -1,0 +1,127 @@
+"""Tests for naah.layers.pool: PoolLayer against a numpy reference."""
+
+import math
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+
+from naah.compile import function
+from naah.layers import PoolLayer
+
+
+def random(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+def reference_size(size, window, stride, before, after, ceil_mode):
+    """Output length: MatConvNet's floor, or Caffe's ceil without a window that
+    starts in the trailing padding."""
+    span = size + before + after - window
+    if not ceil_mode:
+        return span // stride + 1
+    out = math.ceil(span / stride) + 1
+    return out - 1 if (out - 1) * stride >= size + before else out
+
+
+def reference_pool(x, mode, window, stride, pad=(0, 0, 0, 0), ceil_mode=False):
+    """Pool window by window; padding never wins a max and is not averaged."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw) = window, stride
+    top, bottom, left, right = pad
+    h_out = reference_size(h, kh, sh, top, bottom, ceil_mode)
+    w_out = reference_size(w, kw, sw, left, right, ceil_mode)
+    out = np.empty((n, c, h_out, w_out))
+    reduce = np.max if mode == "max" else np.mean
+    for i in range(h_out):
+        r0, r1 = max(i * sh - top, 0), min(i * sh - top + kh, h)
+        for j in range(w_out):
+            c0, c1 = max(j * sw - left, 0), min(j * sw - left + kw, w)
+            out[:, :, i, j] = reduce(x[:, :, r0:r1, c0:c1], axis=(2, 3))
+    return out
+
+
+def run(layer, x):
+    xv = pt.tensor4("x", dtype="float32")
+    return function([xv], layer(xv))(x)
+
+
+# (input shape, window, stride, pad, ceil_mode); stride None means the window.
+GEOMETRIES = {
+    "2x2 windows (VGG)": ((2, 3, 8, 8), 2, None, 0, False),
+    "2x2 windows on an odd image drop the last row and column": (
+        (1, 2, 7, 9),
+        2,
+        None,
+        0,
+        False,
+    ),
+    "overlapping 3x3 windows, stride 2": ((1, 2, 9, 10), 3, 2, 0, False),
+    "rectangular window and stride": ((1, 2, 9, 10), (3, 2), (2, 1), 0, False),
+    "padding (top, bottom, left, right)": ((1, 2, 7, 8), 3, 2, (1, 0, 2, 1), False),
+    "ceil mode (Caffe)": ((1, 2, 7, 9), 2, None, 0, True),
+    "ceil mode with overlap and padding": ((1, 1, 8, 9), 3, 2, 1, True),
+}
+
+
+def as_pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def as_four(value):
+    return (value,) * 4 if isinstance(value, int) else tuple(value)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize(
+    ("x_shape", "window", "stride", "pad", "ceil_mode"),
+    list(GEOMETRIES.values()),
+    ids=list(GEOMETRIES),
+)
+def test_pool_layer_matches_numpy_and_its_output_shape(
+    x_shape, window, stride, pad, ceil_mode, mode
+):
+    x = random(x_shape)
+    layer = PoolLayer("pool", mode, window, stride, pad, ceil_mode)
+    got = run(layer, x)
+    expected = reference_pool(
+        x,
+        mode,
+        as_pair(window),
+        as_pair(window if stride is None else stride),
+        as_four(pad),
+        ceil_mode,
+    )
+    assert got.shape == expected.shape
+    assert layer.output_shape(x_shape) == got.shape
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_max_pool_layer_picks_the_largest_of_each_window():
+    x = np.arange(16, dtype="float32").reshape(1, 1, 4, 4)
+    got = run(PoolLayer("pool1", "max"), x)
+    np.testing.assert_array_equal(got[0, 0], [[5, 7], [13, 15]])
+
+
+def test_avg_pool_layer_averages_each_window():
+    x = np.arange(16, dtype="float32").reshape(1, 1, 4, 4)
+    got = run(PoolLayer("pool1", "avg"), x)
+    np.testing.assert_array_equal(got[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+
+
+def test_pool_layer_has_no_params_and_remembers_its_mode():
+    layer = PoolLayer("pool5", "avg")
+    assert layer.params == {}
+    assert layer.mode == "avg"
+
+
+@pytest.mark.parametrize("mode", ["median", "MAX", "", None])
+def test_pool_layer_rejects_an_unknown_mode_naming_the_valid_ones(mode):
+    with pytest.raises(ValueError, match=r"pooling mode must be 'max' or 'avg'"):
+        PoolLayer("pool1", mode)
+
+
+def test_pool_layer_rejects_padding_as_large_as_the_window():
+    with pytest.raises(ValueError, match="must be smaller than the window"):
+        PoolLayer("pool1", "max", window=2, pad=2)
