@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 
 
+def _ints(value, count: int) -> tuple:
+    """``value`` repeated ``count`` times if it is one int, else as a tuple."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * count
+    try:
+        return tuple(int(v) if isinstance(v, np.integer) else v for v in value)
+    except TypeError:
+        return (value,)  # not iterable: rejected by the caller's check
+
+
 def pair(value, name: str) -> tuple[int, int]:
     """``value`` as a (vertical, horizontal) pair of positive ints."""
-    values = (value, value) if isinstance(value, int) else tuple(value)
+    values = _ints(value, 2)
     if len(values) != 2 or not all(isinstance(v, int) and v > 0 for v in values):
         raise ValueError(
             f"{name} must be a positive int or a pair of them, got {value!r}"
@@ -21,12 +32,9 @@ def padding(value) -> tuple[int, int, int, int]:
 
     An int pads all four sides, a pair pads (vertical, horizontal).
     """
-    if isinstance(value, int):
-        values = (value,) * 4
-    else:
-        values = tuple(value)
-        if len(values) == 2:
-            values = (values[0], values[0], values[1], values[1])
+    values = _ints(value, 4)
+    if len(values) == 2:
+        values = (values[0], values[0], values[1], values[1])
     if len(values) != 4 or not all(isinstance(v, int) and v >= 0 for v in values):
         raise ValueError(
             "padding must be a non-negative int, a (vertical, horizontal) pair or "

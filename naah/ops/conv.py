@@ -53,11 +53,7 @@ class Conv2d(_ConvOp):
 
     def make_node(self, x, w):
         x, w = as_batch(x, "input"), as_batch(w, "kernel")
-        if x.type.dtype != w.type.dtype:
-            raise TypeError(
-                f"input is {x.type.dtype} but kernel is {w.type.dtype}; cast one "
-                "so both have the same dtype"
-            )
+        _same_dtype(x, w, "input", "kernel")
         pt_, pb, pl, pr = self.pad
         sh, sw = self.stride
         kh, kw = w.type.shape[2:]
@@ -67,13 +63,32 @@ class Conv2d(_ConvOp):
             None if kh is None else static_size(x.type.shape[2], kh, sh, pt_, pb),
             None if kw is None else static_size(x.type.shape[3], kw, sw, pl, pr),
         )
+        if any(size is not None and size < 1 for size in shape[2:]):
+            raise ValueError(
+                f"the {kh}x{kw} kernel does not fit the input of static shape "
+                f"{x.type.shape} with padding {self.pad}"
+            )
         out = TensorType(x.type.dtype, shape=shape)()
         return Apply(self, [x, w], [out])
 
     def perform(self, node, inputs, output_storage):
         x, w = (np.ascontiguousarray(a) for a in inputs)
-        _check_channels(x, w)
+        self._check_shapes(x, w)
         output_storage[0][0] = kernels.conv2d_forward(x, w, *self.geometry)
+
+    def _check_shapes(self, x, w):
+        if x.shape[1] != w.shape[1]:
+            raise ValueError(
+                f"input has {x.shape[1]} channels but the kernels expect {w.shape[1]} "
+                f"(input shape {x.shape}, kernel shape {w.shape})"
+            )
+        top, bottom, left, right = self.pad
+        padded = (x.shape[2] + top + bottom, x.shape[3] + left + right)
+        if padded[0] < w.shape[2] or padded[1] < w.shape[3]:
+            raise ValueError(
+                f"the {w.shape[2]}x{w.shape[3]} kernel does not fit the input, "
+                f"{padded[0]}x{padded[1]} after padding; use a larger input or more padding"
+            )
 
     def infer_shape(self, *args):
         _, (x_shape, w_shape) = node_and_shapes(args)
@@ -105,6 +120,7 @@ class Conv2dGradInput(_ConvOp):
 
     def make_node(self, gz, w, input_size):
         gz, w = as_batch(gz, "output gradient"), as_batch(w, "kernel")
+        _same_dtype(gz, w, "output gradient", "kernel")
         input_size = pt.as_tensor_variable(input_size, dtype="int64")
         out = TensorType(
             gz.type.dtype, shape=(gz.type.shape[0], w.type.shape[1], None, None)
@@ -135,6 +151,7 @@ class Conv2dGradKernel(_ConvOp):
 
     def make_node(self, x, gz, kernel_size):
         x, gz = as_batch(x, "input"), as_batch(gz, "output gradient")
+        _same_dtype(x, gz, "input", "output gradient")
         kernel_size = pt.as_tensor_variable(kernel_size, dtype="int64")
         out = TensorType(
             x.type.dtype, shape=(gz.type.shape[1], x.type.shape[1], None, None)
@@ -157,11 +174,11 @@ class Conv2dGradKernel(_ConvOp):
         return [grad_not_implemented(self, i, v) for i, v in enumerate(inputs)]
 
 
-def _check_channels(x, w):
-    if x.shape[1] != w.shape[1]:
-        raise ValueError(
-            f"input has {x.shape[1]} channels but the kernels expect {w.shape[1]} "
-            f"(input shape {x.shape}, kernel shape {w.shape})"
+def _same_dtype(a, b, a_role, b_role):
+    if a.type.dtype != b.type.dtype:
+        raise TypeError(
+            f"{a_role} is {a.type.dtype} but {b_role} is {b.type.dtype}; cast one so "
+            "both have the same dtype"
         )
 
 

@@ -21,6 +21,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from naah.ops.blas import gemm
+
+# Below this many input channels a shift-GEMM's inner dimension is too short for
+# BLAS to run well (conv1_1 has 3), and im2col's single product of depth 9*C wins.
+SHIFT_GEMM_MIN_CHANNELS = 16
+
 # Upper bound on the elements of one im2col patch matrix (64 MiB in float32). Large
 # enough that each GEMM is hundreds of columns wide (BLAS efficiency), small enough
 # that a 2048x2048 image needs no more than a few activations' worth of scratch.
@@ -77,6 +83,23 @@ def _kernel_matrix(w):
 @njit(cache=True, nogil=True)
 def conv2d_forward(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w):
     """Cross-correlation of an (N, C, H, W) batch with (O, C, KH, KW) kernels."""
+    # Op.perform checks first with detailed messages; these guard the Numba backend.
+    if x.shape[1] != w.shape[1]:
+        raise ValueError("input channels do not match the kernels' input channels")
+    if x.shape[2] + pad_top + pad_bottom < w.shape[2] or (
+        x.shape[3] + pad_left + pad_right < w.shape[3]
+    ):
+        raise ValueError("the kernel does not fit the padded input")
+    if stride_h == 1 and stride_w == 1 and x.shape[1] >= SHIFT_GEMM_MIN_CHANNELS:
+        return _conv2d_shift_gemm(x, w, pad_top, pad_bottom, pad_left, pad_right)
+    return _conv2d_im2col(
+        x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w
+    )
+
+
+@njit(cache=True, nogil=True)
+def _conv2d_im2col(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w):
+    """Any stride: one GEMM of the kernel matrix with each block's patch matrix."""
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     ho = conv_output_size(h, kh, stride_h, pad_top, pad_bottom)
@@ -94,6 +117,42 @@ def conv2d_forward(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, str
 
 
 @njit(cache=True, nogil=True)
+def _conv2d_shift_gemm(x, w, pad_top, pad_bottom, pad_left, pad_right):
+    """Stride 1 without patch matrices: one GEMM per kernel tap, accumulated.
+
+    In the padded image flattened per channel, the input seen by tap (i, j) for
+    every output position is one window at offset ``i*W_pad + j`` whose rows (the
+    channels) lie ``H_pad*W_pad`` apart: a plain BLAS operand. The products land in
+    an output W_pad wide; the last KW-1 columns of each row mix neighbouring rows
+    and are dropped.
+    """
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    hp, wp = h + pad_top + pad_bottom, wd + pad_left + pad_right
+    ho, wo = hp - kh + 1, wp - kw + 1
+    frame = hp * wp
+    taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).ravel()  # (KH, KW, O, C)
+    # KW elements of slack: the last tap's window runs KW-1 past the last channel.
+    xpad = np.zeros(c * frame + kw, x.dtype)
+    image = xpad[: c * frame].reshape(c, hp, wp)
+    wide = np.empty(o * ho * wp, x.dtype)
+    out = np.empty((n, o, ho, wo), x.dtype)
+    for b in range(n):
+        image[:, pad_top : pad_top + h, pad_left : pad_left + wd] = x[b]
+        for i in range(kh):
+            for j in range(kw):
+                tap = i * kw + j
+                gemm(
+                    taps, tap * o * c, c, False,
+                    xpad, i * wp + j, frame,
+                    wide, 0, ho * wp,
+                    o, ho * wp, c, 0.0 if tap == 0 else 1.0,
+                )  # fmt: skip
+        out[b] = wide.reshape(o, ho, wp)[:, :, :wo]
+    return out
+
+
+@njit(cache=True, nogil=True)
 def conv2d_grad_input(
     gz, w, height, width, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w
 ):
@@ -104,6 +163,19 @@ def conv2d_grad_input(
     """
     n, o, ho, wo = gz.shape
     _, c, kh, kw = w.shape
+    full_top, full_bottom = kh - 1 - pad_top, kh - 1 - pad_bottom
+    full_left, full_right = kw - 1 - pad_left, kw - 1 - pad_right
+    if (
+        stride_h == 1
+        and stride_w == 1
+        and min(full_top, full_bottom, full_left, full_right) >= 0
+    ):
+        # With stride 1 the input gradient is itself a convolution: of the output
+        # gradient, padded to "full" size, with the kernels flipped and transposed.
+        flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        return conv2d_forward(
+            gz, flipped, full_top, full_bottom, full_left, full_right, 1, 1
+        )
     wmat_t = np.ascontiguousarray(_kernel_matrix(w).T)
     gx = np.empty((n, c, height, width), gz.dtype)
     block = _rows_per_block(kh * kw * c, wo, ho)
@@ -184,6 +256,8 @@ def pool2d_forward(x, is_max, window, stride, pad, ceil_mode):
     pt, pb, pl, pr = pad
     ho = pool_output_size(h, kh, sh, pt, pb, ceil_mode)
     wo = pool_output_size(w, kw, sw, pl, pr, ceil_mode)
+    if ho < 1 or wo < 1:
+        raise ValueError("the input is smaller than the pooling window")
     out = np.empty((n, c, ho, wo), x.dtype)
     for b in range(n):
         for ch in range(c):

@@ -8,6 +8,9 @@ style-transfer evaluation on scipy's BLAS.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytensor.tensor as pt
 from numba import njit
@@ -117,13 +120,19 @@ def gram(f):
     return Gram()(f)
 
 
+# Salts PyTensor's Numba cache key with this module's source (see numba_backend).
+_SOURCE_VERSION = int.from_bytes(
+    hashlib.sha256(Path(__file__).read_bytes()).digest()[:4], "big"
+)
+
+
 @register_funcify_default_op_cache_key(MatMul)
 def _numba_matmul(op, node=None, **kwargs):
     @numba_njit
     def matmul_(a, b):
         return _matmul(a, b)
 
-    return matmul_
+    return matmul_, _SOURCE_VERSION
 
 
 @register_funcify_default_op_cache_key(Gram)
@@ -132,4 +141,4 @@ def _numba_gram(op, node=None, **kwargs):
     def gram_(f):
         return _gram(np.ascontiguousarray(f))
 
-    return gram_
+    return gram_, _SOURCE_VERSION

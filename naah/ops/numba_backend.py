@@ -8,14 +8,28 @@ registration is a thin jitted call with the Op's settings baked in.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from pytensor.link.numba.dispatch.basic import (
     numba_njit,
     register_funcify_default_op_cache_key,
 )
 
-from naah.ops import kernels
+from naah.ops import blas, kernels
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
 from naah.ops.pool import Pool2d, Pool2dGrad
+
+
+# PyTensor caches compiled Numba graphs by Op type and props; the kernels' source is
+# part of what was compiled, so it salts the cache key: editing or upgrading the
+# kernels never reuses stale machine code.
+KERNELS_VERSION = int.from_bytes(
+    hashlib.sha256(
+        b"".join(Path(m.__file__).read_bytes() for m in (kernels, blas))
+    ).digest()[:4],
+    "big",
+)
 
 
 @register_funcify_default_op_cache_key(Conv2d)
@@ -27,7 +41,7 @@ def _numba_conv2d(op, node=None, **kwargs):
     def conv2d(x, w):
         return forward(x, w, pt_, pb, pl, pr, sh, sw)
 
-    return conv2d
+    return conv2d, KERNELS_VERSION
 
 
 @register_funcify_default_op_cache_key(Conv2dGradInput)
@@ -39,7 +53,7 @@ def _numba_conv2d_grad_input(op, node=None, **kwargs):
     def conv2d_grad_input(gz, w, size):
         return grad_input(gz, w, size[0], size[1], pt_, pb, pl, pr, sh, sw)
 
-    return conv2d_grad_input
+    return conv2d_grad_input, KERNELS_VERSION
 
 
 @register_funcify_default_op_cache_key(Conv2dGradKernel)
@@ -51,7 +65,7 @@ def _numba_conv2d_grad_kernel(op, node=None, **kwargs):
     def conv2d_grad_kernel(x, gz, size):
         return grad_kernel(x, gz, size[0], size[1], pt_, pb, pl, pr, sh, sw)
 
-    return conv2d_grad_kernel
+    return conv2d_grad_kernel, KERNELS_VERSION
 
 
 @register_funcify_default_op_cache_key(Pool2d)
@@ -63,7 +77,7 @@ def _numba_pool2d(op, node=None, **kwargs):
     def pool2d(x):
         return forward(x, is_max, window, stride, pad, ceil_mode)
 
-    return pool2d
+    return pool2d, KERNELS_VERSION
 
 
 @register_funcify_default_op_cache_key(Pool2dGrad)
@@ -75,4 +89,4 @@ def _numba_pool2d_grad(op, node=None, **kwargs):
     def pool2d_grad(x, gz):
         return grad(x, gz, is_max, window, stride, pad, ceil_mode)
 
-    return pool2d_grad
+    return pool2d_grad, KERNELS_VERSION

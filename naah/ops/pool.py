@@ -31,7 +31,7 @@ class _PoolOp(Op):
         self.window = pair(window, "window")
         self.stride = self.window if stride is None else pair(stride, "stride")
         self.pad = padding(pad)
-        if self.pad[0] >= self.window[0] or self.pad[2] >= self.window[1]:
+        if max(self.pad[:2]) >= self.window[0] or max(self.pad[2:]) >= self.window[1]:
             raise ValueError(
                 f"padding {self.pad} must be smaller than the window {self.window}, "
                 "or some windows would see only padding"
@@ -75,6 +75,11 @@ class Pool2d(_PoolOp):
         x = as_batch(x, "input")
         h, w = x.type.shape[2:]
         static = (None, None) if h is None or w is None else self.output_size(h, w)
+        if static[0] is not None and min(static) < 1:
+            raise ValueError(
+                f"input of spatial size {h}x{w} is smaller than the pooling window "
+                f"{self.window}; use a larger image"
+            )
         out = TensorType(x.type.dtype, shape=(*x.type.shape[:2], *static))()
         return Apply(self, [x], [out])
 
