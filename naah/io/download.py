@@ -167,9 +167,10 @@ def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
         total = size if size is not None else None
         if total is None and length is not None:
             total = offset + int(length)
-        with open(part, "ab" if offset else "wb") as out, _bar(
-            part.name[: -len(PART_SUFFIX)], total, offset, progress
-        ) as bar:
+        with (
+            open(part, "ab" if offset else "wb") as out,
+            _bar(part.name[: -len(PART_SUFFIX)], total, offset, progress) as bar,
+        ):
             _copy(response, out, bar)
             received = out.tell()
     if length is not None and received < offset + int(length):

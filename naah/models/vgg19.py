@@ -256,10 +256,8 @@ class VGG_19:
         return results
 
     def _batch(self, images) -> np.ndarray:
-        if (
-            (isinstance(images, np.ndarray)
-            and images.ndim == 3)
-            or not isinstance(images, (list, tuple, np.ndarray))
+        if (isinstance(images, np.ndarray) and images.ndim == 3) or not isinstance(
+            images, (list, tuple, np.ndarray)
         ):
             images = [images]
         arrays = [preprocess(load_image(image), self.mean_pixel) for image in images]

@@ -20,7 +20,6 @@ from naah.ops import blas, kernels
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
 from naah.ops.pool import Pool2d, Pool2dGrad
 
-
 # PyTensor caches compiled Numba graphs by Op type and props; the kernels' source is
 # part of what was compiled, so it salts the cache key: editing or upgrading the
 # kernels never reuses stale machine code.

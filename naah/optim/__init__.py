@@ -2,7 +2,7 @@
 
 from naah.optim.history import History, IterationRecord
 from naah.optim.minimize import METHODS, OptimizerSettings, minimize
-from naah.optim.updates import adam, sgd
+from naah.optim.updates import adam, momentum, sgd
 
 __all__ = [
     "METHODS",
@@ -11,5 +11,6 @@ __all__ = [
     "OptimizerSettings",
     "adam",
     "minimize",
+    "momentum",
     "sgd",
 ]
