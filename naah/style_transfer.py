@@ -245,12 +245,13 @@ class StyleTransfer:
                 if callback is not None:
                     callback(record, image)
             if bar is not None and record.iteration > 0:
-                bar.update(1)
                 bar.set_postfix(
                     total=f"{record.total:.3g}",
                     content=f"{record.content:.3g}",
                     style=f"{record.style:.3g}",
+                    refresh=False,
                 )
+                bar.update(1)
 
         try:
             final, history = minimize(

@@ -1,0 +1,85 @@
+"""Tests for naah.plotting: loss curves drawn without pyplot."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from naah.optim import History, IterationRecord
+from naah.plotting import plot_history
+
+pytest.importorskip("matplotlib")
+from matplotlib.figure import Figure
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+STYLE_LAYERS = ("conv1_1", "conv2_1")
+
+
+def make_history(iterations=5, content=1.0):
+    history = History()
+    for i in range(iterations + 1):
+        history.append(
+            IterationRecord(
+                iteration=i,
+                total=1e4 / (i + 1),
+                content=content,
+                style=10.0 / (i + 1),
+                tv=0.0,
+                time=0.1 * i,
+                evaluations=i,
+                style_layers={n: 5.0 / (i + 1) for n in STYLE_LAYERS},
+            )
+        )
+    return history
+
+
+def new_axes():
+    return Figure().add_subplot()
+
+
+def test_plot_history_writes_a_png_file(tmp_path):
+    path = tmp_path / "loss.png"
+    plot_history(make_history(), path)
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_the_format_follows_the_extension(tmp_path):
+    path = tmp_path / "loss.svg"
+    plot_history(make_history(), path)
+    assert b"<svg" in path.read_bytes()[:1000]
+
+
+def test_given_axes_get_total_content_and_style_lines_on_a_log_scale():
+    ax = new_axes()
+    returned = plot_history(make_history(5), ax=ax)
+    assert returned is ax
+    assert [line.get_label() for line in ax.lines] == [
+        "total loss",
+        "content loss $L_{content}$",
+        "style loss $L_{style}$",
+    ]
+    assert ax.get_yscale() == "log"
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(6))
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), 1e4 / np.arange(1, 7))
+
+
+def test_layers_adds_one_dashed_line_per_style_layer():
+    ax = plot_history(make_history(), ax=new_axes(), layers=True)
+    assert len(ax.lines) == 3 + len(STYLE_LAYERS)
+    assert all(line.get_linestyle() == "--" for line in ax.lines[3:])
+
+
+def test_a_loss_that_is_always_zero_is_left_out_of_the_log_plot():
+    ax = plot_history(make_history(content=0.0), ax=new_axes())
+    labels = [line.get_label() for line in ax.lines]
+    assert len(labels) == 2 and not any("content" in label for label in labels)
+
+
+def test_an_empty_history_gives_empty_axes():
+    assert len(plot_history(History(), ax=new_axes()).lines) == 0
+
+
+def test_without_matplotlib_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"pip install 'naah\[plot\]'"):
+        plot_history(make_history())
