@@ -89,25 +89,32 @@ class StyleProblem:
         self.evaluations = 0
 
     def _targets(self) -> dict[str, np.ndarray]:
-        """P^l for the content layers and A^l for the style layers, computed once."""
-        x = pt.tensor4("x", dtype="float32")
+        """P^l for the content layers and A^l for the style layers, computed once.
+
+        One compiled function gives both kinds of target; it runs on the content
+        image and on the style image (shapes are not fixed, so sizes may differ).
+        """
         content_layers = list(self.weights.content_layers)
         style_layers = list(self.weights.style_layers)
+        if not content_layers and not style_layers:
+            raise ValueError(
+                "no content and no style layers: there is nothing to optimise"
+            )
+        x = pt.tensor4("x", dtype="float32")
         features = self.net.features(x, content_layers + style_layers)
-        content_fn = function(
-            [x], [features[n] for n in content_layers], backend=self.backend
-        )
-        style_fn = function(
-            [x], [gram_matrix(features[n]) for n in style_layers], backend=self.backend
-        )
+        outputs = [features[n] for n in content_layers]
+        outputs += [gram_matrix(features[n]) for n in style_layers]
+        targets_of = function([x], outputs, backend=self.backend)
         targets = {}
         if content_layers:
-            values = content_fn(preprocess(self.content_image, self.mean_pixel))
+            values = targets_of(preprocess(self.content_image, self.mean_pixel))
             targets.update(
-                {f"P_{n}": v for n, v in zip(content_layers, values, strict=True)}
+                {f"P_{n}": v for n, v in zip(content_layers, values, strict=False)}
             )
         if style_layers:
-            values = style_fn(preprocess(self.style_image, self.mean_pixel))
+            values = targets_of(preprocess(self.style_image, self.mean_pixel))[
+                len(content_layers) :
+            ]
             targets.update(
                 {f"A_{n}": v for n, v in zip(style_layers, values, strict=True)}
             )

@@ -231,6 +231,8 @@ class StyleTransfer:
             raise ValueError(
                 f"iterations must be a non-negative int, got {iterations!r}"
             )
+        if isinstance(init, str) and init not in INITS:
+            raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
         problem = self.prepare(content, style, size=size, style_scale=style_scale)
         initial = preprocess(self._initial_image(init, problem), problem.mean_pixel)
         wanted = set(snapshots)

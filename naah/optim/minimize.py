@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytensor.tensor as pt
 from scipy.optimize import fmin_l_bfgs_b
+from threadpoolctl import ThreadpoolController
 
 from naah.compile import function
 from naah.optim.history import History, IterationRecord
@@ -121,9 +122,17 @@ def minimize(
 def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
     """One scipy L-BFGS-B run for all iterations, so its memory spans the whole run."""
     last: dict = {}
+    blas = ThreadpoolController()
+    threads = {
+        lib["internal_api"]: lib["num_threads"]
+        for lib in blas.select(user_api="blas").info()
+    }
 
     def loss_and_grad(x):
-        evaluation, grad = problem.evaluate(x)
+        # The network's products want every BLAS thread; L-BFGS-B's own vector work
+        # (level-1 BLAS on a few hundred thousand doubles) runs faster on one.
+        with blas.limit(limits=threads, user_api="blas"):
+            evaluation, grad = problem.evaluate(x)
         last.update(x=x.copy(), evaluation=evaluation)
         return evaluation.total, grad.ravel().astype(np.float64)
 
@@ -138,7 +147,13 @@ def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
     if iterations == 0:
         return x0.reshape(problem.nchw_shape).astype(np.float32)
     bounds = _lbfgs_bounds(problem) if settings.bounds else None
-    x, _, _ = fmin_l_bfgs_b(
+    with blas.limit(limits=1, user_api="blas"):
+        x, _, _ = _run_lbfgs(loss_and_grad, x0, bounds, iterations, on_iteration)
+    return x.reshape(problem.nchw_shape).astype(np.float32)
+
+
+def _run_lbfgs(loss_and_grad, x0, bounds, iterations, on_iteration):
+    return fmin_l_bfgs_b(
         loss_and_grad,
         x0,
         bounds=bounds,
@@ -149,7 +164,6 @@ def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
         pgtol=0.0,
         callback=on_iteration,
     )
-    return x.reshape(problem.nchw_shape).astype(np.float32)
 
 
 def _lbfgs_bounds(problem):

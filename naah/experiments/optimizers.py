@@ -1,0 +1,255 @@
+"""Comparing optimisers on one content/style pair (the report's Figures 6 and 11).
+
+:func:`compare_optimizers` gives gradient descent, Adam and L-BFGS the same budget of
+loss-and-gradient evaluations from the same noise images (several seeds) and
+tabulates the loss each reaches. :func:`iterations_to_match` asks the report's
+question: how many Adam iterations reach the loss L-BFGS has after 10?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from naah.experiments.figures import image_grid, new_figure, save_figure
+from naah.experiments.runner import PreparedPair
+from naah.io.images import preprocess
+from naah.optim import METHODS
+from naah.style_transfer import StyleResult
+
+# Gradient descent's default step: the first step moves the pixel with the largest
+# gradient by this many grey levels (the scale of the gradient depends on the
+# weights and on α, β, so a fixed learning rate would not compare fairly).
+GD_STEP_PIXELS = 1.0
+METHOD_COLOURS = {"gd": "tab:green", "adam": "tab:orange", "lbfgs": "tab:blue"}
+
+
+@dataclass(frozen=True)
+class OptimizerRun:
+    """One row of the comparison: a method and seed at the evaluation budget.
+
+    ``loss``, ``content``, ``style`` and ``seconds`` are those of the last iteration
+    within the budget; ``evaluations`` (at most ``budget``) counts the evaluations
+    up to it. ``result`` holds the whole run (image and history).
+    """
+
+    method: str
+    seed: int
+    learning_rate: float | None
+    budget: int
+    evaluations: int
+    iterations: int
+    loss: float
+    content: float
+    style: float
+    seconds: float
+    result: StyleResult = field(repr=False, compare=False)
+
+    def row(self) -> dict:
+        """The row as a dict, without ``result``."""
+        return {k: v for k, v in asdict(self).items() if k != "result"}
+
+
+def gd_learning_rate(pair: PreparedPair, init="noise", seed: int = 0) -> float:
+    """A GD learning rate whose first step moves the steepest pixel by
+    :data:`GD_STEP_PIXELS` grey levels."""
+    start = preprocess(pair.initial_image(init, seed), pair.problem.mean_pixel)
+    _, grad = pair.problem.evaluate(start)
+    return GD_STEP_PIXELS / max(float(np.abs(grad).max()), 1e-30)
+
+
+def compare_optimizers(
+    pair: PreparedPair,
+    *,
+    evaluations: int = 100,
+    methods: Sequence[str] = METHODS,
+    seeds: Iterable[int] = (0, 1, 2),
+    learning_rates: Mapping[str, float] | None = None,
+    init="noise",
+) -> list[OptimizerRun]:
+    """Run each method from each seed's noise image with ``evaluations`` evaluations.
+
+    Parameters
+    ----------
+    pair : PreparedPair
+    evaluations : int
+        The budget of loss-and-gradient evaluations per run. GD and Adam spend one
+        per iteration; an L-BFGS iteration may spend several (its line search).
+    methods : sequence of {'gd', 'adam', 'lbfgs'}
+    seeds : iterable of int
+        Seeds of the initial noise images.
+    learning_rates : mapping of method to float, optional
+        Default: Adam the transfer's learning rate, GD :func:`gd_learning_rate`.
+    init : {'noise', 'content', 'style'} or ndarray
+
+    Returns
+    -------
+    list of OptimizerRun
+        One per (method, seed), methods in the order given.
+
+    Examples
+    --------
+    >>> runs = compare_optimizers(pair, evaluations=50, seeds=(0, 1))  # doctest: +SKIP
+    >>> print(comparison_table(runs))  # doctest: +SKIP
+    """
+    if evaluations < 1:
+        raise ValueError(f"evaluations must be at least 1, got {evaluations}")
+    rates = dict(learning_rates or {})
+    runs = []
+    for method in methods:
+        for seed in seeds:
+            rate = _learning_rate(pair, method, rates.get(method), init, seed)
+            result = pair.run(
+                evaluations, optimizer=method, learning_rate=rate, init=init,
+                seed=seed, stop=lambda r: r.evaluations >= evaluations,
+            )  # fmt: skip
+            runs.append(_at_budget(method, seed, rate, evaluations, result))
+    return runs
+
+
+def _at_budget(method, seed, rate, budget, result: StyleResult) -> OptimizerRun:
+    within = [r for r in result.history if r.evaluations <= budget]
+    last = within[-1] if within else result.history[0]
+    return OptimizerRun(
+        method, seed, rate, budget, last.evaluations, last.iteration,
+        last.total, last.content, last.style, last.time, result,
+    )  # fmt: skip
+
+
+def _learning_rate(pair, method, given, init, seed) -> float | None:
+    if method == "lbfgs":
+        return None
+    if given is not None:
+        return float(given)
+    if method == "gd":
+        return gd_learning_rate(pair, init, seed)
+    return pair.transfer.optimizer.learning_rate
+
+
+def comparison_table(runs: Sequence[OptimizerRun]) -> list[dict]:
+    """Per method: mean and standard deviation of the loss over seeds, and the best.
+
+    Returns
+    -------
+    list of dict
+        Keys ``method``, ``runs``, ``budget``, ``mean loss``, ``std loss``,
+        ``best loss``, ``mean seconds``; sorted by mean loss.
+    """
+    table = []
+    for method in dict.fromkeys(r.method for r in runs):
+        mine = [r for r in runs if r.method == method]
+        losses = np.array([r.loss for r in mine])
+        table.append(
+            {
+                "method": method,
+                "runs": len(mine),
+                "budget": mine[0].budget,
+                "mean loss": float(losses.mean()),
+                "std loss": float(losses.std()),
+                "best loss": float(losses.min()),
+                "mean seconds": float(np.mean([r.seconds for r in mine])),
+            }
+        )
+    return sorted(table, key=lambda row: row["mean loss"])
+
+
+def plot_comparison(runs: Sequence[OptimizerRun], path=None, ax=None, *, note=None):
+    """Total loss against evaluations, one line per run, one colour per method."""
+    if ax is None:
+        ax = new_figure(6.4, 4.0).add_subplot()
+    labelled = set()
+    for run in runs:
+        history = [r for r in run.result.history if r.evaluations <= run.budget]
+        label = None if run.method in labelled else run.method
+        labelled.add(run.method)
+        ax.plot(
+            [r.evaluations for r in history],
+            [r.total for r in history],
+            color=METHOD_COLOURS.get(run.method),
+            label=label,
+            alpha=0.8,
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("loss-and-gradient evaluations")
+    ax.set_ylabel("total loss")
+    ax.legend()
+    if note:
+        ax.set_title(note, fontsize=9)
+    save_figure(ax.figure, path)
+    return ax
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Outcome of :func:`iterations_to_match`.
+
+    Attributes
+    ----------
+    reference : StyleResult
+        The L-BFGS run.
+    other : StyleResult
+        The other optimiser's run, stopped once it reached ``target_loss`` (or after
+        ``max_iterations``); ``other.snapshots`` holds its image at the reference's
+        iteration count.
+    target_loss : float
+        The reference's total loss after its iterations.
+    iterations : int or None
+        Iterations the other optimiser needed to reach it; None if it did not
+        within ``max_iterations``.
+    """
+
+    reference: StyleResult
+    other: StyleResult
+    target_loss: float
+    iterations: int | None
+
+
+def iterations_to_match(
+    pair: PreparedPair,
+    *,
+    reference_iterations: int = 10,
+    optimizer: str = "adam",
+    learning_rate: float | None = None,
+    max_iterations: int = 1000,
+    seed: int | None = None,
+) -> MatchResult:
+    """How many ``optimizer`` iterations reach L-BFGS's loss after
+    ``reference_iterations`` (the report's Figure 6: Adam vs L-BFGS at 10).
+
+    Both start from the same noise image.
+
+    Examples
+    --------
+    >>> match = iterations_to_match(pair, learning_rate=10.0)  # doctest: +SKIP
+    >>> match.iterations  # doctest: +SKIP
+    """
+    reference = pair.run(reference_iterations, optimizer="lbfgs", seed=seed)
+    target = reference.history[-1].total
+    done = reference.history[-1].iteration  # fewer if L-BFGS converged earlier
+    other = pair.run(
+        max_iterations, optimizer=optimizer, learning_rate=learning_rate, seed=seed,
+        snapshots=(done,), stop=lambda r: r.total <= target,
+    )  # fmt: skip
+    last = other.history[-1]
+    reached = last.iteration if last.total <= target else None
+    return MatchResult(reference, other, target, reached)
+
+
+def match_figure(match: MatchResult, *, optimizer="Adam", note=None, path=None):
+    """The report's Figure 6: L-BFGS and the other optimiser after the same
+    iterations, and the other when it reached L-BFGS's loss (if it did)."""
+    n = match.reference.history[-1].iteration
+    images = [match.reference.image]
+    titles = [f"L-BFGS, {n} iterations\nloss {match.target_loss:.3g}"]
+    same = match.other.snapshots.get(n)
+    if same is not None:
+        loss = match.other.history[n].total
+        images.append(same)
+        titles.append(f"{optimizer}, {n} iterations\nloss {loss:.3g}")
+    if match.iterations is not None:
+        loss = match.other.history[-1].total
+        images.append(match.other.image)
+        titles.append(f"{optimizer}, {match.iterations} iterations\nloss {loss:.3g}")
+    return image_grid(images, titles, note=note, path=path)

@@ -1,0 +1,139 @@
+"""What each VGG-19 layer keeps of an image (Gatys et al.'s Figure 1, the report's
+Figures 2 and 7).
+
+A content reconstruction starts from white noise and minimises only the content
+loss at one layer (β = 0): shallow layers give the image back almost exactly, deep
+ones keep its arrangement but lose the exact pixels. A style reconstruction
+minimises only the style loss (α = 0) over conv1_1 up to a layer: textures of
+growing scale, with no arrangement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from naah.experiments.figures import image_grid
+from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer
+
+#: The layers of Gatys et al.'s Figure 1.
+RECONSTRUCTION_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+# StyleProblem cannot yet compile a loss with no content or no style layers (its
+# target functions would have no outputs), so the unused term gets conv1_1, the
+# cheapest layer, with weight 0: it adds nothing to the loss or its gradient.
+_UNUSED_LAYERS = ("conv1_1",)
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """A reconstruction from ``layers`` (``kind`` 'content' or 'style')."""
+
+    kind: str
+    layers: tuple[str, ...]
+    result: StyleResult
+
+    @property
+    def label(self) -> str:
+        """E.g. ``'content: conv4_2'`` or ``'style: conv1_1 … conv3_1'``."""
+        span = self.layers[0]
+        if len(self.layers) > 1:
+            span += f" … {self.layers[-1]}"
+        return f"{self.kind}: {span}"
+
+
+def reconstruct_content(
+    weights,
+    image,
+    layers: Sequence[str] = RECONSTRUCTION_LAYERS,
+    *,
+    size: int | None = DEFAULT_SIZE,
+    iterations: int = 500,
+    seed: int = 0,
+    **settings,
+) -> list[Reconstruction]:
+    """Reconstruct ``image`` from each layer's features alone, starting from noise.
+
+    Parameters
+    ----------
+    weights : path or VGGWeights
+    image : path, PIL image or ndarray of shape (H, W, 3)
+    layers : sequence of str
+        One reconstruction per layer; ``("conv4_2",)`` is the report's Figure 7.
+    size, iterations, seed
+        As for :meth:`naah.StyleTransfer.run`.
+    **settings
+        Other :class:`naah.StyleTransfer` settings (``pooling`` …).
+
+    Returns
+    -------
+    list of Reconstruction, one per layer.
+
+    Examples
+    --------
+    >>> recs = reconstruct_content(weights, "tubingen.jpg", ["conv4_2"])  # doctest: +SKIP
+    >>> recs[0].result.image.shape  # doctest: +SKIP
+    (384, 512, 3)
+    """
+    reconstructions = []
+    for layer in layers:
+        transfer = StyleTransfer(
+            weights, content_layers=(layer,), style_layers=_UNUSED_LAYERS,
+            alpha=1.0, beta=0.0,
+            seed=seed, **settings,
+        )  # fmt: skip
+        result = transfer.run(image, image, iterations=iterations, size=size)
+        reconstructions.append(Reconstruction("content", (layer,), result))
+    return reconstructions
+
+
+def reconstruct_style(
+    weights,
+    image,
+    layers: Sequence[str] = RECONSTRUCTION_LAYERS,
+    *,
+    cumulative: bool = True,
+    size: int | None = DEFAULT_SIZE,
+    iterations: int = 500,
+    seed: int = 0,
+    **settings,
+) -> list[Reconstruction]:
+    """Synthesise ``image``'s texture from the Gram matrices of growing layer sets.
+
+    Parameters
+    ----------
+    weights : path or VGGWeights
+    image : path, PIL image or ndarray of shape (H, W, 3)
+        The style image; the result has its size (scaled to ``size``).
+    layers : sequence of str
+    cumulative : bool
+        True (Gatys et al.): the i-th texture uses ``layers[:i + 1]``; False: each
+        layer alone.
+    size, iterations, seed, **settings
+        As for :func:`reconstruct_content`.
+
+    Returns
+    -------
+    list of Reconstruction, one per layer.
+    """
+    reconstructions = []
+    for index, layer in enumerate(layers):
+        used = tuple(layers[: index + 1]) if cumulative else (layer,)
+        transfer = StyleTransfer(
+            weights, content_layers=_UNUSED_LAYERS, style_layers=used,
+            alpha=0.0, beta=1.0,
+            seed=seed, **settings,
+        )  # fmt: skip
+        result = transfer.run(image, image, iterations=iterations, size=size)
+        reconstructions.append(Reconstruction("style", used, result))
+    return reconstructions
+
+
+def reconstruction_figure(
+    reconstructions: Sequence[Reconstruction], *, original=None, note=None, path=None
+):
+    """The reconstructions in a row (after ``original``, if given), labelled."""
+    images = [r.result.image for r in reconstructions]
+    titles = [r.label for r in reconstructions]
+    if original is not None:
+        images, titles = [original, *images], ["original", *titles]
+    return image_grid(images, titles, note=note, path=path)

@@ -1,0 +1,195 @@
+"""The Gatys et al. loss terms against numpy written here, in float32 and float64."""
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+from pytensor.gradient import verify_grad
+
+from naah.compile import function
+from naah.losses import (
+    content_loss,
+    feature_matrix,
+    gram_matrix,
+    style_layer_loss,
+    style_loss,
+    total_variation,
+)
+
+DTYPES = ("float32", "float64")
+# float32 sums of a few hundred products agree with float64 to about 1e-6; 1e-5
+# leaves room without hiding a wrong formula (a missing 1/2 or 1/4 is off by 100%).
+RTOL = {"float32": 1e-5, "float64": 1e-12}
+
+
+def features_like(shape, dtype, seed=0):
+    """Non-negative (post-ReLU-like) features of a (1, N, H, W) batch."""
+    rng = np.random.default_rng(seed)
+    return np.maximum(rng.standard_normal(shape), 0).astype(dtype)
+
+
+def numpy_feature_matrix(features):
+    """F of shape (N_l, M_l): feature map i, position j = row * W + column."""
+    _, n, h, w = features.shape
+    return features[0].astype(np.float64).reshape(n, h * w)
+
+
+def numpy_gram(features):
+    f = numpy_feature_matrix(features)
+    return f @ f.T
+
+
+def numpy_style_layer_loss(features, target_gram):
+    _, n, h, w = features.shape
+    m = h * w
+    return np.sum((numpy_gram(features) - target_gram) ** 2) / (4.0 * n**2 * m**2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_content_loss_is_half_the_summed_squared_difference(dtype):
+    rng = np.random.default_rng(1)
+    f_value = rng.standard_normal((1, 5, 3, 4)).astype(dtype)
+    p_value = rng.standard_normal((1, 5, 3, 4)).astype(dtype)
+    f, p = pt.tensor4("F", dtype=dtype), pt.tensor4("P", dtype=dtype)
+
+    result = function([f, p], content_loss(f, p))(f_value, p_value)
+
+    expected = 0.5 * np.sum((f_value.astype(np.float64) - p_value) ** 2)
+    assert result.dtype == dtype
+    np.testing.assert_allclose(result, expected, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_feature_matrix_flattens_each_map_row_by_row(dtype):
+    value = np.arange(2 * 3 * 4, dtype=dtype).reshape(1, 2, 3, 4)
+    f = pt.tensor4("features", dtype=dtype)
+
+    result = function([f], feature_matrix(f))(value)
+
+    np.testing.assert_array_equal(result, value[0].reshape(2, 12))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gram_matrix_is_the_feature_matrix_times_its_transpose(dtype):
+    value = features_like((1, 6, 5, 7), dtype)
+    f = pt.tensor4("features", dtype=dtype)
+
+    result = function([f], gram_matrix(f))(value)
+
+    assert result.shape == (6, 6)
+    assert result.dtype == dtype
+    np.testing.assert_allclose(result, numpy_gram(value), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_style_layer_loss_is_squared_gram_difference_over_4_n2_m2(dtype):
+    value = features_like((1, 6, 5, 7), dtype, seed=2)
+    target = numpy_gram(features_like((1, 6, 4, 9), "float64", seed=3)).astype(dtype)
+    f = pt.tensor4("features", dtype=dtype)
+    a = pt.matrix("A", dtype=dtype)
+
+    result = function([f, a], style_layer_loss(f, a))(value, target)
+
+    assert result.dtype == dtype
+    expected = numpy_style_layer_loss(value, target.astype(np.float64))
+    np.testing.assert_allclose(result, expected, rtol=RTOL[dtype] * 10)
+
+
+def test_style_layer_loss_is_zero_when_the_grams_match():
+    value = features_like((1, 4, 3, 5), "float32", seed=4)
+    f = pt.tensor4("features", dtype="float32")
+    a = pt.matrix("A", dtype="float32")
+
+    target = numpy_gram(value).astype(np.float32)
+    result = function([f, a], style_layer_loss(f, a))(value, target)
+
+    assert abs(result) < 1e-10
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_style_loss_weights_each_layer_and_returns_every_layers_e_l(dtype):
+    shapes = {"conv1_1": (1, 4, 8, 6), "conv2_1": (1, 8, 4, 3), "conv3_1": (1, 8, 2, 1)}
+    values = {
+        n: features_like(s, dtype, seed=i) for i, (n, s) in enumerate(shapes.items())
+    }
+    targets = {
+        n: numpy_gram(features_like(s, "float64", seed=10 + i)).astype(dtype)
+        for i, (n, s) in enumerate(shapes.items())
+    }
+    # conv3_1 is among the features but not weighted: it must not contribute.
+    layer_weights = {"conv1_1": 0.25, "conv2_1": 0.75}
+    features = {n: pt.tensor4(n, dtype=dtype) for n in shapes}
+    grams = {n: pt.matrix(f"A_{n}", dtype=dtype) for n in shapes}
+
+    total, per_layer = style_loss(features, grams, layer_weights)
+    names = list(layer_weights)
+    compiled = function(
+        [*features.values(), *(grams[n] for n in names)],
+        [total, *(per_layer[n] for n in names)],
+        on_unused_input="ignore",  # conv3_1's features
+    )
+    result_total, *result_layers = compiled(
+        *values.values(), *(targets[n] for n in names)
+    )
+
+    assert set(per_layer) == set(layer_weights)
+    expected_layers = [
+        numpy_style_layer_loss(values[n], targets[n].astype(np.float64)) for n in names
+    ]
+    np.testing.assert_allclose(result_layers, expected_layers, rtol=RTOL[dtype] * 10)
+    expected_total = sum(
+        w * e for w, e in zip(layer_weights.values(), expected_layers, strict=True)
+    )
+    np.testing.assert_allclose(result_total, expected_total, rtol=RTOL[dtype] * 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_total_variation_sums_squared_vertical_and_horizontal_differences(dtype):
+    rng = np.random.default_rng(5)
+    value = rng.uniform(-100, 100, (2, 3, 5, 7)).astype(dtype)
+    x = pt.tensor4("image", dtype=dtype)
+
+    result = function([x], total_variation(x))(value)
+
+    v = value.astype(np.float64)
+    expected = sum(
+        (v[n, c, i + 1, j] - v[n, c, i, j]) ** 2
+        for n in range(2)
+        for c in range(3)
+        for i in range(4)
+        for j in range(7)
+    ) + sum(
+        (v[n, c, i, j + 1] - v[n, c, i, j]) ** 2
+        for n in range(2)
+        for c in range(3)
+        for i in range(5)
+        for j in range(6)
+    )
+    np.testing.assert_allclose(result, expected, rtol=RTOL[dtype])
+
+
+def test_total_variation_of_a_constant_image_is_zero():
+    x = pt.tensor4("image", dtype="float32")
+    result = function([x], total_variation(x))(np.full((1, 3, 4, 5), 7, "float32"))
+    assert result == 0
+
+
+def test_style_layer_loss_gradient_matches_finite_differences():
+    target = numpy_gram(features_like((1, 3, 4, 5), "float64", seed=6))
+    value = features_like((1, 3, 4, 5), "float64", seed=7) + 0.1
+
+    verify_grad(
+        lambda f: style_layer_loss(f, pt.constant(target)),
+        [value],
+        rng=np.random.default_rng(8),
+    )
+
+
+def test_content_and_total_variation_gradients_match_finite_differences():
+    rng = np.random.default_rng(9)
+    target = rng.standard_normal((1, 3, 4, 5))
+
+    verify_grad(
+        lambda f: content_loss(f, pt.constant(target)) + total_variation(f),
+        [rng.standard_normal((1, 3, 4, 5))],
+        rng=np.random.default_rng(10),
+    )

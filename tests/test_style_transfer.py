@@ -1,0 +1,343 @@
+"""StyleTransfer.run and .prepare on fixture weights and two real images.
+
+Runs that only check wiring (initial images, sizes, validation) use a shallow
+configuration (conv1_1 and conv2_1), which compiles in a fraction of the time.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from naah import StyleTransfer
+from naah.io.images import load_image
+from naah.optim import OptimizerSettings
+from naah.style_transfer import DEFAULT_STYLE_LAYERS, FEATURE_LAYERS
+from naah.testing import write_vgg19_mat
+
+IMAGES = Path(__file__).resolve().parents[1] / "data"
+if not (IMAGES / "tubingen.jpg").exists():
+    IMAGES = Path("/work/shared/images")
+CONTENT_PATH = IMAGES / "tubingen.jpg"
+STYLE_PATH = IMAGES / "starry_night.jpg"
+SHAPE = (64, 64, 3)
+SEED = 3
+ITERATIONS = 10
+SNAPSHOTS = (0, 5, 10)
+SHALLOW = {"content_layers": ("conv1_1",), "style_layers": ("conv1_1", "conv2_1")}
+
+
+@pytest.fixture(scope="module")
+def weights_path(tmp_path_factory):
+    return write_vgg19_mat(tmp_path_factory.mktemp("weights") / "vgg19.mat")
+
+
+@pytest.fixture(scope="module")
+def content():
+    return load_image(CONTENT_PATH, size=SHAPE[:2])
+
+
+@pytest.fixture(scope="module")
+def style():
+    return load_image(STYLE_PATH, size=SHAPE[:2])
+
+
+@pytest.fixture(scope="module")
+def style_run(weights_path, content, style):
+    """Style-only synthesis from seeded noise, with snapshots and a callback."""
+    calls = []
+    transfer = StyleTransfer(weights_path, alpha=0.0, seed=SEED)
+    result = transfer.run(
+        content,
+        style,
+        iterations=ITERATIONS,
+        size=None,
+        snapshots=SNAPSHOTS,
+        callback=lambda record, image: calls.append((record, image.copy())),
+    )
+    return result, calls
+
+
+@pytest.fixture(scope="module")
+def shallow(weights_path):
+    return StyleTransfer(weights_path, **SHALLOW)
+
+
+def seeded_noise(seed=SEED, shape=SHAPE):
+    return np.random.default_rng(seed).uniform(0, 255, shape)
+
+
+def first_image(transfer, content, style, **options):
+    """The image the callback sees at iteration 0, and the result."""
+    seen = []
+    result = transfer.run(
+        content,
+        style,
+        iterations=0,
+        callback=lambda record, image: seen.append(image.copy()),
+        **{"size": None, **options},
+    )
+    assert len(seen) == 1
+    return seen[0], result
+
+
+# -- the optimisation ---------------------------------------------------------------
+def test_style_only_synthesis_lowers_the_style_loss(style_run):
+    result, _ = style_run
+    history = result.history
+
+    # Measured: 4e3 after 10 L-BFGS iterations, 1.4e5 after 50.
+    assert history[0].style / history[-1].style >= 100
+
+
+def test_result_is_a_uint8_image_of_the_contents_shape(style_run):
+    result, _ = style_run
+
+    assert result.image.dtype == np.uint8
+    assert result.image.shape == SHAPE
+
+
+def test_history_has_a_record_per_iteration_and_one_for_the_start(style_run):
+    history = style_run[0].history
+
+    assert len(history) == ITERATIONS + 1
+    assert [r.iteration for r in history] == list(range(ITERATIONS + 1))
+
+
+def test_history_records_each_style_layers_e_l_and_their_weighted_sum(style_run):
+    for record in style_run[0].history:
+        assert list(record.style_layers) == list(DEFAULT_STYLE_LAYERS)
+        weighted = sum(record.style_layers.values()) / len(DEFAULT_STYLE_LAYERS)
+        assert record.style == pytest.approx(weighted, rel=1e-5)
+        # alpha = 0, beta = 1e3
+        assert record.total == pytest.approx(1e3 * record.style, rel=1e-5)
+
+
+def test_history_time_is_monotone_and_evaluations_are_counted(style_run):
+    history = style_run[0].history
+    times = history.column("time")
+    evaluations = history.column("evaluations")
+
+    assert times[0] >= 0
+    assert np.all(np.diff(times) >= 0)
+    assert evaluations[0] == 1
+    assert np.all(np.diff(evaluations) >= 1)
+
+
+def test_snapshots_are_uint8_images_at_the_requested_iterations(style_run):
+    result, _ = style_run
+
+    assert sorted(result.snapshots) == list(SNAPSHOTS)
+    for image in result.snapshots.values():
+        assert image.dtype == np.uint8
+        assert image.shape == SHAPE
+    # Iteration 0 is the seeded white noise; the last one is the result.
+    start = result.snapshots[0].astype(int)
+    assert np.abs(start - seeded_noise()).max() <= 1
+    np.testing.assert_array_equal(result.snapshots[ITERATIONS], result.image)
+    assert np.abs(result.snapshots[5].astype(int) - start).max() > 10
+
+
+def test_callback_is_called_after_every_iteration_with_record_and_image(style_run):
+    result, calls = style_run
+
+    assert [record for record, _ in calls] == list(result.history)
+    for _, image in calls:
+        assert image.shape == SHAPE
+        assert image.dtype.kind == "f"
+        # L-BFGS-B keeps the pixels within their bounds.
+        assert image.min() >= -1e-3
+        assert image.max() <= 255 + 1e-3
+    np.testing.assert_allclose(calls[0][1], seeded_noise(), atol=1e-3)
+    assert np.abs(np.rint(calls[-1][1]) - result.image).max() <= 1
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "gd"])
+def test_adam_and_gd_run_through_the_same_interface(
+    weights_path, content, style, optimizer
+):
+    # Learning rates (pixel units) that work on the shallow fixture problem.
+    learning_rate = {"adam": 10.0, "gd": 0.1}[optimizer]
+    transfer = StyleTransfer(
+        weights_path, optimizer=optimizer, learning_rate=learning_rate, **SHALLOW
+    )
+
+    result = transfer.run(content, style, iterations=10, size=None)
+
+    totals = result.history.column("total")
+    assert len(totals) == 11
+    assert totals[-1] < 0.5 * totals[0]
+
+
+def test_optimizer_options_reach_the_optimizer_settings(weights_path):
+    transfer = StyleTransfer(
+        weights_path,
+        optimizer="adam",
+        learning_rate=3.0,
+        beta1=0.8,
+        beta2=0.99,
+        bounds=False,
+    )
+
+    assert transfer.optimizer == OptimizerSettings(
+        "adam", learning_rate=3.0, beta1=0.8, beta2=0.99, bounds=False
+    )
+
+
+# -- initial images -------------------------------------------------------------------
+def test_init_content_starts_at_zero_content_loss(shallow, content, style):
+    image, result = first_image(shallow, content, style, init="content")
+
+    assert result.history[0].content == 0
+    assert result.history[0].style > 0
+    np.testing.assert_allclose(image, content, atol=1e-3)
+
+
+def test_init_noise_is_seeded_white_noise(weights_path, content, style):
+    transfer = StyleTransfer(weights_path, seed=7, **SHALLOW)
+
+    image, _ = first_image(transfer, content, style)
+
+    np.testing.assert_allclose(image, seeded_noise(7), atol=1e-3)
+
+
+def test_init_style_is_the_style_image_at_the_contents_size(shallow, content):
+    style = load_image(STYLE_PATH, long_edge=40)  # 25x40, another shape
+
+    image, _ = first_image(shallow, content, style, init="style")
+
+    np.testing.assert_allclose(image, load_image(style, size=SHAPE[:2]), atol=1e-3)
+
+
+def test_init_array_is_the_start_image(shallow, content, style):
+    init = seeded_noise(11).astype(np.float32)
+
+    image, result = first_image(shallow, content, style, init=init)
+
+    np.testing.assert_allclose(image, init, atol=1e-3)
+    assert result.history[0].content > 0
+
+
+def test_init_array_of_another_size_is_resized_to_the_content(shallow, content, style):
+    init = np.full((16, 24, 3), 200.0)
+
+    image, _ = first_image(shallow, content, style, init=init)
+
+    np.testing.assert_allclose(image, np.full(SHAPE, 200.0), atol=1e-2)
+
+
+# -- sizes --------------------------------------------------------------------------
+def test_run_with_size_resizes_the_contents_long_edge(shallow):
+    with Image.open(CONTENT_PATH) as file:
+        width, height = file.size
+
+    result = shallow.run(CONTENT_PATH, STYLE_PATH, size=32, iterations=0)
+
+    h, w, _ = result.image.shape
+    assert max(h, w) == 32
+    assert (h >= w) == (height >= width)
+    assert abs(min(h, w) - 32 * min(height, width) / max(height, width)) <= 1
+
+
+@pytest.mark.parametrize(("style_scale", "long_edge"), [(1.0, 32), (1.5, 48)])
+def test_style_is_resized_to_size_times_style_scale(shallow, style_scale, long_edge):
+    problem = shallow.prepare(
+        CONTENT_PATH, STYLE_PATH, size=32, style_scale=style_scale
+    )
+
+    assert max(problem.content_image.shape[:2]) == 32
+    assert max(problem.style_image.shape[:2]) == long_edge
+    np.testing.assert_allclose(
+        problem.style_image, load_image(STYLE_PATH, long_edge=long_edge)
+    )
+
+
+def test_arrays_keep_their_size_in_prepare(shallow, content):
+    style = load_image(STYLE_PATH, long_edge=40)
+
+    problem = shallow.prepare(content, style)
+
+    assert problem.shape == SHAPE
+    assert problem.style_image.shape == style.shape
+
+
+def test_result_saves_and_converts_to_pil(style_run, tmp_path):
+    result, _ = style_run
+
+    path = tmp_path / "result.png"
+    result.save(path)
+
+    with Image.open(path) as saved:
+        np.testing.assert_array_equal(np.asarray(saved.convert("RGB")), result.image)
+    assert result.pil.size == (SHAPE[1], SHAPE[0])
+
+
+# -- validation ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"content_layers": ("conv9_9",)},
+        {"style_layers": ("conv1_1", "conv4_5")},
+        {"style_layers": {"relu1_1x": 1.0}},
+        {"content_layers": "fc6"},
+    ],
+)
+def test_unknown_layer_raises_value_error_listing_the_layers(weights_path, options):
+    with pytest.raises(ValueError, match="unknown (content|style) layer") as error:
+        StyleTransfer(weights_path, **options)
+
+    for name in ("conv1_1", "relu3_4", "conv5_4", "pool5"):
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"alpha": -1.0}, "alpha must be a non-negative number"),
+        ({"beta": -1e-3}, "beta must be a non-negative number"),
+        ({"tv_weight": -1.0}, "tv_weight must be a non-negative number"),
+        ({"alpha": float("nan")}, "alpha must be a non-negative number"),
+        ({"style_layers": {"conv1_1": -0.5}}, "weight of conv1_1"),
+        ({"optimizer": "bfgs"}, "unknown optimizer 'bfgs'"),
+        ({"learning_rate": 0.0}, "learning rate must be positive"),
+        ({"pooling": "min"}, "pooling must be 'max' or 'avg'"),
+    ],
+)
+def test_invalid_options_raise_value_error(weights_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        StyleTransfer(weights_path, **options)
+
+
+@pytest.mark.parametrize("size", [0, -32, 3.5])
+def test_size_that_is_not_a_positive_int_raises_value_error(shallow, size):
+    with pytest.raises(ValueError, match="size must be a positive int"):
+        shallow.run(CONTENT_PATH, STYLE_PATH, size=size, iterations=0)
+
+
+@pytest.mark.parametrize("style_scale", [0.0, -1.0])
+def test_style_scale_that_is_not_positive_raises_value_error(shallow, style_scale):
+    with pytest.raises(ValueError, match="style_scale must be positive"):
+        shallow.run(
+            CONTENT_PATH, STYLE_PATH, size=32, style_scale=style_scale, iterations=0
+        )
+
+
+@pytest.mark.parametrize("iterations", [-1, 2.5, "10"])
+def test_iterations_that_are_not_a_non_negative_int_raise_value_error(
+    shallow, iterations
+):
+    with pytest.raises(ValueError, match="iterations must be a non-negative int"):
+        shallow.run(CONTENT_PATH, STYLE_PATH, size=32, iterations=iterations)
+
+
+def test_unknown_init_string_raises_value_error_naming_the_choices(
+    shallow, content, style
+):
+    with pytest.raises(ValueError, match=r"init must be one of \('noise'"):
+        shallow.run(content, style, size=None, iterations=0, init="contnet")
+
+
+def test_feature_layers_end_at_pool5():
+    assert FEATURE_LAYERS[0] == "conv1_1"
+    assert FEATURE_LAYERS[-1] == "pool5"
