@@ -100,9 +100,17 @@ def plot_accuracy(history, path=None, ax=None, *, note: str | None = None):
     history, with the chance level for reference."""
     if ax is None:
         ax = new_figure(6.4, 4.0).add_subplot()
+    from matplotlib.ticker import MaxNLocator
+
     epochs = [r.epoch for r in history]
     ax.plot(epochs, [r.test_accuracy for r in history], "o-", label="test")
-    ax.plot(epochs, [r.train_accuracy for r in history], ".--", label="training")
+    ax.plot(
+        epochs,
+        [r.train_accuracy for r in history],
+        ".--",
+        label="training (during the epoch, with dropout)",
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)

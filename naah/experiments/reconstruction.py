@@ -18,10 +18,6 @@ from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer
 
 #: The layers of Gatys et al.'s Figure 1.
 RECONSTRUCTION_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-# StyleProblem cannot yet compile a loss with no content or no style layers (its
-# target functions would have no outputs), so the unused term gets conv1_1, the
-# cheapest layer, with weight 0: it adds nothing to the loss or its gradient.
-_UNUSED_LAYERS = ("conv1_1",)
 
 
 @dataclass(frozen=True)
@@ -77,8 +73,7 @@ def reconstruct_content(
     reconstructions = []
     for layer in layers:
         transfer = StyleTransfer(
-            weights, content_layers=(layer,), style_layers=_UNUSED_LAYERS,
-            alpha=1.0, beta=0.0,
+            weights, content_layers=(layer,), style_layers=(), alpha=1.0, beta=0.0,
             seed=seed, **settings,
         )  # fmt: skip
         result = transfer.run(image, image, iterations=iterations, size=size)
@@ -119,8 +114,7 @@ def reconstruct_style(
     for index, layer in enumerate(layers):
         used = tuple(layers[: index + 1]) if cumulative else (layer,)
         transfer = StyleTransfer(
-            weights, content_layers=_UNUSED_LAYERS, style_layers=used,
-            alpha=0.0, beta=1.0,
+            weights, content_layers=(), style_layers=used, alpha=0.0, beta=1.0,
             seed=seed, **settings,
         )  # fmt: skip
         result = transfer.run(image, image, iterations=iterations, size=size)

@@ -39,7 +39,14 @@ DROPOUT = 0.5
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """Mean training loss and accuracies after ``epoch`` epochs (0: untrained)."""
+    """The state after ``epoch`` epochs (0: the untrained network).
+
+    ``train_loss`` and ``train_accuracy`` are the mean cross-entropy and accuracy
+    over the epoch's mini-batches, with dropout on, as they were trained on
+    (``train_loss`` is NaN for epoch 0, accuracy then is the untrained network's);
+    ``test_accuracy`` is measured after the epoch without dropout; ``seconds``
+    counts from the start of training.
+    """
 
     epoch: int
     train_loss: float
