@@ -10,7 +10,7 @@ builds it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytensor
@@ -45,7 +45,12 @@ class Evaluation:
 
 
 class StyleProblem:
-    """Loss and gradient of the generated image for one content/style pair.
+    """Loss and gradient of the generated image for a content/style pair.
+
+    The graph is compiled once. Targets, α, β and the total-variation weight are
+    shared variables, so :meth:`set_images` (another pair, any size) and
+    :meth:`set_loss_weights` reuse the compiled function; only other layers need a
+    new problem.
 
     Parameters
     ----------
@@ -63,81 +68,104 @@ class StyleProblem:
         The generated image, preprocessed (RGB minus the mean pixel), float32.
     terms : dict of str to TensorVariable
         Symbolic ``total``, ``content``, ``style``, ``tv`` and ``E_<layer>``.
+    alpha, beta, tv_weight : shared float32 scalars
     """
 
     def __init__(
         self, net: VGG_19, content, style, weights: LossWeights, *, backend="c"
     ):
+        if not weights.content_layers and not weights.style_layers:
+            raise ValueError(
+                "no content and no style layers: there is nothing to optimise"
+            )
         self.net = net
         self.weights = weights
         self.backend = backend
         self.mean_pixel = net.mean_pixel
+        self.alpha = _shared_scalar(weights.alpha, "alpha")
+        self.beta = _shared_scalar(weights.beta, "beta")
+        self.tv_weight = _shared_scalar(weights.tv_weight, "tv_weight")
+        self.targets = {
+            **{f"P_{n}": _shared_array(4, f"P_{n}") for n in weights.content_layers},
+            **{f"A_{n}": _shared_array(2, f"A_{n}") for n in weights.style_layers},
+        }
+        self.image = _shared_array(4, "generated_image")
+        self._targets_of = self._compile_targets()
+        self.terms = self._loss_terms()
+        self.gradient = pytensor.grad(self.terms["total"], self.image)
+        self._term_names = list(self.terms)
+        self._evaluate = function(
+            [],
+            [self.terms[n] for n in self._term_names] + [self.gradient],
+            backend=backend,
+        )
+        self.set_images(content, style)
+
+    def _compile_targets(self):
+        """One function giving P^l (content layers) and A^l (style layers) of an image;
+        shapes are not fixed, so it serves the content and the style image alike."""
+        w = self.weights
+        x = pt.tensor4("x", dtype="float32")
+        features = self.net.features(x, [*w.content_layers, *w.style_layers])
+        outputs = [features[n] for n in w.content_layers]
+        outputs += [gram_matrix(features[n]) for n in w.style_layers]
+        return function([x], outputs, backend=self.backend)
+
+    def set_images(self, content, style) -> None:
+        """Retarget the problem at another pair (any size): computes P^l and A^l once
+        and starts the generated image at the content image."""
         self.content_image = np.asarray(content, dtype=np.float32)
         self.style_image = np.asarray(style, dtype=np.float32)
         self.shape = self.content_image.shape
-        targets = self._targets()
-        self.image = pytensor.shared(
-            preprocess(self.content_image, self.mean_pixel), name="generated_image"
+        content_layers, style_layers = (
+            self.weights.content_layers,
+            self.weights.style_layers,
         )
-        self.terms = self._loss_terms(targets)
-        self.gradient = pytensor.grad(self.terms["total"], self.image)
-        names = list(self.terms)
-        self._term_names = names
-        self._evaluate = function(
-            [], [self.terms[n] for n in names] + [self.gradient], backend=backend
-        )
+        if content_layers:
+            values = self._targets_of(preprocess(self.content_image, self.mean_pixel))
+            for name, value in zip(content_layers, values, strict=False):
+                self.targets[f"P_{name}"].set_value(value)
+        if style_layers:
+            values = self._targets_of(preprocess(self.style_image, self.mean_pixel))
+            for name, value in zip(
+                style_layers, values[len(content_layers) :], strict=True
+            ):
+                self.targets[f"A_{name}"].set_value(value)
+        self.image.set_value(preprocess(self.content_image, self.mean_pixel))
         self.evaluations = 0
 
-    def _targets(self) -> dict[str, np.ndarray]:
-        """P^l for the content layers and A^l for the style layers, computed once.
+    def set_loss_weights(self, *, alpha=None, beta=None, tv_weight=None) -> None:
+        """Change α, β or the total-variation weight without recompiling."""
+        changes = {
+            k: float(v)
+            for k, v in (("alpha", alpha), ("beta", beta), ("tv_weight", tv_weight))
+            if v is not None
+        }
+        for name, value in changes.items():
+            if not value >= 0:
+                raise ValueError(f"{name} must be a non-negative number, got {value}")
+            getattr(self, name).set_value(np.float32(value))
+        self.weights = replace(self.weights, **changes)
 
-        One compiled function gives both kinds of target; it runs on the content
-        image and on the style image (shapes are not fixed, so sizes may differ).
-        """
-        content_layers = list(self.weights.content_layers)
-        style_layers = list(self.weights.style_layers)
-        if not content_layers and not style_layers:
-            raise ValueError(
-                "no content and no style layers: there is nothing to optimise"
-            )
-        x = pt.tensor4("x", dtype="float32")
-        features = self.net.features(x, content_layers + style_layers)
-        outputs = [features[n] for n in content_layers]
-        outputs += [gram_matrix(features[n]) for n in style_layers]
-        targets_of = function([x], outputs, backend=self.backend)
-        targets = {}
-        if content_layers:
-            values = targets_of(preprocess(self.content_image, self.mean_pixel))
-            targets.update(
-                {f"P_{n}": v for n, v in zip(content_layers, values, strict=False)}
-            )
-        if style_layers:
-            values = targets_of(preprocess(self.style_image, self.mean_pixel))[
-                len(content_layers) :
-            ]
-            targets.update(
-                {f"A_{n}": v for n, v in zip(style_layers, values, strict=True)}
-            )
-        return targets
-
-    def _loss_terms(self, targets) -> dict:
+    def _loss_terms(self) -> dict:
         w = self.weights
         features = self.net.features(self.image, [*w.content_layers, *w.style_layers])
         zero = pt.constant(np.float32(0))
         content = sum(
-            (content_loss(features[n], targets[f"P_{n}"]) for n in w.content_layers),
+            (
+                content_loss(features[n], self.targets[f"P_{n}"])
+                for n in w.content_layers
+            ),
             zero,
         )
-        style_targets = {n: targets[f"A_{n}"] for n in w.style_layers}
+        style_targets = {n: self.targets[f"A_{n}"] for n in w.style_layers}
         style, per_layer = (
             style_loss(features, style_targets, w.style_layers)
             if w.style_layers
             else (zero, {})
         )
-        tv = total_variation(self.image) if w.tv_weight else zero
-        total = np.float32(w.alpha) * content + np.float32(w.beta) * style
-        if w.tv_weight:
-            total = total + np.float32(w.tv_weight) * tv
+        tv = total_variation(self.image)
+        total = self.alpha * content + self.beta * style + self.tv_weight * tv
         terms = {"total": total, "content": content, "style": style, "tv": tv}
         terms.update({f"E_{n}": e for n, e in per_layer.items()})
         return terms
@@ -208,3 +236,14 @@ class StyleProblem:
         """Lower and upper bounds (1, 3, 1, 1) of preprocessed pixels: 0–255 minus mean."""
         mean = self.mean_pixel.reshape(1, 3, 1, 1)
         return -mean, 255.0 - mean
+
+
+def _shared_scalar(value: float, name: str):
+    return pytensor.shared(np.float32(value), name=name)
+
+
+def _shared_array(ndim: int, name: str):
+    """A float32 shared variable of any shape (set later)."""
+    return pytensor.shared(
+        np.zeros((1,) * ndim, np.float32), name=name, shape=(None,) * ndim
+    )

@@ -140,6 +140,7 @@ class StyleTransfer:
         self.backend = backend
         self._weights = weights
         self._net: VGG_19 | None = None
+        self._problem: StyleProblem | None = None
 
     @property
     def net(self) -> VGG_19:
@@ -178,16 +179,22 @@ class StyleTransfer:
         -------
         StyleProblem
             ``problem.loss_and_grad(image)`` gives the total loss and its gradient
-            for an (H, W, 3) RGB image.
+            for an (H, W, 3) RGB image. The loss is compiled on the first call only:
+            later calls (and :meth:`run`) retarget the same problem object at their
+            images, whatever their size.
         """
         content_image, style_image = self._load_pair(content, style, size, style_scale)
-        return StyleProblem(
-            self.net,
-            content_image,
-            style_image,
-            self.loss_weights,
-            backend=self.backend,
-        )
+        if self._problem is None:
+            self._problem = StyleProblem(
+                self.net,
+                content_image,
+                style_image,
+                self.loss_weights,
+                backend=self.backend,
+            )
+        else:
+            self._problem.set_images(content_image, style_image)
+        return self._problem
 
     def run(
         self,
@@ -234,7 +241,7 @@ class StyleTransfer:
         if isinstance(init, str) and init not in INITS:
             raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
         problem = self.prepare(content, style, size=size, style_scale=style_scale)
-        initial = preprocess(self._initial_image(init, problem), problem.mean_pixel)
+        initial = preprocess(self.initial_image(init, problem), problem.mean_pixel)
         wanted = set(snapshots)
         kept: dict[int, np.ndarray] = {}
         bar = _progress_bar(iterations, progress)
@@ -275,11 +282,18 @@ class StyleTransfer:
         style_image = load_image(style, long_edge=style_edge)
         return content_image, style_image
 
-    def _initial_image(self, init, problem: StyleProblem) -> np.ndarray:
+    def initial_image(
+        self, init, problem: StyleProblem, seed: int | None = None
+    ) -> np.ndarray:
+        """The start image for ``problem``, (H, W, 3) float32 RGB in 0–255.
+
+        ``init`` is 'noise' (uniform white noise seeded with ``seed``, default the
+        transfer's), 'content', 'style' (resized to the content's shape) or an image.
+        """
         shape = problem.shape
         if isinstance(init, str):
             if init == "noise":
-                rng = np.random.default_rng(self.seed)
+                rng = np.random.default_rng(self.seed if seed is None else seed)
                 return rng.uniform(0, 255, shape).astype(np.float32)
             if init == "content":
                 return problem.content_image

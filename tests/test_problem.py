@@ -152,7 +152,9 @@ def test_evaluation_reports_each_term_and_each_layers_e_l(problem, images, param
     assert list(evaluation.style_layers) == list(STYLE_LAYERS)
     for name in STYLE_LAYERS:
         np.testing.assert_allclose(evaluation.style_layers[name], e[name], rtol=RTOL)
-    assert evaluation.tv == 0
+    image = images[2].astype(np.float64)
+    numpy_tv = (np.diff(image, axis=0) ** 2).sum() + (np.diff(image, axis=1) ** 2).sum()
+    np.testing.assert_allclose(evaluation.tv, numpy_tv, rtol=RTOL)  # reported, weight 0
 
 
 def test_content_only_problem_is_alpha_times_the_content_loss(
@@ -238,3 +240,29 @@ def test_gradient_matches_the_loss_change_along_the_gradient(
 def test_image_of_another_shape_than_the_content_raises_value_error(problem, shape):
     with pytest.raises(ValueError, match=r"prepared for \(22, 30, 3\)"):
         problem.loss_and_grad(np.zeros(shape))
+
+
+def test_set_images_retargets_without_recompiling(problem, images):
+    content, style, generated = images
+    first = problem.loss_and_grad(generated)[0]
+    evaluate = problem._evaluate
+    problem.set_images(style, content)  # swapped roles, new sizes
+    assert problem.shape == style.shape
+    swapped = problem.loss_and_grad(style)[0]
+    problem.set_images(content, style)
+    assert problem._evaluate is evaluate
+    assert problem.loss_and_grad(generated)[0] == pytest.approx(first, rel=1e-6)
+    assert swapped != pytest.approx(first)
+
+
+def test_set_loss_weights_scales_the_terms_without_recompiling(problem, images):
+    evaluation, _ = problem.evaluate(preprocess(images[2], problem.mean_pixel))
+    alpha, beta = problem.weights.alpha, problem.weights.beta
+    try:
+        problem.set_loss_weights(alpha=2 * alpha, beta=0.0)
+        changed, _ = problem.evaluate(preprocess(images[2], problem.mean_pixel))
+        assert changed.total == pytest.approx(2 * alpha * evaluation.content, rel=1e-5)
+        with pytest.raises(ValueError, match="beta must be a non-negative"):
+            problem.set_loss_weights(beta=-1)
+    finally:
+        problem.set_loss_weights(alpha=alpha, beta=beta)

@@ -1,10 +1,10 @@
 """Many optimisations of one content/style pair, compiled once.
 
-Compiling the loss of a pair takes seconds; an experiment that compares optimisers,
-seeds or α/β settings on the same pair should pay for it once. :class:`PreparedPair`
-holds a :class:`naah.problem.StyleProblem` (from :meth:`naah.StyleTransfer.prepare`)
-and runs :func:`naah.optim.minimize` on it as often as asked. Runs with other α and β
-use a second compiled loss in which α and β are shared variables, built on first use.
+Compiling the loss takes seconds; an experiment that compares optimisers, seeds or
+α/β settings should pay for it once. :class:`PreparedPair` holds a content/style
+pair and the transfer's :class:`naah.problem.StyleProblem` (compiled once per
+transfer; α, β and the targets are shared variables) and runs
+:func:`naah.optim.minimize` on it as often as asked.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
-import pytensor
 
-from naah.compile import function
-from naah.io.images import deprocess, load_image, preprocess, to_uint8
+from naah.io.images import deprocess, preprocess, to_uint8
 from naah.optim import History, IterationRecord, OptimizerSettings, minimize
 from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer
 
@@ -58,7 +56,9 @@ class PreparedPair:
         self.problem = transfer.prepare(
             content, style, size=size, style_scale=style_scale
         )
-        self._reweighted: _ReweightedProblem | None = None
+        # The transfer's one problem may be retargeted by other pairs: keep ours.
+        self.content = self.problem.content_image
+        self.style = self.problem.style_image
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -66,25 +66,17 @@ class PreparedPair:
         return self.problem.shape
 
     def initial_image(self, init: str | np.ndarray = "noise", seed: int = 0):
-        """The start image, (H, W, 3) float32 RGB in 0–255.
+        """The start image, (H, W, 3) float32 RGB in 0–255, as
+        :meth:`naah.StyleTransfer.initial_image` makes it for this pair."""
+        self._activate()
+        return self.transfer.initial_image(init, self.problem, seed)
 
-        ``'noise'`` is uniform white noise seeded with ``seed``, as
-        :meth:`naah.StyleTransfer.run` draws it; ``'content'`` and ``'style'`` the
-        pair's images (the style resized to the content's shape); an array is
-        resized to the content's shape.
-        """
-        h, w, _ = self.shape
-        if isinstance(init, str) and init == "noise":
-            rng = np.random.default_rng(seed)
-            return rng.uniform(0, 255, self.shape).astype(np.float32)
-        if isinstance(init, str) and init in ("content", "style"):
-            image = getattr(self.problem, f"{init}_image")
-            return load_image(image, size=(h, w))
-        if isinstance(init, str):
-            raise ValueError(
-                f"init must be 'noise', 'content', 'style' or an image, got {init!r}"
-            )
-        return load_image(init, size=(h, w))
+    def _activate(self) -> None:
+        """Point the shared problem at this pair's images if another pair moved it."""
+        if self.problem.content_image is not self.content or (
+            self.problem.style_image is not self.style
+        ):
+            self.problem.set_images(self.content, self.style)
 
     def run(
         self,
@@ -163,51 +155,10 @@ class PreparedPair:
         )
 
     def _problem_for(self, alpha, beta):
-        weights = self.problem.weights
-        alpha = weights.alpha if alpha is None else float(alpha)
-        beta = weights.beta if beta is None else float(beta)
-        if (alpha, beta) == (weights.alpha, weights.beta):
-            return self.problem
-        if self._reweighted is None:
-            self._reweighted = _ReweightedProblem(self.problem)
-        self._reweighted.set_weights(alpha, beta)
-        return self._reweighted
-
-
-class _ReweightedProblem:
-    """A StyleProblem's loss with α and β as shared variables, so that changing them
-    needs no new compilation. Everything else is the wrapped problem's."""
-
-    def __init__(self, base):
-        self.base = base
-        self.alpha = pytensor.shared(np.float32(base.weights.alpha), name="alpha")
-        self.beta = pytensor.shared(np.float32(base.weights.beta), name="beta")
-        terms = dict(base.terms)
-        total = self.alpha * terms["content"] + self.beta * terms["style"]
-        if base.weights.tv_weight:
-            total = total + np.float32(base.weights.tv_weight) * terms["tv"]
-        terms["total"] = total
-        self.terms = terms
-        self.gradient = pytensor.grad(total, base.image)
-        self._names = list(terms)
-        outputs = [terms[n] for n in self._names] + [self.gradient]
-        self._evaluate = function([], outputs, backend=base.backend)
-        self.evaluations = 0
-
-    def set_weights(self, alpha: float, beta: float) -> None:
-        if alpha < 0 or beta < 0:
-            raise ValueError(f"alpha and beta must be >= 0, got {alpha}, {beta}")
-        self.alpha.set_value(np.float32(alpha))
-        self.beta.set_value(np.float32(beta))
-
-    def __getattr__(self, name):  # image, shape, set_image, pixel_bounds, …
-        return getattr(self.base, name)
-
-    def evaluate(self, image_nchw: np.ndarray | None = None):
-        """As :meth:`naah.problem.StyleProblem.evaluate`, with this loss."""
-        if image_nchw is not None:
-            self.base.set_image(image_nchw)
-        *values, grad = self._evaluate()
-        self.evaluations += 1
-        named = dict(zip(self._names, (float(v) for v in values), strict=True))
-        return self.base.evaluation_from_terms(named), grad
+        self._activate()
+        defaults = self.transfer.loss_weights
+        self.problem.set_loss_weights(
+            alpha=defaults.alpha if alpha is None else alpha,
+            beta=defaults.beta if beta is None else beta,
+        )
+        return self.problem
