@@ -131,11 +131,8 @@ def _shape_leaves(variable, arrays: list) -> bool:
     if isinstance(variable, Constant):
         return True
     owner = variable.owner
-    if owner is None or getattr(variable.type, "dtype", "")[:3] not in (
-        "int",
-        "uin",
-        "boo",
-    ):
+    dtype = getattr(variable.type, "dtype", None)
+    if owner is None or dtype is None or np.dtype(dtype).kind not in "iub":
         return False
     if isinstance(owner.op, (Shape, Shape_i)):
         if owner.inputs[0] not in arrays:
