@@ -27,6 +27,10 @@ from naah.ops.blas import gemm
 # BLAS to run well (conv1_1 has 3), and im2col's single product of depth 9*C wins.
 SHIFT_GEMM_MIN_CHANNELS = 16
 
+# Bytes of output a shift-GEMM accumulates per block of rows: about L2-sized, so the
+# KH*KW accumulations hit cache rather than memory.
+OUTPUT_BLOCK_BYTES = 1 << 20
+
 # Upper bound on the elements of one im2col patch matrix (64 MiB in float32). Large
 # enough that each GEMM is hundreds of columns wide (BLAS efficiency), small enough
 # that a 2048x2048 image needs no more than a few activations' worth of scratch.
@@ -135,20 +139,27 @@ def _conv2d_shift_gemm(x, w, pad_top, pad_bottom, pad_left, pad_right):
     # KW elements of slack: the last tap's window runs KW-1 past the last channel.
     xpad = np.zeros(c * frame + kw, x.dtype)
     image = xpad[: c * frame].reshape(c, hp, wp)
-    wide = np.empty(o * ho * wp, x.dtype)
+    # Blocks of output rows small enough that the accumulating output stays in
+    # cache across the KH*KW products.
+    block = max(1, min(ho, OUTPUT_BLOCK_BYTES // (o * wp * x.itemsize)))
+    wide = np.empty(o * block * wp, x.dtype)
     out = np.empty((n, o, ho, wo), x.dtype)
     for b in range(n):
         image[:, pad_top : pad_top + h, pad_left : pad_left + wd] = x[b]
-        for i in range(kh):
-            for j in range(kw):
-                tap = i * kw + j
-                gemm(
-                    taps, tap * o * c, c, False,
-                    xpad, i * wp + j, frame,
-                    wide, 0, ho * wp,
-                    o, ho * wp, c, 0.0 if tap == 0 else 1.0,
-                )  # fmt: skip
-        out[b] = wide.reshape(o, ho, wp)[:, :, :wo]
+        for r0 in range(0, ho, block):
+            rows = min(block, ho - r0)
+            for i in range(kh):
+                for j in range(kw):
+                    tap = i * kw + j
+                    gemm(
+                        taps, tap * o * c, c, False,
+                        xpad, (r0 + i) * wp + j, frame,
+                        wide, 0, rows * wp,
+                        o, rows * wp, c, 0.0 if tap == 0 else 1.0,
+                    )  # fmt: skip
+            out[b, :, r0 : r0 + rows, :] = wide[: o * rows * wp].reshape(o, rows, wp)[
+                :, :, :wo
+            ]
     return out
 
 
