@@ -1,0 +1,19 @@
+"""The benchmark script runs (at a tiny size), so that it cannot rot unnoticed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_style.py"
+
+
+def test_benchmark_script_prints_its_table_at_a_tiny_size():
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--tiny"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "| size |" in result.stdout
+    assert "naah c" in result.stdout
