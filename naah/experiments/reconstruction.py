@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from naah.architecture import CONV_LAYERS
 from naah.experiments.figures import image_grid
+from naah.io.locate import find_weights
+from naah.io.weights import VGGWeights, load_weights
 from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer
 
 #: The layers of Gatys et al.'s Figure 1.
@@ -70,15 +73,10 @@ def reconstruct_content(
     >>> recs[0].result.image.shape  # doctest: +SKIP
     (384, 512, 3)
     """
-    reconstructions = []
-    for layer in layers:
-        transfer = StyleTransfer(
-            weights, content_layers=(layer,), style_layers=(), alpha=1.0, beta=0.0,
-            seed=seed, **settings,
-        )  # fmt: skip
-        result = transfer.run(image, image, iterations=iterations, size=size)
-        reconstructions.append(Reconstruction("content", (layer,), result))
-    return reconstructions
+    layer_sets = [(layer,) for layer in layers]
+    return _reconstruct(
+        "content", weights, image, layer_sets, size, iterations, seed, settings
+    )
 
 
 def reconstruct_style(
@@ -110,15 +108,38 @@ def reconstruct_style(
     -------
     list of Reconstruction, one per layer.
     """
+    layer_sets = [
+        tuple(layers[: index + 1]) if cumulative else (layer,)
+        for index, layer in enumerate(layers)
+    ]
+    return _reconstruct(
+        "style", weights, image, layer_sets, size, iterations, seed, settings
+    )
+
+
+def _reconstruct(kind, weights, image, layer_sets, size, iterations, seed, settings):
+    """One run per layer set, from noise, with only the ``kind`` loss switched on."""
+    if not isinstance(weights, VGGWeights):  # read the file once, not once per run
+        weights = load_weights(find_weights(weights), layers=CONV_LAYERS)
     reconstructions = []
-    for index, layer in enumerate(layers):
-        used = tuple(layers[: index + 1]) if cumulative else (layer,)
+    for layers in layer_sets:
+        content = {
+            "content_layers": layers,
+            "style_layers": (),
+            "alpha": 1.0,
+            "beta": 0.0,
+        }
+        style = {
+            "content_layers": (),
+            "style_layers": layers,
+            "alpha": 0.0,
+            "beta": 1.0,
+        }
         transfer = StyleTransfer(
-            weights, content_layers=(), style_layers=used, alpha=0.0, beta=1.0,
-            seed=seed, **settings,
-        )  # fmt: skip
+            weights, **(content if kind == "content" else style), seed=seed, **settings
+        )
         result = transfer.run(image, image, iterations=iterations, size=size)
-        reconstructions.append(Reconstruction("style", used, result))
+        reconstructions.append(Reconstruction(kind, layers, result))
     return reconstructions
 
 
