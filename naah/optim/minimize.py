@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytensor.tensor as pt
 from scipy.optimize import fmin_l_bfgs_b
-from threadpoolctl import ThreadpoolController
 
 from naah.compile import function
 from naah.optim.history import History, IterationRecord
@@ -122,17 +121,9 @@ def minimize(
 def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
     """One scipy L-BFGS-B run for all iterations, so its memory spans the whole run."""
     last: dict = {}
-    blas = ThreadpoolController()
-    threads = {
-        lib["internal_api"]: lib["num_threads"]
-        for lib in blas.select(user_api="blas").info()
-    }
 
     def loss_and_grad(x):
-        # The network's products want every BLAS thread; L-BFGS-B's own vector work
-        # (level-1 BLAS on a few hundred thousand doubles) runs faster on one.
-        with blas.limit(limits=threads, user_api="blas"):
-            evaluation, grad = problem.evaluate(x)
+        evaluation, grad = problem.evaluate(x)
         last.update(x=x.copy(), evaluation=evaluation)
         return evaluation.total, grad.ravel().astype(np.float64)
 
@@ -147,8 +138,7 @@ def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
     if iterations == 0:
         return x0.reshape(problem.nchw_shape).astype(np.float32)
     bounds = _lbfgs_bounds(problem) if settings.bounds else None
-    with blas.limit(limits=1, user_api="blas"):
-        x, _, _ = _run_lbfgs(loss_and_grad, x0, bounds, iterations, on_iteration)
+    x, _, _ = _run_lbfgs(loss_and_grad, x0, bounds, iterations, on_iteration)
     return x.reshape(problem.nchw_shape).astype(np.float32)
 
 
