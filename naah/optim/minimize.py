@@ -123,9 +123,14 @@ def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
     last: dict = {}
 
     def loss_and_grad(x):
+        # scipy starts by evaluating x0, which iteration 0 already did.
+        if "x" in last and np.array_equal(x, last["x"]):
+            return last["evaluation"].total, last["grad"].copy()
         evaluation, grad = problem.evaluate(x)
-        last.update(x=x.copy(), evaluation=evaluation)
-        return evaluation.total, grad.ravel().astype(np.float64)
+        last.update(
+            x=x.copy(), evaluation=evaluation, grad=grad.ravel().astype(np.float64)
+        )
+        return evaluation.total, last["grad"].copy()
 
     def on_iteration(x):
         if not np.array_equal(x, last["x"]):
@@ -138,12 +143,7 @@ def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
     if iterations == 0:
         return x0.reshape(problem.nchw_shape).astype(np.float32)
     bounds = _lbfgs_bounds(problem) if settings.bounds else None
-    x, _, _ = _run_lbfgs(loss_and_grad, x0, bounds, iterations, on_iteration)
-    return x.reshape(problem.nchw_shape).astype(np.float32)
-
-
-def _run_lbfgs(loss_and_grad, x0, bounds, iterations, on_iteration):
-    return fmin_l_bfgs_b(
+    x, _, _ = fmin_l_bfgs_b(
         loss_and_grad,
         x0,
         bounds=bounds,
@@ -154,6 +154,7 @@ def _run_lbfgs(loss_and_grad, x0, bounds, iterations, on_iteration):
         pgtol=0.0,
         callback=on_iteration,
     )
+    return x.reshape(problem.nchw_shape).astype(np.float32)
 
 
 def _lbfgs_bounds(problem):
