@@ -1,23 +1,19 @@
-"""Where naah's convolution time goes, and what a block-parallel kernel would save.
+"""Per-layer milliseconds of naah's convolution methods, to choose between them.
 
 For every VGG-19 convolution up to conv5_1 at one image size, the best of
-``--repeats`` times in milliseconds of:
+``--repeats`` times in milliseconds of the forward convolution (``fwd``) and its
+input gradient (``gin``) by:
 
-* ``fwd``, ``gin``: naah's :func:`~naah.ops.kernels.conv2d_forward` (shift-GEMM for
-  stride 1 and at least 16 channels, im2col otherwise) and
-  :func:`~naah.ops.kernels.conv2d_grad_input` (a flipped forward convolution);
-* ``gemm floor``: the layer's FLOPs at the float32 GEMM rate of the BLAS Numba calls,
-  measured on a (256 x 2304) @ (2304 x 4096) product;
-* ``im2col``: naah's im2col path with patch blocks of ``--budget`` elements;
-* ``im2col ∥``: the same with the blocks spread over Numba threads (``prange``),
-  each thread doing its own copies and a single-threaded GEMM;
-* ``bias+relu``: the elementwise pass naah's graph runs after each convolution.
+* ``direct``: shift-GEMM (stride 1, at least 16 channels) or im2col, the methods
+  of :mod:`naah.ops.kernels` without Winograd;
+* ``winograd``: :mod:`naah.ops.winograd`'s F(2x2, 3x3), kernel transform included;
+* ``floor``: the layer's direct-convolution FLOPs at the float32 GEMM rate of the
+  BLAS Numba calls, measured on a (256 x 2304) @ (2304 x 4096) product.
 
-Run with one BLAS thread and two Numba threads to compare the two ways of using two
-cores::
+The last columns give Winograd's relative error against a float64 reference, next
+to direct convolution's. Run on a quiet machine::
 
-    OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE \\
-        python benchmarks/conv_variants.py --size 256
+    python benchmarks/conv_variants.py --size 256
 """
 
 from __future__ import annotations
@@ -26,9 +22,9 @@ import argparse
 import time
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from naah.ops import kernels
+from naah.ops import kernels, winograd
 
 # (name, input channels, output channels, spatial divisor) up to conv5_1.
 LAYERS = [
@@ -45,43 +41,6 @@ LAYERS = [
 @njit(cache=False, nogil=True)
 def gemm(a, b):
     return np.dot(a, b)
-
-
-@njit(cache=False, nogil=True)
-def im2col_forward(x, w, budget):
-    """naah's ``_conv2d_im2col`` for a 'same' 3x3 convolution, blocks of ``budget``."""
-    _, c, h, wd = x.shape
-    o = w.shape[0]
-    out = np.empty((1, o, h, wd), x.dtype)
-    wmat = kernels._kernel_matrix(w)
-    xpad = kernels._padded(x[0], 1, 1, 1, 1)
-    block = max(1, min(h, budget // (9 * c * wd)))
-    for r0 in range(0, h, block):
-        r1 = min(h, r0 + block)
-        cols = kernels._im2col(xpad, 3, 3, 1, 1, r0, r1, wd)
-        out[0, :, r0:r1, :] = np.dot(wmat, cols).reshape(o, r1 - r0, wd)
-    return out
-
-
-@njit(cache=False, parallel=True)
-def im2col_forward_parallel(x, w, budget):
-    """:func:`im2col_forward` with its row blocks spread over Numba threads."""
-    _, c, h, wd = x.shape
-    o = w.shape[0]
-    out = np.empty((1, o, h, wd), x.dtype)
-    wmat = kernels._kernel_matrix(w)
-    xpad = kernels._padded(x[0], 1, 1, 1, 1)
-    block = max(1, min(h, budget // (9 * c * wd)))
-    for k in prange((h + block - 1) // block):
-        r0 = k * block
-        r1 = min(h, r0 + block)
-        cols = kernels._im2col(xpad, 3, 3, 1, 1, r0, r1, wd)
-        out[0, :, r0:r1, :] = np.dot(wmat, cols).reshape(o, r1 - r0, wd)
-    return out
-
-
-def bias_relu_pass(y, b):
-    return np.maximum(y + b[None, :, None, None], 0)
 
 
 def best_ms(function, repeats: int) -> float:
@@ -102,36 +61,57 @@ def gemm_rate(repeats: int) -> float:
     return 2 * 256 * 2304 * 4096 / best_ms(lambda: gemm(a, b), repeats) / 1e6
 
 
-def layer_times(x, w, b, gz, rate, args) -> list[float]:
-    """The table's columns for one layer, milliseconds."""
-    side = x.shape[2]
-    flops = 2.0 * w.size * side * side
-    y = kernels.conv2d_forward(x, w, 1, 1, 1, 1, 1, 1)
+def direct_forward(x, w):
+    if x.shape[1] >= kernels.SHIFT_GEMM_MIN_CHANNELS:
+        return kernels._conv2d_shift_gemm(x, w, 1, 1, 1, 1)
+    return kernels._conv2d_im2col(x, w, 1, 1, 1, 1, 1, 1)
+
+
+def direct_grad_input(gz, w):
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    return direct_forward(gz, flipped)
+
+
+def relative_error(got, reference) -> float:
+    return float(np.abs(got - reference).max() / np.abs(reference).max())
+
+
+def layer_row(x, w, gz, rate, repeats) -> tuple[list[float], list[float]]:
+    """Times (fwd, gin for each method, floor) and errors (direct, Winograd)."""
+    flops = 2.0 * w.size * x.shape[2] * x.shape[3]
     functions = [
-        lambda: kernels.conv2d_forward(x, w, 1, 1, 1, 1, 1, 1),
-        lambda: kernels.conv2d_grad_input(gz, w, side, side, 1, 1, 1, 1, 1, 1),
-        lambda: im2col_forward(x, w, args.budget),
-        lambda: im2col_forward_parallel(x, w, args.budget),
-        lambda: bias_relu_pass(y, b),
+        lambda: direct_forward(x, w),
+        lambda: direct_grad_input(gz, w),
+        lambda: winograd.conv3x3(x, w, 1, 1, 1, 1),
+        lambda: winograd.conv3x3_grad_input(gz, w, 1, 1, 1, 1),
     ]
-    times = [best_ms(f, args.repeats) for f in functions]
-    return [*times[:2], flops / rate / 1e6, *times[2:]]
+    times = [best_ms(f, repeats) for f in functions] + [flops / rate / 1e6]
+    reference = direct_forward(x.astype(np.float64), w.astype(np.float64))
+    errors = [
+        relative_error(direct_forward(x, w), reference),
+        relative_error(winograd.conv3x3(x, w, 1, 1, 1, 1), reference),
+    ]
+    return times, errors
 
 
-def measure(args) -> list[list[str]]:
+def measure(size: int, repeats: int) -> list[list[str]]:
     rng = np.random.default_rng(0)
-    rate = gemm_rate(args.repeats)
-    rows, totals = [], None
+    rate = gemm_rate(repeats)
+    rows, totals = [], np.zeros(5)
     for name, c, o, divisor in LAYERS:
-        side = args.size // divisor
+        side = size // divisor
         x = rng.standard_normal((1, c, side, side), dtype=np.float32)
         w = rng.standard_normal((o, c, 3, 3), dtype=np.float32)
-        b = rng.standard_normal(o, dtype=np.float32)
         gz = rng.standard_normal((1, o, side, side), dtype=np.float32)
-        times = layer_times(x, w, b, gz, rate, args)
-        totals = times if totals is None else np.add(totals, times)
-        rows.append([name, f"{c}->{o} @{side}", *(f"{t:.1f}" for t in times)])
-    rows.append(["total", f"GEMM {rate:.0f} GFLOP/s", *(f"{t:.0f}" for t in totals)])
+        times, errors = layer_row(x, w, gz, rate, repeats)
+        totals += times
+        rows.append(
+            [name, f"{c}->{o} @{side}", *(f"{t:.1f}" for t in times)]
+            + [f"{e:.1e}" for e in errors]
+        )
+    rows.append(
+        ["total", f"GEMM {rate:.0f} GFLOP/s", *(f"{t:.0f}" for t in totals), "", ""]
+    )
     return rows
 
 
@@ -141,12 +121,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--budget", type=int, default=1 << 20, help="im2col block")
     args = parser.parse_args(argv)
-    header = ["layer", "shape", "fwd", "gin", "gemm floor", "im2col", "im2col ∥"]
-    header.append("bias+relu")
+    header = ["layer", "shape", "direct fwd", "direct gin", "winograd fwd"]
+    header += ["winograd gin", "floor", "direct err", "winograd err"]
     print(f"milliseconds, best of {args.repeats}, at {args.size}x{args.size}\n")
-    print(markdown(header, measure(args)))
+    print(markdown(header, measure(args.size, args.repeats)))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,17 @@ pools. Loops are over channels and rows, never Python loops over pixels. Arrays 
 and OIHW kernels; convolution is cross-correlation (no kernel flip), as in
 MatConvNet's ``vl_nnconv`` and Caffe.
 
-Convolution lowers to one matrix product per block of output rows ("im2col"): the
-input patches of a block are copied into a ``(KH*KW*C, rows*W_out)`` matrix whose
-product with the ``(O, KH*KW*C)`` kernel matrix is the block's output. Blocks bound
-the patch matrix to :data:`PATCH_BUDGET` elements, so memory stays proportional to
+Convolution has three methods, chosen by shape in :func:`conv2d_forward`:
+
+* 3x3 kernels, stride 1: Winograd F(2x2, 3x3) (:mod:`naah.ops.winograd`), 16 matrix
+  products over transformed tiles, 2.25x fewer multiplies than the others;
+* other stride-1 kernels on at least 16 channels: shift-GEMM, one matrix product per
+  kernel tap on windows of the padded input (:func:`_conv2d_shift_gemm`);
+* anything else: im2col, one matrix product per block of output rows: the input
+  patches of a block are copied into a ``(KH*KW*C, rows*W_out)`` matrix whose
+  product with the ``(O, KH*KW*C)`` kernel matrix is the block's output.
+
+Every method works in blocks of output rows, so scratch memory stays proportional to
 the activations at any image size.
 """
 
@@ -21,11 +28,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from naah.ops import winograd
 from naah.ops.blas import gemm
 
 # Below this many input channels a shift-GEMM's inner dimension is too short for
 # BLAS to run well (conv1_1 has 3), and im2col's single product of depth 9*C wins.
 SHIFT_GEMM_MIN_CHANNELS = 16
+
+# 3x3 stride-1 convolutions use Winograd F(2x2, 3x3) (:mod:`naah.ops.winograd`,
+# 2.25x fewer multiplies) unless both channel counts are at least
+# SHIFT_GEMM_MIN_CHANNELS and their product is below this. There (conv1_2, 64 -> 64
+# at full resolution) the transforms, whose cost grows with C + O per pixel, outweigh
+# the saving on GEMMs whose cost grows with C * O, and shift-GEMM is faster
+# (``benchmarks/conv_variants.py``). With fewer channels shift-GEMM and im2col are
+# both inefficient, and Winograd is 1.5-2.7x faster.
+WINOGRAD_MIN_CHANNEL_PAIRS = 128 * 128
 
 # Bytes of output a shift-GEMM accumulates per block of rows: about L2-sized, so the
 # KH*KW accumulations hit cache rather than memory.
@@ -85,6 +102,15 @@ def _kernel_matrix(w):
 
 
 @njit(cache=True, nogil=True)
+def _use_winograd(in_channels, out_channels, kh, kw):
+    """Whether a stride-1 convolution runs as Winograd F(2x2, 3x3)."""
+    if kh != 3 or kw != 3:
+        return False
+    few = min(in_channels, out_channels) < SHIFT_GEMM_MIN_CHANNELS
+    return few or in_channels * out_channels >= WINOGRAD_MIN_CHANNEL_PAIRS
+
+
+@njit(cache=True, nogil=True)
 def conv2d_forward(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w):
     """Cross-correlation of an (N, C, H, W) batch with (O, C, KH, KW) kernels."""
     # Op.perform checks first with detailed messages; these guard the Numba backend.
@@ -94,8 +120,11 @@ def conv2d_forward(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, str
         x.shape[3] + pad_left + pad_right < w.shape[3]
     ):
         raise ValueError("the kernel does not fit the padded input")
-    if stride_h == 1 and stride_w == 1 and x.shape[1] >= SHIFT_GEMM_MIN_CHANNELS:
-        return _conv2d_shift_gemm(x, w, pad_top, pad_bottom, pad_left, pad_right)
+    if stride_h == 1 and stride_w == 1:
+        if _use_winograd(x.shape[1], w.shape[0], w.shape[2], w.shape[3]):
+            return winograd.conv3x3(x, w, pad_top, pad_bottom, pad_left, pad_right)
+        if x.shape[1] >= SHIFT_GEMM_MIN_CHANNELS:
+            return _conv2d_shift_gemm(x, w, pad_top, pad_bottom, pad_left, pad_right)
     return _conv2d_im2col(
         x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w
     )
@@ -181,6 +210,10 @@ def conv2d_grad_input(
         and stride_w == 1
         and min(full_top, full_bottom, full_left, full_right) >= 0
     ):
+        if _use_winograd(o, c, kh, kw):
+            return winograd.conv3x3_grad_input(
+                gz, w, pad_top, pad_bottom, pad_left, pad_right
+            )
         # With stride 1 the input gradient is itself a convolution: of the output
         # gradient, padded to "full" size, with the kernels flipped and transposed.
         flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
@@ -269,6 +302,8 @@ def pool2d_forward(x, is_max, window, stride, pad, ceil_mode):
     wo = pool_output_size(w, kw, sw, pl, pr, ceil_mode)
     if ho < 1 or wo < 1:
         raise ValueError("the input is smaller than the pooling window")
+    if _tiles(h, w, window, stride, pad, ceil_mode):
+        return _pool2d_tiles(x, is_max, kh, kw, ho, wo)
     out = np.empty((n, c, ho, wo), x.dtype)
     for b in range(n):
         for ch in range(c):
@@ -304,6 +339,8 @@ def pool2d_grad(x, gz, is_max, window, stride, pad, ceil_mode):
     sh, sw = stride
     pt, _, pl, _ = pad
     _, _, ho, wo = gz.shape
+    if _tiles(h, w, window, stride, pad, ceil_mode):
+        return _pool2d_tiles_grad(x, gz, is_max, kh, kw)
     gx = np.zeros_like(x)
     for b in range(n):
         for ch in range(c):
@@ -314,15 +351,80 @@ def pool2d_grad(x, gz, is_max, window, stride, pad, ceil_mode):
                     j0, j1 = _window_bounds(oj, sw, pl, kw, w)
                     g = gz[b, ch, oi, oj]
                     if is_max:
-                        best_i, best_j = i0, j0
+                        best_i, best_j, best = i0, j0, plane[i0, j0]
                         for i in range(i0, i1):
                             for j in range(j0, j1):
-                                if plane[i, j] > plane[best_i, best_j]:
-                                    best_i, best_j = i, j
+                                if plane[i, j] > best:
+                                    best_i, best_j, best = i, j, plane[i, j]
                         gx[b, ch, best_i, best_j] += g
                     else:
                         share = g / max((i1 - i0) * (j1 - j0), 1)
                         for i in range(i0, i1):
                             for j in range(j0, j1):
                                 gx[b, ch, i, j] += share
+    return gx
+
+
+@njit(cache=True, nogil=True)
+def _tiles(h, w, window, stride, pad, ceil_mode):
+    """Whether the pooling windows tile the input: no overlap, padding or partial
+    window (VGG's 2x2 pooling with stride 2). Rows and columns left over in floor
+    mode are outside every window."""
+    if window != stride or max(pad) > 0:
+        return False
+    return not ceil_mode or (h % window[0] == 0 and w % window[1] == 0)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _pool2d_tiles(x, is_max, kh, kw, ho, wo):
+    """:func:`pool2d_forward` for windows that tile the input, a row at a time."""
+    n, c, _, _ = x.shape
+    out = np.empty((n, c, ho, wo), x.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for oi in range(ho):
+                row = out[b, ch, oi]
+                row[:] = -np.inf if is_max else 0.0
+                for i in range(kh):
+                    src = x[b, ch, oi * kh + i]
+                    for j in range(kw):
+                        for oj in range(wo):
+                            if is_max:
+                                row[oj] = max(row[oj], src[oj * kw + j])
+                            else:
+                                row[oj] += src[oj * kw + j]
+                if not is_max:
+                    row /= kh * kw
+    return out
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _pool2d_tiles_grad(x, gz, is_max, kh, kw):
+    """:func:`pool2d_grad` for windows that tile the input: no bounds to clip and
+    no overlaps to accumulate."""
+    n, c, _, _ = x.shape
+    _, _, ho, wo = gz.shape
+    if not is_max:
+        gx = np.empty_like(x)
+        gx[:, :, ho * kh :, :] = 0
+        gx[:, :, : ho * kh, wo * kw :] = 0
+        share = gz / (kh * kw)
+        for i in range(kh):
+            for j in range(kw):
+                gx[:, :, i : ho * kh : kh, j : wo * kw : kw] = share
+        return gx
+    gx = np.zeros_like(x)
+    for b in range(n):
+        for ch in range(c):
+            for oi in range(ho):
+                g = gz[b, ch, oi]
+                for oj in range(wo):
+                    top, left = oi * kh, oj * kw
+                    best_i, best_j, best = top, left, x[b, ch, top, left]
+                    for i in range(top, top + kh):
+                        row = x[b, ch, i]
+                        for j in range(left, left + kw):
+                            if row[j] > best:
+                                best_i, best_j, best = i, j, row[j]
+                    gx[b, ch, best_i, best_j] = g[oj]
     return gx

@@ -32,7 +32,9 @@ def _matmul(a, b):
 
 @njit(cache=True, nogil=True)
 def _gram(f):
-    return np.dot(f, np.ascontiguousarray(f.T))
+    # f.T is a Fortran-ordered view that BLAS reads as the transpose of f: copying
+    # it to C order first made the product 2-4x slower.
+    return np.dot(f, f.T)
 
 
 def _as_matrix(x, name):

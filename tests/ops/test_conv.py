@@ -68,6 +68,14 @@ GEOMETRIES = {
     "stride 2": ((1, 3, 9, 11), (2, 3, 3, 3), 1, 2),
     "stride (2, 1), 3x2 kernel": ((1, 2, 8, 7), (3, 2, 3, 2), (0, 1, 1, 0), (2, 1)),
     "16 channels, 1x1 kernel": ((1, 16, 5, 7), (3, 16, 1, 1), 0, 1),
+    # 3x3 stride 1: Winograd with few or many channels, shift-GEMM in between.
+    "3x3, 64 -> 64 channels (shift-GEMM)": ((1, 64, 9, 11), (64, 64, 3, 3), 1, 1),
+    "3x3, 128 -> 128 channels (Winograd)": (
+        (1, 128, 7, 9),
+        (128, 128, 3, 3),
+        (1, 0, 2, 1),
+        1,
+    ),
     "32 channels, 3x2 kernel, MatConvNet padding, 37x53": (
         (2, 32, 37, 53),
         (4, 32, 3, 2),

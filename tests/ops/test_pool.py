@@ -120,6 +120,9 @@ CASES = {
         False,
     ),
     "window 2, stride 3, pad 1, ceil": ((1, 2, 5, 5), 2, 3, 1, True),
+    # Windows that tile the input take a faster path.
+    "8x6, window 2, ceil, dividing evenly": ((2, 2, 8, 6), 2, None, 0, True),
+    "7x8, window (3, 2), floor": ((1, 2, 7, 8), (3, 2), None, 0, False),
 }
 
 

@@ -1,0 +1,243 @@
+"""Winograd convolution F(2x2, 3x3) for 3x3 stride-1 layers (Lavin & Gray, 2016).
+
+A 3x3 correlation of a 4x4 input tile ``d`` with a kernel ``g`` gives a 2x2 output
+tile ``Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`` with
+
+.. code-block:: text
+
+    Bᵀ = [[1, 0,-1, 0],    G = [[ 1,   0,  0 ],    Aᵀ = [[1, 1, 1, 0],
+          [0, 1, 1, 0],         [1/2, 1/2, 1/2],         [0, 1,-1,-1]]
+          [0,-1, 1, 0],         [1/2,-1/2, 1/2],
+          [0, 1, 0,-1]]         [ 0,   0,  1 ]]
+
+Summed over input channels, the elementwise product becomes 16 independent matrix
+products, one per position ξ of the 4x4 transformed tile:
+``M[ξ] (O x tiles) = U[ξ] (O x C) @ V[ξ] (C x tiles)``. That is 16 multiply-adds per
+2x2 outputs and channel pair instead of 36: 2.25x fewer than direct convolution,
+and all of them inside BLAS. The transforms themselves are additions only.
+
+Accuracy: every transform coefficient is 0, ±1 or ±1/2, exact in binary, so the
+rounding error stays at the level of direct convolution in float32 (a few 1e-7 of
+the output's scale; see ``tests/ops/test_winograd.py``). The larger F(4x4, 3x3) would
+cut multiplies by a further 1.8x, but its coefficients (1/6, 1/24, ...) lose about
+two decimal digits in float32, so naah does not use it.
+
+The input gradient of a 3x3 convolution is a 3x3 convolution with the kernels
+flipped and transposed. Flipping a kernel reverses the rows of ``G`` up to swapping
+its first and last rows, so the flipped kernels' transforms are the original ones
+with tile positions 0 and 3 swapped along each axis (:data:`FLIPPED_POSITION`); the
+gradient reuses :func:`kernel_transform` and transposes ``U[ξ]`` inside BLAS.
+
+Tiles are processed in blocks of tile rows so that a block's transformed input and
+products (:data:`BLOCK_BYTES`) stay in cache between the transforms and the GEMMs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from naah.ops.blas import gemm
+
+# Bytes of transformed input plus products per block of tile rows: the GEMMs are
+# wide enough for BLAS to run at full speed and the block stays in the L2/L3 cache.
+BLOCK_BYTES = 1 << 22
+
+# Position of each transformed-tile row (or column) for the flipped kernel.
+FLIPPED_POSITION = (3, 1, 2, 0)
+
+
+@njit(cache=True, nogil=True)
+def plane_stride(n):
+    """Elements between the 16 planes of a transformed array of ``n`` per plane.
+
+    Rounded up to a cache line, plus one: planes a power of two apart fall on the
+    same cache sets, and writing all 16 at once would thrash them.
+    """
+    return (n + 15) // 16 * 16 + 16
+
+
+@njit(cache=True, nogil=True, boundscheck=False, inline="always")
+def _row_times_gt(u, s, plane, t0, t1, t2):
+    """One row of (G g) Gᵀ: four values, one per plane, from a row of G g."""
+    u[s] = t0
+    u[s + plane] = 0.5 * (t0 + t1 + t2)
+    u[s + 2 * plane] = 0.5 * (t0 - t1 + t2)
+    u[s + 3 * plane] = t2
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def kernel_transform(w):
+    """``U = G g Gᵀ`` of (O, C, 3, 3) kernels, as 16 planes of (O, C).
+
+    Returns the flat array and the distance between planes (:func:`plane_stride`).
+    """
+    o, c, _, _ = w.shape
+    plane = plane_stride(o * c)
+    u = np.empty(16 * plane, w.dtype)
+    for a in range(o):
+        for b in range(c):
+            g = w[a, b]
+            # G g (rows t0..t3 of 4x3), in scalars: a temporary array per kernel
+            # would cost more than the arithmetic.
+            t00, t01, t02 = g[0, 0], g[0, 1], g[0, 2]
+            t10 = 0.5 * (g[0, 0] + g[1, 0] + g[2, 0])
+            t11 = 0.5 * (g[0, 1] + g[1, 1] + g[2, 1])
+            t12 = 0.5 * (g[0, 2] + g[1, 2] + g[2, 2])
+            t20 = 0.5 * (g[0, 0] - g[1, 0] + g[2, 0])
+            t21 = 0.5 * (g[0, 1] - g[1, 1] + g[2, 1])
+            t22 = 0.5 * (g[0, 2] - g[1, 2] + g[2, 2])
+            t30, t31, t32 = g[2, 0], g[2, 1], g[2, 2]
+            q = a * c + b
+            _row_times_gt(u, q, plane, t00, t01, t02)
+            _row_times_gt(u, q + 4 * plane, plane, t10, t11, t12)
+            _row_times_gt(u, q + 8 * plane, plane, t20, t21, t22)
+            _row_times_gt(u, q + 12 * plane, plane, t30, t31, t32)
+    return u, plane
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _input_transform(xpad, t0, rows, tw, v, plane):
+    """``V = Bᵀ d B`` of the tiles in tile rows t0:t0+rows, into 16 planes of (C, P).
+
+    Tile (r, q) of the block is column ``r*tw + q`` of each plane.
+    """
+    c, _, wp = xpad.shape
+    p = rows * tw
+    e = np.empty((4, wp), xpad.dtype)
+    for ch in range(c):
+        for r in range(rows):
+            top = 2 * (t0 + r)
+            d0, d1 = xpad[ch, top], xpad[ch, top + 1]
+            d2, d3 = xpad[ch, top + 2], xpad[ch, top + 3]
+            # Bᵀ d for the whole band at once (contiguous, vectorised) ...
+            for k in range(wp):
+                e[0, k] = d0[k] - d2[k]
+                e[1, k] = d1[k] + d2[k]
+                e[2, k] = d2[k] - d1[k]
+                e[3, k] = d1[k] - d3[k]
+            # ... then (Bᵀ d) B along each band row, tile by tile.
+            base = ch * p + r * tw
+            for i in range(4):
+                ei = e[i]
+                s = 4 * i * plane + base
+                v0, v1 = v[s : s + tw], v[s + plane : s + plane + tw]
+                v2, v3 = v[s + 2 * plane : s + 2 * plane + tw], v[s + 3 * plane :]
+                for q in range(tw):
+                    a0, a1 = ei[2 * q], ei[2 * q + 1]
+                    a2, a3 = ei[2 * q + 2], ei[2 * q + 3]
+                    v0[q] = a0 - a2
+                    v1[q] = a1 + a2
+                    v2[q] = a2 - a1
+                    v3[q] = a1 - a3
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _output_transform(m, plane, o, t0, rows, tw, out):
+    """``Y = Aᵀ M A`` of the block's products into rows 2*t0... of ``out`` (O, H, W)."""
+    _, ho, wo = out.shape
+    p = rows * tw
+    half = wo // 2
+    even = np.empty((4, tw), m.dtype)  # M A, first output column of each tile
+    odd = np.empty((4, tw), m.dtype)  # M A, second output column
+    for k in range(o):
+        for r in range(rows):
+            base = k * p + r * tw
+            for i in range(4):
+                s = 4 * i * plane + base
+                m0, m1 = m[s : s + tw], m[s + plane : s + plane + tw]
+                m2, m3 = m[s + 2 * plane : s + 2 * plane + tw], m[s + 3 * plane :]
+                for q in range(tw):
+                    even[i, q] = m0[q] + m1[q] + m2[q]
+                    odd[i, q] = m1[q] - m2[q] - m3[q]
+            y = 2 * (t0 + r)
+            row = out[k, y]
+            for q in range(half):
+                row[2 * q] = even[0, q] + even[1, q] + even[2, q]
+                row[2 * q + 1] = odd[0, q] + odd[1, q] + odd[2, q]
+            if wo % 2:
+                row[wo - 1] = even[0, half] + even[1, half] + even[2, half]
+            if y + 1 < ho:
+                row = out[k, y + 1]
+                for q in range(half):
+                    row[2 * q] = even[1, q] - even[2, q] - even[3, q]
+                    row[2 * q + 1] = odd[1, q] - odd[2, q] - odd[3, q]
+                if wo % 2:
+                    row[wo - 1] = even[1, half] - even[2, half] - even[3, half]
+
+
+@njit(cache=True, nogil=True)
+def _padded_for_tiles(image, pad_top, pad_left, hp, wp):
+    """(C, hp, wp) copy of one image with zeros around it; only the border is zeroed."""
+    c, h, w = image.shape
+    out = np.empty((c, hp, wp), image.dtype)
+    out[:, :pad_top, :] = 0
+    out[:, pad_top + h :, :] = 0
+    out[:, pad_top : pad_top + h, :pad_left] = 0
+    out[:, pad_top : pad_top + h, pad_left + w :] = 0
+    out[:, pad_top : pad_top + h, pad_left : pad_left + w] = image
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _correlate(
+    x, u, plane, out_channels, adjoint, pad_top, pad_bottom, pad_left, pad_right
+):
+    """3x3 stride-1 correlation of an (N, C, H, W) batch given transformed kernels.
+
+    ``u`` holds (O, C) planes for the forward convolution; with ``adjoint`` it holds
+    the (C_out, C_in) planes of the kernels whose flipped transposes are applied
+    (the input gradient), and each plane is read transposed.
+    """
+    n, c, h, wd = x.shape
+    o = out_channels
+    ho, wo = h + pad_top + pad_bottom - 2, wd + pad_left + pad_right - 2
+    th, tw = (ho + 1) // 2, (wo + 1) // 2
+    rows_per_block = max(1, min(th, BLOCK_BYTES // (16 * (c + o) * tw * x.itemsize)))
+    vplane = plane_stride(c * rows_per_block * tw)
+    mplane = plane_stride(o * rows_per_block * tw)
+    v = np.empty(16 * vplane, x.dtype)
+    m = np.empty(16 * mplane, x.dtype)
+    out = np.empty((n, o, ho, wo), x.dtype)
+    for b in range(n):
+        xpad = _padded_for_tiles(x[b], pad_top, pad_left, 2 * th + 2, 2 * tw + 2)
+        for t0 in range(0, th, rows_per_block):
+            rows = min(rows_per_block, th - t0)
+            p = rows * tw
+            _input_transform(xpad, t0, rows, tw, v, vplane)
+            for xi in range(16):
+                if adjoint:
+                    src = 4 * FLIPPED_POSITION[xi // 4] + FLIPPED_POSITION[xi % 4]
+                    a_offset, lda = src * plane, o
+                else:
+                    a_offset, lda = xi * plane, c
+                gemm(
+                    u, a_offset, lda, adjoint,
+                    v, xi * vplane, p,
+                    m, xi * mplane, p,
+                    o, p, c, 0.0,
+                )  # fmt: skip
+            _output_transform(m, mplane, o, t0, rows, tw, out[b])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def conv3x3(x, w, pad_top, pad_bottom, pad_left, pad_right):
+    """Stride-1 cross-correlation of an (N, C, H, W) batch with (O, C, 3, 3) kernels."""
+    u, plane = kernel_transform(w)
+    return _correlate(
+        x, u, plane, w.shape[0], False, pad_top, pad_bottom, pad_left, pad_right
+    )
+
+
+@njit(cache=True, nogil=True)
+def conv3x3_grad_input(gz, w, pad_top, pad_bottom, pad_left, pad_right):
+    """Input gradient of :func:`conv3x3` for an (N, O, H_out, W_out) output gradient.
+
+    The padding is the forward convolution's, at most 2 on each side.
+    """
+    u, plane = kernel_transform(w)
+    return _correlate(
+        gz, u, plane, w.shape[1], True,
+        2 - pad_top, 2 - pad_bottom, 2 - pad_left, 2 - pad_right,
+    )  # fmt: skip
