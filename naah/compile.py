@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import pytensor
 from pytensor.compile.mode import Mode
 
+from naah.ops.threads import parallel
+
 BACKENDS = ("c", "numba", "jax")
 
 
@@ -69,6 +71,8 @@ def function(
     """Compile ``outputs`` as a function of ``inputs`` in naah's mode for ``backend``.
 
     A thin wrapper of :func:`pytensor.function`; extra keyword arguments pass through.
+    On the ``"c"`` backend each call runs inside :func:`naah.ops.threads.parallel`,
+    so naah's kernels share their work between the cores themselves.
 
     Examples
     --------
@@ -77,7 +81,7 @@ def function(
     >>> function([x], 2 * x)([1.0, 2.0])
     array([2., 4.])
     """
-    return pytensor.function(
+    compiled = pytensor.function(
         list(inputs),
         outputs,
         updates=updates,
@@ -85,3 +89,21 @@ def function(
         name=name,
         **kwargs,
     )
+    return ParallelFunction(compiled) if backend == "c" else compiled
+
+
+class ParallelFunction:
+    """A compiled PyTensor function whose calls run in :func:`parallel`.
+
+    Everything else (``maker``, ``trust_input``, ...) is the wrapped function's.
+    """
+
+    def __init__(self, compiled):
+        self.function = compiled
+
+    def __call__(self, *args, **kwargs):
+        with parallel():
+            return self.function(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.function, name)

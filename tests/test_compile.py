@@ -11,6 +11,7 @@ from pytensor.compile import UnusedInputError
 from pytensor.link.jax.linker import JAXLinker
 from pytensor.link.numba.linker import NumbaLinker
 from pytensor.link.vm import VMLinker
+from threadpoolctl import threadpool_limits
 
 from naah.compile import BACKENDS, function, get_mode
 from naah.ops import conv2d, gram, pool2d
@@ -61,6 +62,20 @@ def test_function_compiles_and_runs_a_small_graph():
     np.testing.assert_array_equal(product, [4.0, 10.0, 18.0])
     assert total == 21.0
     assert f.name == "small"
+
+
+def test_c_functions_run_naahs_kernels_on_worker_threads(monkeypatch):
+    from naah.ops import threads
+
+    x = pt.vector("x")
+    f = function([x], 2 * x)
+    assert f.maker is f.function.maker  # the compiled function's attributes
+    seen = []
+    monkeypatch.setattr(f, "function", lambda *a: seen.append(threads.workers()))
+    with threadpool_limits(limits=2, user_api="blas"):
+        f([1.0])
+    assert seen == [2]
+    assert threads.workers() == 1
 
 
 def test_function_applies_updates_to_shared_variables():

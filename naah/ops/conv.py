@@ -15,7 +15,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.tensor.type import TensorType
 
-from naah.ops import kernels
+from naah.ops import threads
 from naah.ops._common import as_batch, node_and_shapes, padding, pair, static_size
 
 
@@ -74,7 +74,7 @@ class Conv2d(_ConvOp):
     def perform(self, node, inputs, output_storage):
         x, w = (np.ascontiguousarray(a) for a in inputs)
         self._check_shapes(x, w)
-        output_storage[0][0] = kernels.conv2d_forward(x, w, *self.geometry)
+        output_storage[0][0] = threads.conv2d_forward(x, w, *self.geometry)
 
     def _check_shapes(self, x, w):
         if x.shape[1] != w.shape[1]:
@@ -130,7 +130,7 @@ class Conv2dGradInput(_ConvOp):
     def perform(self, node, inputs, output_storage):
         gz, w, (height, width) = inputs
         gz, w = np.ascontiguousarray(gz), np.ascontiguousarray(w)
-        output_storage[0][0] = kernels.conv2d_grad_input(
+        output_storage[0][0] = threads.conv2d_grad_input(
             gz, w, int(height), int(width), *self.geometry
         )
 
@@ -161,7 +161,7 @@ class Conv2dGradKernel(_ConvOp):
     def perform(self, node, inputs, output_storage):
         x, gz, (kh, kw) = inputs
         x, gz = np.ascontiguousarray(x), np.ascontiguousarray(gz)
-        output_storage[0][0] = kernels.conv2d_grad_kernel(
+        output_storage[0][0] = threads.conv2d_grad_kernel(
             x, gz, int(kh), int(kw), *self.geometry
         )
 

@@ -30,6 +30,7 @@ from numba import njit
 
 from naah.ops import winograd
 from naah.ops.blas import gemm
+from naah.ops.padding import padded_rows
 
 # Below this many input channels a shift-GEMM's inner dimension is too short for
 # BLAS to run well (conv1_1 has 3), and im2col's single product of depth 9*C wins.
@@ -102,7 +103,7 @@ def _kernel_matrix(w):
 
 
 @njit(cache=True, nogil=True)
-def _use_winograd(in_channels, out_channels, kh, kw):
+def use_winograd(in_channels, out_channels, kh, kw):
     """Whether a stride-1 convolution runs as Winograd F(2x2, 3x3)."""
     if kh != 3 or kw != 3:
         return False
@@ -121,7 +122,7 @@ def conv2d_forward(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, str
     ):
         raise ValueError("the kernel does not fit the padded input")
     if stride_h == 1 and stride_w == 1:
-        if _use_winograd(x.shape[1], w.shape[0], w.shape[2], w.shape[3]):
+        if use_winograd(x.shape[1], w.shape[0], w.shape[2], w.shape[3]):
             return winograd.conv3x3(x, w, pad_top, pad_bottom, pad_left, pad_right)
         if x.shape[1] >= SHIFT_GEMM_MIN_CHANNELS:
             return _conv2d_shift_gemm(x, w, pad_top, pad_bottom, pad_left, pad_right)
@@ -151,45 +152,68 @@ def _conv2d_im2col(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, str
 
 @njit(cache=True, nogil=True)
 def _conv2d_shift_gemm(x, w, pad_top, pad_bottom, pad_left, pad_right):
-    """Stride 1 without patch matrices: one GEMM per kernel tap, accumulated.
+    """Stride-1 convolution as shift-GEMM (see :func:`shift_gemm_rows`)."""
+    shape = shift_gemm_output_shape(
+        x.shape, w.shape, pad_top, pad_bottom, pad_left, pad_right
+    )
+    out = np.empty(shape, x.dtype)
+    shift_gemm_rows(x, w, pad_top, pad_left, 0, shape[0] * shape[2], out)
+    return out
 
-    In the padded image flattened per channel, the input seen by tap (i, j) for
-    every output position is one window at offset ``i*W_pad + j`` whose rows (the
-    channels) lie ``H_pad*W_pad`` apart: a plain BLAS operand. The products land in
-    an output W_pad wide; the last KW-1 columns of each row mix neighbouring rows
-    and are dropped.
+
+@njit(cache=True, nogil=True)
+def shift_gemm_output_shape(x_shape, w_shape, pad_top, pad_bottom, pad_left, pad_right):
+    """(N, O, H_out, W_out) of a stride-1 convolution."""
+    n, _, h, wd = x_shape
+    o, _, kh, kw = w_shape
+    return (n, o, h + pad_top + pad_bottom - kh + 1, wd + pad_left + pad_right - kw + 1)
+
+
+@njit(cache=True, nogil=True)
+def shift_gemm_rows(x, w, pad_top, pad_left, first, last, out):
+    """Output rows first:last (counted over all images) of a stride-1 convolution,
+    without patch matrices: one GEMM per kernel tap, accumulated.
+
+    In a band of the padded image flattened per channel, the input seen by tap
+    (i, j) for every output position of the band is one window at offset
+    ``i*W_pad + j`` whose rows (the channels) lie a band apart: a plain BLAS
+    operand. The products land in an output W_pad wide; the last KW-1 columns of
+    each row mix neighbouring rows and are dropped. Disjoint row ranges can run on
+    separate threads.
     """
-    n, c, h, wd = x.shape
+    c = x.shape[1]
     o, _, kh, kw = w.shape
-    hp, wp = h + pad_top + pad_bottom, wd + pad_left + pad_right
-    ho, wo = hp - kh + 1, wp - kw + 1
-    frame = hp * wp
+    _, _, ho, wo = out.shape
+    wp = wo + kw - 1
     taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).ravel()  # (KH, KW, O, C)
-    # KW elements of slack: the last tap's window runs KW-1 past the last channel.
-    xpad = np.zeros(c * frame + kw, x.dtype)
-    image = xpad[: c * frame].reshape(c, hp, wp)
     # Blocks of output rows small enough that the accumulating output stays in
     # cache across the KH*KW products.
     block = max(1, min(ho, OUTPUT_BLOCK_BYTES // (o * wp * x.itemsize)))
+    frame = (block + kh - 1) * wp
+    # KW elements of slack: the last tap's window runs KW-1 past the last channel.
+    band = np.empty(c * frame + kw, x.dtype)
+    band[c * frame :] = 0
     wide = np.empty(o * block * wp, x.dtype)
-    out = np.empty((n, o, ho, wo), x.dtype)
-    for b in range(n):
-        image[:, pad_top : pad_top + h, pad_left : pad_left + wd] = x[b]
-        for r0 in range(0, ho, block):
-            rows = min(block, ho - r0)
-            for i in range(kh):
-                for j in range(kw):
-                    tap = i * kw + j
-                    gemm(
-                        taps, tap * o * c, c, False,
-                        xpad, (r0 + i) * wp + j, frame,
-                        wide, 0, rows * wp,
-                        o, rows * wp, c, 0.0 if tap == 0 else 1.0,
-                    )  # fmt: skip
-            out[b, :, r0 : r0 + rows, :] = wide[: o * rows * wp].reshape(o, rows, wp)[
-                :, :, :wo
-            ]
-    return out
+    start = first
+    while start < last:
+        b, r0 = start // ho, start % ho
+        rows = min(block, ho - r0, last - start)
+        band[: c * frame].reshape(c, block + kh - 1, wp)[:, : rows + kh - 1] = (
+            padded_rows(x[b], pad_top, pad_left, r0, rows + kh - 1, wp)
+        )
+        for i in range(kh):
+            for j in range(kw):
+                tap = i * kw + j
+                gemm(
+                    taps, tap * o * c, c, False,
+                    band, i * wp + j, frame,
+                    wide, 0, rows * wp,
+                    o, rows * wp, c, 0.0 if tap == 0 else 1.0,
+                )  # fmt: skip
+        out[b, :, r0 : r0 + rows, :] = wide[: o * rows * wp].reshape(o, rows, wp)[
+            :, :, :wo
+        ]
+        start += rows
 
 
 @njit(cache=True, nogil=True)
@@ -210,7 +234,7 @@ def conv2d_grad_input(
         and stride_w == 1
         and min(full_top, full_bottom, full_left, full_right) >= 0
     ):
-        if _use_winograd(o, c, kh, kw):
+        if use_winograd(o, c, kh, kw):
             return winograd.conv3x3_grad_input(
                 gz, w, pad_top, pad_bottom, pad_left, pad_right
             )

@@ -16,7 +16,7 @@ from pytensor.link.numba.dispatch.basic import (
     register_funcify_default_op_cache_key,
 )
 
-from naah.ops import blas, kernels, winograd
+from naah.ops import blas, kernels, padding, winograd
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
 from naah.ops.pool import Pool2d, Pool2dGrad
 
@@ -25,7 +25,9 @@ from naah.ops.pool import Pool2d, Pool2dGrad
 # kernels never reuses stale machine code.
 KERNELS_VERSION = int.from_bytes(
     hashlib.sha256(
-        b"".join(Path(m.__file__).read_bytes() for m in (kernels, winograd, blas))
+        b"".join(
+            Path(m.__file__).read_bytes() for m in (kernels, winograd, padding, blas)
+        )
     ).digest()[:4],
     "big",
 )

@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit
 
 from naah.ops.blas import gemm
+from naah.ops.padding import padded_rows
 
 # Bytes of transformed input plus products per block of tile rows: the GEMMs are
 # wide enough for BLAS to run at full speed and the block stays in the L2/L3 cache.
@@ -66,7 +67,7 @@ def _row_times_gt(u, s, plane, t0, t1, t2):
     u[s + 3 * plane] = t2
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
+@njit(cache=True, nogil=True)
 def kernel_transform(w):
     """``U = G g Gᵀ`` of (O, C, 3, 3) kernels, as 16 planes of (O, C).
 
@@ -75,7 +76,15 @@ def kernel_transform(w):
     o, c, _, _ = w.shape
     plane = plane_stride(o * c)
     u = np.empty(16 * plane, w.dtype)
-    for a in range(o):
+    transform_kernels(w, u, plane, 0, o)
+    return u, plane
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def transform_kernels(w, u, plane, first, last):
+    """Output channels first:last of :func:`kernel_transform`, into ``u``."""
+    c = w.shape[1]
+    for a in range(first, last):
         for b in range(c):
             g = w[a, b]
             # G g (rows t0..t3 of 4x3), in scalars: a temporary array per kernel
@@ -93,23 +102,22 @@ def kernel_transform(w):
             _row_times_gt(u, q + 4 * plane, plane, t10, t11, t12)
             _row_times_gt(u, q + 8 * plane, plane, t20, t21, t22)
             _row_times_gt(u, q + 12 * plane, plane, t30, t31, t32)
-    return u, plane
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _input_transform(xpad, t0, rows, tw, v, plane):
-    """``V = Bᵀ d B`` of the tiles in tile rows t0:t0+rows, into 16 planes of (C, P).
+def _input_transform(band, rows, tw, v, plane):
+    """``V = Bᵀ d B`` of ``rows`` tile rows of a padded band, into 16 planes of (C, P).
 
-    Tile (r, q) of the block is column ``r*tw + q`` of each plane.
+    Tile row r spans rows 2r:2r+4 of the band; tile (r, q) of the block is column
+    ``r*tw + q`` of each plane.
     """
-    c, _, wp = xpad.shape
+    c, _, wp = band.shape
     p = rows * tw
-    e = np.empty((4, wp), xpad.dtype)
+    e = np.empty((4, wp), band.dtype)
     for ch in range(c):
         for r in range(rows):
-            top = 2 * (t0 + r)
-            d0, d1 = xpad[ch, top], xpad[ch, top + 1]
-            d2, d3 = xpad[ch, top + 2], xpad[ch, top + 3]
+            d0, d1 = band[ch, 2 * r], band[ch, 2 * r + 1]
+            d2, d3 = band[ch, 2 * r + 2], band[ch, 2 * r + 3]
             # Bᵀ d for the whole band at once (contiguous, vectorised) ...
             for k in range(wp):
                 e[0, k] = d0[k] - d2[k]
@@ -133,9 +141,9 @@ def _input_transform(xpad, t0, rows, tw, v, plane):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _output_transform(m, plane, o, t0, rows, tw, out):
-    """``Y = Aᵀ M A`` of the block's products into rows 2*t0... of ``out`` (O, H, W)."""
-    _, ho, wo = out.shape
+def _output_transform(m, plane, t0, rows, tw, out):
+    """``Y = Aᵀ M A`` of a block's products into output rows 2*t0... of (O, H, W)."""
+    o, ho, wo = out.shape
     p = rows * tw
     half = wo // 2
     even = np.empty((4, tw), m.dtype)  # M A, first output column of each tile
@@ -167,67 +175,77 @@ def _output_transform(m, plane, o, t0, rows, tw, out):
 
 
 @njit(cache=True, nogil=True)
-def _padded_for_tiles(image, pad_top, pad_left, hp, wp):
-    """(C, hp, wp) copy of one image with zeros around it; only the border is zeroed."""
-    c, h, w = image.shape
-    out = np.empty((c, hp, wp), image.dtype)
-    out[:, :pad_top, :] = 0
-    out[:, pad_top + h :, :] = 0
-    out[:, pad_top : pad_top + h, :pad_left] = 0
-    out[:, pad_top : pad_top + h, pad_left + w :] = 0
-    out[:, pad_top : pad_top + h, pad_left : pad_left + w] = image
-    return out
+def output_shape(x_shape, out_channels, pad_top, pad_bottom, pad_left, pad_right):
+    """(N, O, H_out, W_out) of a 3x3 stride-1 correlation."""
+    n, _, h, w = x_shape
+    return (n, out_channels, h + pad_top + pad_bottom - 2, w + pad_left + pad_right - 2)
 
 
 @njit(cache=True, nogil=True)
-def _correlate(
-    x, u, plane, out_channels, adjoint, pad_top, pad_bottom, pad_left, pad_right
-):
-    """3x3 stride-1 correlation of an (N, C, H, W) batch given transformed kernels.
+def tile_rows(out_shape):
+    """Rows of 2x2 output tiles of all images: the unit of work of :func:`correlate`."""
+    n, _, ho, _ = out_shape
+    return n * ((ho + 1) // 2)
+
+
+@njit(cache=True, nogil=True)
+def correlate(x, u, plane, adjoint, pad_top, pad_left, rows, channels, out):
+    """Part of a 3x3 stride-1 correlation: tile rows ``rows = (first, last)``
+    (counted over all images) and output channels ``channels = (first, last)``.
 
     ``u`` holds (O, C) planes for the forward convolution; with ``adjoint`` it holds
     the (C_out, C_in) planes of the kernels whose flipped transposes are applied
-    (the input gradient), and each plane is read transposed.
+    (the input gradient), and each plane is read transposed. Results are written to
+    their place in ``out``; disjoint parts can run on separate threads.
     """
-    n, c, h, wd = x.shape
-    o = out_channels
-    ho, wo = h + pad_top + pad_bottom - 2, wd + pad_left + pad_right - 2
+    _, c, _, _ = x.shape
+    _, o_all, ho, wo = out.shape
+    k0, k1 = channels
+    o = k1 - k0
     th, tw = (ho + 1) // 2, (wo + 1) // 2
     rows_per_block = max(1, min(th, BLOCK_BYTES // (16 * (c + o) * tw * x.itemsize)))
     vplane = plane_stride(c * rows_per_block * tw)
     mplane = plane_stride(o * rows_per_block * tw)
     v = np.empty(16 * vplane, x.dtype)
     m = np.empty(16 * mplane, x.dtype)
-    out = np.empty((n, o, ho, wo), x.dtype)
-    for b in range(n):
-        xpad = _padded_for_tiles(x[b], pad_top, pad_left, 2 * th + 2, 2 * tw + 2)
-        for t0 in range(0, th, rows_per_block):
-            rows = min(rows_per_block, th - t0)
-            p = rows * tw
-            _input_transform(xpad, t0, rows, tw, v, vplane)
-            for xi in range(16):
-                if adjoint:
-                    src = 4 * FLIPPED_POSITION[xi // 4] + FLIPPED_POSITION[xi % 4]
-                    a_offset, lda = src * plane, o
-                else:
-                    a_offset, lda = xi * plane, c
-                gemm(
-                    u, a_offset, lda, adjoint,
-                    v, xi * vplane, p,
-                    m, xi * mplane, p,
-                    o, p, c, 0.0,
-                )  # fmt: skip
-            _output_transform(m, mplane, o, t0, rows, tw, out[b])
-    return out
+    start, last = rows
+    while start < last:
+        b, t0 = start // th, start % th
+        block = min(rows_per_block, th - t0, last - start)
+        p = block * tw
+        band = padded_rows(x[b], pad_top, pad_left, 2 * t0, 2 * block + 2, 2 * tw + 2)
+        _input_transform(band, block, tw, v, vplane)
+        for xi in range(16):
+            if adjoint:
+                src = 4 * FLIPPED_POSITION[xi // 4] + FLIPPED_POSITION[xi % 4]
+                a_offset, lda = src * plane + k0, o_all
+            else:
+                a_offset, lda = xi * plane + k0 * c, c
+            gemm(
+                u, a_offset, lda, adjoint,
+                v, xi * vplane, p,
+                m, xi * mplane, p,
+                o, p, c, 0.0,
+            )  # fmt: skip
+        _output_transform(m, mplane, t0, block, tw, out[b, k0:k1])
+        start += block
 
 
 @njit(cache=True, nogil=True)
 def conv3x3(x, w, pad_top, pad_bottom, pad_left, pad_right):
     """Stride-1 cross-correlation of an (N, C, H, W) batch with (O, C, 3, 3) kernels."""
     u, plane = kernel_transform(w)
-    return _correlate(
-        x, u, plane, w.shape[0], False, pad_top, pad_bottom, pad_left, pad_right
-    )
+    shape = output_shape(x.shape, w.shape[0], pad_top, pad_bottom, pad_left, pad_right)
+    out = np.empty(shape, x.dtype)
+    everything = (0, tile_rows(shape)), (0, shape[1])
+    correlate(x, u, plane, False, pad_top, pad_left, *everything, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def grad_input_padding(pad_top, pad_bottom, pad_left, pad_right):
+    """Padding of the correlation that gives a 3x3 convolution's input gradient."""
+    return 2 - pad_top, 2 - pad_bottom, 2 - pad_left, 2 - pad_right
 
 
 @njit(cache=True, nogil=True)
@@ -237,7 +255,11 @@ def conv3x3_grad_input(gz, w, pad_top, pad_bottom, pad_left, pad_right):
     The padding is the forward convolution's, at most 2 on each side.
     """
     u, plane = kernel_transform(w)
-    return _correlate(
-        gz, u, plane, w.shape[1], True,
-        2 - pad_top, 2 - pad_bottom, 2 - pad_left, 2 - pad_right,
-    )  # fmt: skip
+    top, bottom, left, right = grad_input_padding(
+        pad_top, pad_bottom, pad_left, pad_right
+    )
+    shape = output_shape(gz.shape, w.shape[1], top, bottom, left, right)
+    out = np.empty(shape, gz.dtype)
+    everything = (0, tile_rows(shape)), (0, shape[1])
+    correlate(gz, u, plane, True, top, left, *everything, out)
+    return out

@@ -5,9 +5,10 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 from pytensor.gradient import verify_grad
+from threadpoolctl import threadpool_limits
 
 from naah.compile import get_mode
-from naah.ops import Gram, MatMul, gram, matmul
+from naah.ops import Gram, MatMul, gram, matmul, threads
 
 MODE = get_mode("c")
 
@@ -35,6 +36,18 @@ def test_matmul_is_the_matrix_product(dtype):
     np.testing.assert_allclose(
         out, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5
     )
+
+
+def test_products_split_over_worker_threads_match_numpy():
+    f, a, b = random((7, 40), "float32", 3), random((5, 6)), random((6, 4), seed=4)
+    fv, av, bv = pt.matrix("f", dtype="float32"), pt.matrix("a"), pt.matrix("b")
+    compiled = pytensor.function([fv, av, bv], [gram(fv), matmul(av, bv)], mode=MODE)
+    with threadpool_limits(limits=2, user_api="blas"), threads.parallel():
+        assert threads.workers() == 2
+        g, product = compiled(f, a, b)
+    f64 = f.astype(np.float64)
+    np.testing.assert_allclose(g, f64 @ f64.T, rtol=1e-5)
+    np.testing.assert_allclose(product, a @ b, rtol=1e-12)
 
 
 def test_gram_gradient_matches_finite_differences():

@@ -143,4 +143,4 @@ def test_tiles_split_into_several_blocks_show_no_seams():
 def test_winograd_is_used_where_it_is_faster(
     in_channels, out_channels, kernel, expected
 ):
-    assert kernels._use_winograd(in_channels, out_channels, kernel, kernel) == expected
+    assert kernels.use_winograd(in_channels, out_channels, kernel, kernel) == expected

@@ -1,0 +1,224 @@
+"""naah's kernels on several cores: shares of each output on worker threads.
+
+Threaded BLAS splits each matrix product between the cores, but the transforms and
+copies around the products run on one core, the many small products of a blocked
+convolution split badly, and BLAS's idle threads spin between products, taking
+cores from everything else. naah's kernels release the GIL, so inside
+:func:`parallel` the Ops' ``perform`` gives each of :func:`workers` threads a
+contiguous share of its output instead, and BLAS stays on one thread. On two cores
+one 256x256 style-transfer evaluation takes 0.41 s this way against 0.50 s with two
+BLAS threads (``benchmarks/bench_style.py``).
+
+:func:`naah.compile.function` runs every call of a function compiled for the ``"c"``
+backend inside :func:`parallel`. Outside it (a graph compiled directly with
+``pytensor.function``), the kernels run serially with BLAS's own threads, as they
+do on PyTensor's Numba backend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import lru_cache
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from naah.ops import kernels, winograd
+
+# Below this many 2x2 output tiles per worker, products over a share of the tiles
+# are too narrow to run well, and the workers share the output channels instead
+# (conv5_1 at 256x256 has 64 tiles).
+MIN_TILES_PER_WORKER = 128
+
+_local = threading.local()
+
+
+@lru_cache(maxsize=1)
+def _blas_libraries():
+    # Created once: inspecting the loaded libraries takes milliseconds. naah.ops.blas
+    # has loaded the BLAS the kernels call by the time this runs.
+    return ThreadpoolController().select(user_api="blas").lib_controllers
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="naah")
+
+
+def workers() -> int:
+    """Threads naah's kernels use now: 1 outside :func:`parallel`."""
+    return getattr(_local, "workers", 1)
+
+
+@contextmanager
+def _blas_threads(count: int):
+    libraries = _blas_libraries()
+    before = [lib.get_num_threads() for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(count)
+    try:
+        yield
+    finally:
+        for lib, threads in zip(libraries, before, strict=True):
+            lib.set_num_threads(threads)
+
+
+@contextmanager
+def parallel():
+    """Run naah's kernels on as many threads as BLAS would use, BLAS on one.
+
+    The thread count is the BLAS setting in effect (``OPENBLAS_NUM_THREADS``,
+    ``MKL_NUM_THREADS``, a threadpoolctl limit...), so a limit the user sets is
+    respected. BLAS libraries are process-wide: BLAS calls made by other threads
+    meanwhile also run on one thread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with parallel():
+    ...     y = conv2d_forward(np.ones((1, 3, 8, 8)), np.ones((4, 3, 3, 3)), 1, 1, 1, 1, 1, 1)
+    >>> y.shape
+    (1, 4, 8, 8)
+    """
+    if workers() > 1:  # already inside
+        yield
+        return
+    count = max((lib.get_num_threads() or 1 for lib in _blas_libraries()), default=1)
+    with _blas_threads(1):
+        _local.workers = count
+        try:
+            yield
+        finally:
+            _local.workers = 1
+
+
+@contextmanager
+def _serial():
+    """For kernels that do not split their work: BLAS threads as outside
+    :func:`parallel`."""
+    if workers() > 1:
+        with _blas_threads(workers()):
+            yield
+    else:
+        yield
+
+
+def run(task, count: int, parts: int | None = None) -> None:
+    """``task(first, last)`` on contiguous shares of ``range(count)``, one per worker.
+
+    ``task`` must release the GIL (a ``nogil`` Numba function) for the shares to
+    run at the same time.
+    """
+    parts = workers() if parts is None else parts
+    bounds = np.linspace(0, count, parts + 1).round().astype(int)
+    shares = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+    futures = [_pool().submit(task, a, b) for a, b in shares[1:]]
+    try:
+        if shares:
+            task(*shares[0])
+    finally:
+        for future in futures:
+            future.result()
+
+
+def _winograd(x, w, pad, adjoint: bool):
+    """:func:`winograd.conv3x3` (or its input gradient) split over the workers.
+
+    Each worker takes a share of the tile rows, or, when there are too few tiles
+    for wide products, a share of the output channels.
+    """
+    out_channels, in_channels = w.shape[:2]
+    plane = winograd.plane_stride(out_channels * in_channels)
+    u = np.empty(16 * plane, w.dtype)
+    if adjoint:
+        pad = winograd.grad_input_padding(*pad)
+        out_channels = in_channels
+    shape = winograd.output_shape(x.shape, out_channels, *pad)
+    out = np.empty(shape, x.dtype)
+    rows, channels = winograd.tile_rows(shape), shape[1]
+
+    def transform(first, last):
+        winograd.transform_kernels(w, u, plane, first, last)
+
+    def correlate_rows(first, last):
+        winograd.correlate(
+            x, u, plane, adjoint, pad[0], pad[2], (first, last), (0, channels), out
+        )
+
+    def correlate_channels(first, last):
+        winograd.correlate(
+            x, u, plane, adjoint, pad[0], pad[2], (0, rows), (first, last), out
+        )
+
+    run(transform, w.shape[0])
+    if rows * ((shape[3] + 1) // 2) >= workers() * MIN_TILES_PER_WORKER:
+        run(correlate_rows, rows)
+    else:
+        run(correlate_channels, channels)
+    return out
+
+
+def _shift_gemm(x, w, pad):
+    """:func:`kernels.shift_gemm_rows` over all output rows, split over the workers."""
+    shape = kernels.shift_gemm_output_shape(x.shape, w.shape, *pad)
+    out = np.empty(shape, x.dtype)
+
+    def rows(first, last):
+        kernels.shift_gemm_rows(x, w, pad[0], pad[2], first, last, out)
+
+    run(rows, shape[0] * shape[2])
+    return out
+
+
+def conv2d_forward(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w):
+    """:func:`naah.ops.kernels.conv2d_forward` on :func:`workers` threads.
+
+    Stride-1 convolutions split their output between the workers; others run on
+    BLAS's threads.
+    """
+    pad = (pad_top, pad_bottom, pad_left, pad_right)
+    if workers() > 1 and (stride_h, stride_w) == (1, 1):
+        _, c, h, wd = x.shape
+        o, _, kh, kw = w.shape
+        if h + pad_top + pad_bottom >= kh and wd + pad_left + pad_right >= kw:
+            if kernels.use_winograd(c, o, kh, kw):
+                return _winograd(x, w, pad, False)
+            if c >= kernels.SHIFT_GEMM_MIN_CHANNELS:
+                return _shift_gemm(x, w, pad)
+    with _serial():
+        return kernels.conv2d_forward(x, w, *pad, stride_h, stride_w)
+
+
+def conv2d_grad_input(
+    gz, w, height, width, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w
+):
+    """:func:`naah.ops.kernels.conv2d_grad_input` on :func:`workers` threads.
+
+    With stride 1 and padding smaller than the kernel, the gradient is a
+    convolution of the output gradient and runs as :func:`conv2d_forward` does.
+    """
+    pad = (pad_top, pad_bottom, pad_left, pad_right)
+    o, c, kh, kw = w.shape
+    full = (
+        kh - 1 - pad_top,
+        kh - 1 - pad_bottom,
+        kw - 1 - pad_left,
+        kw - 1 - pad_right,
+    )
+    if workers() > 1 and (stride_h, stride_w) == (1, 1) and min(full) >= 0:
+        if kernels.use_winograd(o, c, kh, kw):
+            return _winograd(gz, w, pad, True)
+        flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        return conv2d_forward(gz, flipped, *full, 1, 1)
+    with _serial():
+        return kernels.conv2d_grad_input(gz, w, height, width, *pad, stride_h, stride_w)
+
+
+def conv2d_grad_kernel(x, gz, kh, kw, *geometry):
+    """:func:`naah.ops.kernels.conv2d_grad_kernel`, on BLAS's threads."""
+    with _serial():
+        return kernels.conv2d_grad_kernel(x, gz, kh, kw, *geometry)

@@ -1,0 +1,110 @@
+"""Tests for naah.ops.threads: kernels split over worker threads inside parallel()."""
+
+import threading
+
+import numpy as np
+import pytest
+from scipy.signal import correlate
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from naah.ops import threads
+
+
+def blas_threads():
+    return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()
+            if lib["user_api"] == "blas"}  # fmt: skip
+
+
+def random(shape, dtype="float32", seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def reference(x, w, pad):
+    """Stride-1 cross-correlation in float64 by scipy."""
+    top, bottom, left, right = pad
+    x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    return np.array(
+        [[correlate(i, k, mode="valid")[0] for k in w.astype(np.float64)] for i in x]
+    )
+
+
+def test_outside_parallel_kernels_use_one_worker():
+    assert threads.workers() == 1
+
+
+def test_parallel_uses_the_blas_thread_count_and_holds_blas_to_one_thread():
+    with threadpool_limits(limits=3, user_api="blas"):
+        before = blas_threads()
+        with threads.parallel():
+            assert threads.workers() == 3
+            assert set(blas_threads().values()) == {1}
+            with threads.parallel():  # nested: unchanged
+                assert threads.workers() == 3
+            assert set(blas_threads().values()) == {1}
+        assert threads.workers() == 1
+        assert blas_threads() == before
+
+
+def test_a_one_thread_blas_limit_keeps_the_kernels_serial():
+    with threadpool_limits(limits=1, user_api="blas"), threads.parallel():
+        assert threads.workers() == 1
+
+
+def test_parallel_restores_blas_threads_after_an_error():
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        with pytest.raises(RuntimeError, match="boom"), threads.parallel():
+            raise RuntimeError("boom")
+        assert blas_threads() == before
+        assert threads.workers() == 1
+
+
+@pytest.mark.parametrize(("count", "parts"), [(10, 3), (2, 5), (1, 2), (0, 2)])
+def test_run_covers_every_index_once(count, parts):
+    seen = np.zeros(count, int)
+    lock = threading.Lock()
+
+    def task(first, last):
+        with lock:
+            seen[first:last] += 1
+
+    threads.run(task, count, parts)
+    assert (seen == 1).all()
+
+
+def test_run_raises_a_workers_error_after_all_shares_finish():
+    finished = []
+
+    def task(first, last):
+        if first > 0:
+            raise ValueError("bad share")
+        finished.append(first)
+
+    with pytest.raises(ValueError, match="bad share"):
+        threads.run(task, 4, 2)
+    assert finished == [0]
+
+
+# x shape, w shape, padding: Winograd split by tile rows or (few tiles) by output
+# channels, shift-GEMM, and a 5x5 kernel on 3 channels (im2col, not split).
+CASES = {
+    "Winograd, tile rows": ((2, 3, 34, 40), (8, 3, 3, 3), (1, 1, 1, 1)),
+    "Winograd, output channels": ((1, 128, 6, 5), (130, 128, 3, 3), (1, 0, 2, 1)),
+    "shift-GEMM": ((2, 64, 9, 11), (64, 64, 3, 3), (1, 1, 1, 1)),
+    "im2col": ((1, 3, 9, 8), (4, 3, 5, 5), (2, 2, 2, 2)),
+}
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "pad"), CASES.values(), ids=CASES)
+def test_split_convolutions_match_scipy(x_shape, w_shape, pad):
+    x, w = random(x_shape, seed=1), random(w_shape, seed=2)
+    expected = reference(x, w, pad)
+    gz = random(expected.shape, seed=3)
+    with threadpool_limits(limits=2, user_api="blas"), threads.parallel():
+        y = threads.conv2d_forward(x, w, *pad, 1, 1)
+        gx = threads.conv2d_grad_input(gz, w, *x_shape[2:], *pad, 1, 1)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    # The input gradient is the adjoint: <conv(x), gz> = <x, grad_input(gz)>.
+    assert np.vdot(x.astype(np.float64), gx) == pytest.approx(
+        np.vdot(expected, gz), rel=1e-4
+    )
