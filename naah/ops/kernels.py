@@ -36,13 +36,14 @@ from naah.ops.padding import padded_rows
 # BLAS to run well (conv1_1 has 3), and im2col's single product of depth 9*C wins.
 SHIFT_GEMM_MIN_CHANNELS = 16
 
-# 3x3 stride-1 convolutions use Winograd F(2x2, 3x3) (:mod:`naah.ops.winograd`,
-# 2.25x fewer multiplies) unless both channel counts are at least
-# SHIFT_GEMM_MIN_CHANNELS and their product is below this. There (conv1_2, 64 -> 64
-# at full resolution) the transforms, whose cost grows with C + O per pixel, outweigh
-# the saving on GEMMs whose cost grows with C * O, and shift-GEMM is faster
-# (``benchmarks/conv_variants.py``). With fewer channels shift-GEMM and im2col are
-# both inefficient, and Winograd is 1.5-2.7x faster.
+# Run serially, on BLAS's threads, 3x3 stride-1 convolutions use Winograd
+# F(2x2, 3x3) (:mod:`naah.ops.winograd`, 2.25x fewer multiplies) unless both
+# channel counts are at least SHIFT_GEMM_MIN_CHANNELS and their product is below
+# this. There (conv1_2, 64 -> 64 at full resolution) the serial transforms, whose
+# cost grows with C + O per pixel, outweigh the saving on GEMMs whose cost grows
+# with C * O, and shift-GEMM is faster (``benchmarks/conv_variants.py``). With fewer
+# channels shift-GEMM and im2col are both inefficient, and Winograd is 1.5-2.7x
+# faster. (Split over threads by :mod:`naah.ops.threads`, Winograd wins everywhere.)
 WINOGRAD_MIN_CHANNEL_PAIRS = 128 * 128
 
 # Bytes of output a shift-GEMM accumulates per block of rows: about L2-sized, so the

@@ -86,11 +86,13 @@ def test_run_raises_a_workers_error_after_all_shares_finish():
 
 
 # x shape, w shape, padding: Winograd split by tile rows or (few tiles) by output
-# channels, shift-GEMM, and a 5x5 kernel on 3 channels (im2col, not split).
+# channels, shift-GEMM (3x2 kernel), and a 5x5 kernel on 3 channels (im2col, not
+# split).
 CASES = {
     "Winograd, tile rows": ((2, 3, 34, 40), (8, 3, 3, 3), (1, 1, 1, 1)),
     "Winograd, output channels": ((1, 128, 6, 5), (130, 128, 3, 3), (1, 0, 2, 1)),
-    "shift-GEMM": ((2, 64, 9, 11), (64, 64, 3, 3), (1, 1, 1, 1)),
+    "Winograd, 64 -> 64 channels": ((2, 64, 9, 11), (64, 64, 3, 3), (1, 1, 1, 1)),
+    "shift-GEMM": ((2, 32, 9, 11), (16, 32, 3, 2), (1, 1, 0, 1)),
     "im2col": ((1, 3, 9, 8), (4, 3, 5, 5), (2, 2, 2, 2)),
 }
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from naah import StyleTransfer
 from naah.io.images import load_image, preprocess
+from naah.ops import threads
 from naah.optim import OptimizerSettings, minimize
 from naah.testing import write_vgg19_mat
 
@@ -253,3 +255,23 @@ def test_gd_records_the_loss_of_each_image_it_passes_to_the_callback(problem, no
 def test_invalid_settings_raise_value_error(options, message):
     with pytest.raises(ValueError, match=message):
         OptimizerSettings(**options)
+
+
+# -- threads -----------------------------------------------------------------------
+def test_lbfgs_runs_with_blas_on_one_thread_and_naahs_kernels_on_all(problem, noise):
+    seen = []
+
+    def record(_record, _image):
+        blas = {
+            lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"
+        }
+        seen.append((threads.workers(), blas))
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        minimize(problem, start(problem, noise), 2, callback=record)
+        assert threads.workers() == 1
+        after = {
+            lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"
+        }
+    assert seen == [(2, {1})] * len(seen)
+    assert after == {2}
