@@ -28,6 +28,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from naah.ops import kernels, winograd
+from naah.ops.memory import keep_freed_memory
 
 # Below this many 2x2 output tiles per worker, products over a share of the tiles
 # are too narrow to run well, and the workers share the output channels instead
@@ -87,6 +88,7 @@ def parallel():
     if workers() > 1:  # already inside
         yield
         return
+    keep_freed_memory()
     count = max((lib.get_num_threads() or 1 for lib in _blas_libraries()), default=1)
     with _blas_threads(1):
         _local.workers = count
