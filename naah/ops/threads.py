@@ -6,8 +6,8 @@ convolution split badly, and BLAS's idle threads spin between products, taking
 cores from everything else. naah's kernels release the GIL, so inside
 :func:`parallel` the Ops' ``perform`` gives each of :func:`workers` threads a
 contiguous share of its output instead, and BLAS stays on one thread. On two cores
-one 256x256 style-transfer evaluation takes 0.41 s this way against 0.50 s with two
-BLAS threads (``benchmarks/bench_style.py``).
+one 256x256 style-transfer evaluation took 0.40 s this way against 0.50 s with two
+BLAS threads (``docs/performance.md``).
 
 :func:`naah.compile.function` runs every call of a function compiled for the ``"c"``
 backend inside :func:`parallel`. Outside it (a graph compiled directly with
