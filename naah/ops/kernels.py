@@ -314,42 +314,80 @@ def _window_bounds(o, stride, pad_before, window, size):
 
 
 @njit(cache=True, nogil=True)
+def pool_output_shape(x_shape, window, stride, pad, ceil_mode):
+    """(N, C, H_out, W_out) of :func:`pool2d_forward`; raises if it is empty."""
+    n, c, h, w = x_shape
+    ho = pool_output_size(h, window[0], stride[0], pad[0], pad[1], ceil_mode)
+    wo = pool_output_size(w, window[1], stride[1], pad[2], pad[3], ceil_mode)
+    if ho < 1 or wo < 1:
+        raise ValueError("the input is smaller than the pooling window")
+    return (n, c, ho, wo)
+
+
+@njit(cache=True, nogil=True)
 def pool2d_forward(x, is_max, window, stride, pad, ceil_mode):
     """Max or average pooling of an (N, C, H, W) batch.
 
     Padding never wins a max and is left out of an average (MatConvNet's rule).
     """
-    n, c, h, w = x.shape
-    kh, kw = window
-    sh, sw = stride
-    pt, pb, pl, pr = pad
-    ho = pool_output_size(h, kh, sh, pt, pb, ceil_mode)
-    wo = pool_output_size(w, kw, sw, pl, pr, ceil_mode)
-    if ho < 1 or wo < 1:
-        raise ValueError("the input is smaller than the pooling window")
-    if _tiles(h, w, window, stride, pad, ceil_mode):
-        return _pool2d_tiles(x, is_max, kh, kw, ho, wo)
-    out = np.empty((n, c, ho, wo), x.dtype)
-    for b in range(n):
-        for ch in range(c):
-            plane = x[b, ch]
-            for oi in range(ho):
-                i0, i1 = _window_bounds(oi, sh, pt, kh, h)
-                for oj in range(wo):
-                    j0, j1 = _window_bounds(oj, sw, pl, kw, w)
-                    if is_max:
-                        acc = -np.inf
-                        for i in range(i0, i1):
-                            for j in range(j0, j1):
-                                acc = max(acc, plane[i, j])
-                    else:
-                        acc = 0.0
-                        for i in range(i0, i1):
-                            for j in range(j0, j1):
-                                acc += plane[i, j]
-                        acc /= max((i1 - i0) * (j1 - j0), 1)
-                    out[b, ch, oi, oj] = acc
+    out = np.empty(pool_output_shape(x.shape, window, stride, pad, ceil_mode), x.dtype)
+    n, c = x.shape[:2]
+    pool2d_forward_planes(x, out, is_max, window, stride, pad, ceil_mode, 0, n * c)
     return out
+
+
+@njit(cache=True, nogil=True)
+def pool2d_forward_planes(x, out, is_max, window, stride, pad, ceil_mode, first, last):
+    """Planes first:last (image-major over (N, C)) of :func:`pool2d_forward`."""
+    c, h, w = x.shape[1:]
+    tiles = _tiles(h, w, window, stride, pad, ceil_mode)
+    for k in range(first, last):
+        plane, pooled = x[k // c, k % c], out[k // c, k % c]
+        if tiles:
+            _pool_tiles(plane, pooled, is_max, window[0], window[1])
+        else:
+            _pool_windows(plane, pooled, is_max, window, stride, pad)
+
+
+@njit(cache=True, nogil=True)
+def _pool_windows(plane, pooled, is_max, window, stride, pad):
+    h, w = plane.shape
+    ho, wo = pooled.shape
+    for oi in range(ho):
+        i0, i1 = _window_bounds(oi, stride[0], pad[0], window[0], h)
+        for oj in range(wo):
+            j0, j1 = _window_bounds(oj, stride[1], pad[2], window[1], w)
+            if is_max:
+                acc = -np.inf
+                for i in range(i0, i1):
+                    for j in range(j0, j1):
+                        acc = max(acc, plane[i, j])
+            else:
+                acc = 0.0
+                for i in range(i0, i1):
+                    for j in range(j0, j1):
+                        acc += plane[i, j]
+                acc /= max((i1 - i0) * (j1 - j0), 1)
+            pooled[oi, oj] = acc
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _pool_tiles(plane, pooled, is_max, kh, kw):
+    """:func:`_pool_windows` for windows that tile the plane, a row at a time."""
+    ho, wo = pooled.shape
+    for oi in range(ho):
+        row = pooled[oi]
+        row[:] = -np.inf if is_max else 0.0
+        for i in range(kh):
+            src = plane[oi * kh + i]
+            for j in range(kw):
+                for oj in range(wo):
+                    if is_max:
+                        row[oj] = max(row[oj], src[oj * kw + j])
+                    else:
+                        row[oj] += src[oj * kw + j]
+        if not is_max:
+            row /= kh * kw
 
 
 @njit(cache=True, nogil=True)
@@ -359,35 +397,67 @@ def pool2d_grad(x, gz, is_max, window, stride, pad, ceil_mode):
     Max pooling sends each window's gradient to its first maximum in row-major
     order, as MatConvNet and Caffe do; ties do not split it.
     """
-    n, c, h, w = x.shape
-    kh, kw = window
-    sh, sw = stride
-    pt, _, pl, _ = pad
-    _, _, ho, wo = gz.shape
-    if _tiles(h, w, window, stride, pad, ceil_mode):
-        return _pool2d_tiles_grad(x, gz, is_max, kh, kw)
-    gx = np.zeros_like(x)
-    for b in range(n):
-        for ch in range(c):
-            plane = x[b, ch]
-            for oi in range(ho):
-                i0, i1 = _window_bounds(oi, sh, pt, kh, h)
-                for oj in range(wo):
-                    j0, j1 = _window_bounds(oj, sw, pl, kw, w)
-                    g = gz[b, ch, oi, oj]
-                    if is_max:
-                        best_i, best_j, best = i0, j0, plane[i0, j0]
-                        for i in range(i0, i1):
-                            for j in range(j0, j1):
-                                if plane[i, j] > best:
-                                    best_i, best_j, best = i, j, plane[i, j]
-                        gx[b, ch, best_i, best_j] += g
-                    else:
-                        share = g / max((i1 - i0) * (j1 - j0), 1)
-                        for i in range(i0, i1):
-                            for j in range(j0, j1):
-                                gx[b, ch, i, j] += share
+    gx = np.empty_like(x)
+    n, c = x.shape[:2]
+    pool2d_grad_planes(x, gz, gx, is_max, window, stride, pad, ceil_mode, 0, n * c)
     return gx
+
+
+@njit(cache=True, nogil=True)
+def pool2d_grad_planes(x, gz, gx, is_max, window, stride, pad, ceil_mode, first, last):
+    """Planes first:last (image-major over (N, C)) of :func:`pool2d_grad`."""
+    c, h, w = x.shape[1:]
+    tiles = _tiles(h, w, window, stride, pad, ceil_mode)
+    for k in range(first, last):
+        b, ch = k // c, k % c
+        plane, g, grad = x[b, ch], gz[b, ch], gx[b, ch]
+        grad[:] = 0
+        if tiles:
+            _pool_tiles_grad(plane, g, grad, is_max, window[0], window[1])
+        else:
+            _pool_windows_grad(plane, g, grad, is_max, window, stride, pad)
+
+
+@njit(cache=True, nogil=True)
+def _pool_windows_grad(plane, g, grad, is_max, window, stride, pad):
+    h, w = plane.shape
+    ho, wo = g.shape
+    for oi in range(ho):
+        i0, i1 = _window_bounds(oi, stride[0], pad[0], window[0], h)
+        for oj in range(wo):
+            j0, j1 = _window_bounds(oj, stride[1], pad[2], window[1], w)
+            if is_max:
+                best_i, best_j, best = i0, j0, plane[i0, j0]
+                for i in range(i0, i1):
+                    for j in range(j0, j1):
+                        if plane[i, j] > best:
+                            best_i, best_j, best = i, j, plane[i, j]
+                grad[best_i, best_j] += g[oi, oj]
+            else:
+                share = g[oi, oj] / max((i1 - i0) * (j1 - j0), 1)
+                for i in range(i0, i1):
+                    for j in range(j0, j1):
+                        grad[i, j] += share
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _pool_tiles_grad(plane, g, grad, is_max, kh, kw):
+    """:func:`_pool_windows_grad` for windows that tile the plane: no bounds to
+    clip and no overlaps to accumulate."""
+    ho, wo = g.shape
+    for oi in range(ho):
+        for oj in range(wo):
+            top, left = oi * kh, oj * kw
+            if not is_max:
+                grad[top : top + kh, left : left + kw] = g[oi, oj] / (kh * kw)
+                continue
+            best_i, best_j, best = top, left, plane[top, left]
+            for i in range(top, top + kh):
+                row = plane[i]
+                for j in range(left, left + kw):
+                    if row[j] > best:
+                        best_i, best_j, best = i, j, row[j]
+            grad[best_i, best_j] = g[oi, oj]
 
 
 @njit(cache=True, nogil=True)
@@ -398,58 +468,3 @@ def _tiles(h, w, window, stride, pad, ceil_mode):
     if window != stride or max(pad) > 0:
         return False
     return not ceil_mode or (h % window[0] == 0 and w % window[1] == 0)
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _pool2d_tiles(x, is_max, kh, kw, ho, wo):
-    """:func:`pool2d_forward` for windows that tile the input, a row at a time."""
-    n, c, _, _ = x.shape
-    out = np.empty((n, c, ho, wo), x.dtype)
-    for b in range(n):
-        for ch in range(c):
-            for oi in range(ho):
-                row = out[b, ch, oi]
-                row[:] = -np.inf if is_max else 0.0
-                for i in range(kh):
-                    src = x[b, ch, oi * kh + i]
-                    for j in range(kw):
-                        for oj in range(wo):
-                            if is_max:
-                                row[oj] = max(row[oj], src[oj * kw + j])
-                            else:
-                                row[oj] += src[oj * kw + j]
-                if not is_max:
-                    row /= kh * kw
-    return out
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _pool2d_tiles_grad(x, gz, is_max, kh, kw):
-    """:func:`pool2d_grad` for windows that tile the input: no bounds to clip and
-    no overlaps to accumulate."""
-    n, c, _, _ = x.shape
-    _, _, ho, wo = gz.shape
-    if not is_max:
-        gx = np.empty_like(x)
-        gx[:, :, ho * kh :, :] = 0
-        gx[:, :, : ho * kh, wo * kw :] = 0
-        share = gz / (kh * kw)
-        for i in range(kh):
-            for j in range(kw):
-                gx[:, :, i : ho * kh : kh, j : wo * kw : kw] = share
-        return gx
-    gx = np.zeros_like(x)
-    for b in range(n):
-        for ch in range(c):
-            for oi in range(ho):
-                g = gz[b, ch, oi]
-                for oj in range(wo):
-                    top, left = oi * kh, oj * kw
-                    best_i, best_j, best = top, left, x[b, ch, top, left]
-                    for i in range(top, top + kh):
-                        row = x[b, ch, i]
-                        for j in range(left, left + kw):
-                            if row[j] > best:
-                                best_i, best_j, best = i, j, row[j]
-                    gx[b, ch, best_i, best_j] = g[oj]
-    return gx

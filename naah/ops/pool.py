@@ -15,7 +15,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.tensor.type import TensorType
 
-from naah.ops import kernels
+from naah.ops import kernels, threads
 from naah.ops._common import as_batch, node_and_shapes, padding, pair
 
 POOL_MODES = ("max", "avg")
@@ -91,7 +91,14 @@ class Pool2d(_PoolOp):
                 f"input of spatial size {h}x{w} is smaller than the pooling window "
                 f"{self.window}; use a larger image"
             )
-        output_storage[0][0] = kernels.pool2d_forward(x, *self.settings)
+        out = np.empty(kernels.pool_output_shape(x.shape, *self.settings[1:]), x.dtype)
+        threads.run(
+            lambda first, last: kernels.pool2d_forward_planes(
+                x, out, *self.settings, first, last
+            ),
+            x.shape[0] * x.shape[1],
+        )
+        output_storage[0][0] = out
 
     def infer_shape(self, *args):
         _, (x_shape,) = node_and_shapes(args)
@@ -134,7 +141,14 @@ class Pool2dGrad(_PoolOp):
 
     def perform(self, node, inputs, output_storage):
         x, gz = (np.ascontiguousarray(a) for a in inputs)
-        output_storage[0][0] = kernels.pool2d_grad(x, gz, *self.settings)
+        gx = np.empty_like(x)
+        threads.run(
+            lambda first, last: kernels.pool2d_grad_planes(
+                x, gz, gx, *self.settings, first, last
+            ),
+            x.shape[0] * x.shape[1],
+        )
+        output_storage[0][0] = gx
 
     def infer_shape(self, *args):
         _, (x_shape, _) = node_and_shapes(args)

@@ -8,8 +8,9 @@ import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
+from threadpoolctl import threadpool_limits
 
-from naah.ops import Pool2d, Pool2dGrad, pool2d
+from naah.ops import Pool2d, Pool2dGrad, pool2d, threads
 
 # naah compiles with the C VM linker; its Ops run their ``perform``.
 CVM = Mode(linker="cvm", optimizer="fast_run")
@@ -418,3 +419,29 @@ def test_equal_poolings_of_the_same_input_are_merged():
     assert sum(isinstance(n.op, Pool2d) for n in f.maker.fgraph.toposort()) == 1
     x = random((1, 2, 4, 6))
     np.testing.assert_array_equal(f(x), 2 * reference_pool(x, "max", 2))
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize(
+    "case", ["37x53, window 2, floor", "5x7, window 3, stride 2, pad 1, ceil"]
+)
+def test_pooling_split_over_worker_threads_matches_the_loop_reference(case, mode):
+    shape, window, stride, pad, ceil_mode = CASES[case]
+    shape = (2, 5, *shape[2:])  # planes of two images shared between the workers
+    x = np.random.default_rng(1).integers(0, 3, shape).astype(np.float64)
+    gz = random(reference_pool(x, mode, window, stride, pad, ceil_mode).shape, seed=2)
+    xv, gzv = pt.tensor4("x"), pt.tensor4("gz")
+    f = pytensor.function(
+        [xv, gzv],
+        [
+            Pool2d(mode, window, stride, pad, ceil_mode)(xv),
+            Pool2dGrad(mode, window, stride, pad, ceil_mode)(xv, gzv),
+        ],
+        mode=CVM,
+    )
+    with threadpool_limits(limits=2, user_api="blas"), threads.parallel():
+        out, grad = f(x, gz)
+    expected = reference_pool(x, mode, window, stride, pad, ceil_mode)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    expected_grad = reference_pool_grad(x, gz, mode, window, stride, pad, ceil_mode)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
