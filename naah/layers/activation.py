@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytensor.tensor as pt
 from pytensor.tensor.special import softmax
 
+from naah import ops
 from naah.layers.base import Layer
 
 
 def relu(x):
-    """Rectified linear unit, ``max(x, 0)``."""
-    return pt.maximum(x, 0)
+    """Rectified linear unit, ``max(x, 0)`` (naah's threaded :class:`~naah.ops.Relu`)."""
+    return ops.relu(x)
 
 
 def identity(x):
@@ -42,8 +42,7 @@ class ReLU(Layer):
 
     Examples
     --------
-    >>> import pytensor.tensor as pt
-    >>> y = ReLU("relu1_1")(pt.tensor4("x"))
+    >>>     >>> y = ReLU("relu1_1")(pt.tensor4("x"))
     """
 
     def __call__(self, x, *, training: bool = False):
@@ -57,8 +56,7 @@ class Softmax(Layer):
 
     Examples
     --------
-    >>> import pytensor.tensor as pt
-    >>> p = Softmax("prob")(pt.matrix("scores"))
+    >>>     >>> p = Softmax("prob")(pt.matrix("scores"))
     """
 
     def __call__(self, x, *, training: bool = False):

@@ -1,4 +1,4 @@
-"""Convolution layer: naah's Conv2d Op plus a bias and an optional activation."""
+"""Convolution layer: naah's Conv2d Op with its bias, and an optional activation."""
 
 from __future__ import annotations
 
@@ -65,10 +65,7 @@ class ConvLayer(Layer):
         return tuple(self.W.get_value(borrow=True).shape)
 
     def __call__(self, x, *, training: bool = False):
-        y = conv2d(x, self.W, self.pad, self.stride) + self.b.dimshuffle(
-            "x", 0, "x", "x"
-        )
-        return self.activation(y)
+        return self.activation(conv2d(x, self.W, self.pad, self.stride, bias=self.b))
 
     def output_shape(self, input_shape):
         n, _, h, w = input_shape

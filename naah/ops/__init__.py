@@ -1,4 +1,4 @@
-"""naah's own PyTensor Ops: convolution, pooling and Gram matrices with
+"""naah's own PyTensor Ops: convolution, pooling, ReLU and Gram matrices with
 their gradients.
 
 PyTensor no longer ships ``conv2d`` or pooling; these are naah's, with a numpy/BLAS
@@ -10,6 +10,7 @@ from naah.ops import numba_backend as _numba_backend  # noqa: F401  (registers k
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel, conv2d
 from naah.ops.linalg import Gram, MatMul, gram, matmul
 from naah.ops.pool import Pool2d, Pool2dGrad, pool2d
+from naah.ops.relu import Relu, ReluGrad, relu
 
 __all__ = [
     "Conv2d",
@@ -19,8 +20,11 @@ __all__ = [
     "MatMul",
     "Pool2d",
     "Pool2dGrad",
+    "Relu",
+    "ReluGrad",
     "conv2d",
     "gram",
     "matmul",
     "pool2d",
+    "relu",
 ]

@@ -1,9 +1,9 @@
 """2-d convolution (cross-correlation) Ops and their gradients.
 
-``Conv2d(pad, stride)(x, w)`` correlates an (N, C, H, W) batch with (O, C, KH, KW)
-kernels: ``out[n, o, i, j] = sum_{c,p,q} x_pad[n, c, i*sh + p, j*sw + q] * w[o, c, p, q]``.
-No kernel flip, as MatConvNet's ``vl_nnconv`` and Caffe. Bias and activation are
-separate graph nodes.
+``Conv2d(pad, stride)(x, w[, b])`` correlates an (N, C, H, W) batch with (O, C, KH, KW)
+kernels: ``out[n, o, i, j] = sum_{c,p,q} x_pad[n, c, i*sh + p, j*sw + q] * w[o, c, p, q]``
+(``+ b[o]`` with a bias). No kernel flip, as MatConvNet's ``vl_nnconv`` and Caffe.
+The activation is a separate graph node.
 """
 
 from __future__ import annotations
@@ -51,9 +51,16 @@ class Conv2d(_ConvOp):
     >>> y = Conv2d(pad=1)(x, w)  # 3x3 kernels keep the spatial size
     """
 
-    def make_node(self, x, w):
+    def make_node(self, x, w, b=None):
         x, w = as_batch(x, "input"), as_batch(w, "kernel")
         _same_dtype(x, w, "input", "kernel")
+        inputs = [x, w]
+        if b is not None:
+            b = pt.as_tensor_variable(b)
+            if b.type.ndim != 1:
+                raise TypeError(f"bias must be a vector (one per kernel), got {b.type}")
+            _same_dtype(x, b, "input", "bias")
+            inputs.append(b)
         pt_, pb, pl, pr = self.pad
         sh, sw = self.stride
         kh, kw = w.type.shape[2:]
@@ -69,14 +76,19 @@ class Conv2d(_ConvOp):
                 f"{x.type.shape} with padding {self.pad}"
             )
         out = TensorType(x.type.dtype, shape=shape)()
-        return Apply(self, [x, w], [out])
+        return Apply(self, inputs, [out])
 
     def perform(self, node, inputs, output_storage):
-        x, w = (np.ascontiguousarray(a) for a in inputs)
-        self._check_shapes(x, w)
-        output_storage[0][0] = threads.conv2d_forward(x, w, *self.geometry)
+        x, w, *bias = (np.ascontiguousarray(a) for a in inputs)
+        self._check_shapes(x, w, *bias)
+        output_storage[0][0] = threads.conv2d_forward(x, w, *self.geometry, *bias)
 
-    def _check_shapes(self, x, w):
+    def _check_shapes(self, x, w, bias=None):
+        if bias is not None and bias.shape != (w.shape[0],):
+            raise ValueError(
+                f"bias has shape {bias.shape} but there are {w.shape[0]} kernels "
+                f"(kernel shape {w.shape}); give one bias per kernel"
+            )
         if x.shape[1] != w.shape[1]:
             raise ValueError(
                 f"input has {x.shape[1]} channels but the kernels expect {w.shape[1]} "
@@ -91,7 +103,7 @@ class Conv2d(_ConvOp):
             )
 
     def infer_shape(self, *args):
-        _, (x_shape, w_shape) = node_and_shapes(args)
+        _, (x_shape, w_shape, *_) = node_and_shapes(args)
         pt_, pb, pl, pr = self.pad
         sh, sw = self.stride
         return [
@@ -104,11 +116,12 @@ class Conv2d(_ConvOp):
         ]
 
     def pullback(self, inputs, outputs, cotangents):
-        x, w = inputs
+        x, w, *bias = inputs
         (gz,) = cotangents
         grad_input = Conv2dGradInput(self.pad, self.stride)(gz, w, x.shape[2:])
         grad_kernel = Conv2dGradKernel(self.pad, self.stride)(x, gz, w.shape[2:])
-        return [grad_input, grad_kernel]
+        grad_bias = [gz.sum(axis=(0, 2, 3))] if bias else []
+        return [grad_input, grad_kernel, *grad_bias]
 
 
 class Conv2dGradInput(_ConvOp):
@@ -182,7 +195,7 @@ def _same_dtype(a, b, a_role, b_role):
         )
 
 
-def conv2d(x, w, pad=0, stride=1):
+def conv2d(x, w, pad=0, stride=1, bias=None):
     """Cross-correlate an NCHW batch with OIHW kernels (no flip).
 
     Parameters
@@ -191,6 +204,9 @@ def conv2d(x, w, pad=0, stride=1):
     w : TensorVariable of shape (O, C, KH, KW)
     pad : int, (int, int) or (top, bottom, left, right)
     stride : int or (int, int)
+    bias : TensorVariable of shape (O,), optional
+        Added to each output channel; inside the convolution, it saves a pass over
+        the output.
 
     Returns
     -------
@@ -205,4 +221,6 @@ def conv2d(x, w, pad=0, stride=1):
     >>> f(np.ones((1, 1, 4, 4)))[0, 0, 0]
     array([4., 6., 6., 4.])
     """
-    return Conv2d(pad, stride)(x, w)
+    if bias is None:
+        return Conv2d(pad, stride)(x, w)
+    return Conv2d(pad, stride)(x, w, bias)

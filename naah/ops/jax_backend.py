@@ -43,6 +43,7 @@ from naah.ops import kernels
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
 from naah.ops.linalg import Gram, MatMul
 from naah.ops.pool import Pool2d, Pool2dGrad
+from naah.ops.relu import Relu, ReluGrad
 
 # Layouts of lax.conv_general_dilated: input, kernel and output dimension orders.
 DIMENSION_NUMBERS = ("NCHW", "OIHW", "NCHW")
@@ -247,8 +248,13 @@ def _conv_function(op):
 
 
 @jax_funcify.register(Conv2d)
-def jax_funcify_Conv2d(op, **kwargs):
-    return _conv_function(op)
+def jax_funcify_Conv2d(op, node=None, **kwargs):
+    conv = _conv_function(op)
+
+    def conv2d_bias(x, w, b):
+        return conv(x, w) + b[None, :, None, None]
+
+    return conv2d_bias if node is not None and len(node.inputs) == 3 else conv
 
 
 @jax_funcify.register(Conv2dGradInput)
@@ -351,3 +357,19 @@ def jax_funcify_Gram(op, **kwargs):
         return jnp.matmul(f, f.T)
 
     return gram
+
+
+@jax_funcify.register(Relu)
+def jax_funcify_Relu(op, **kwargs):
+    def relu(x):
+        return jnp.maximum(x, 0)
+
+    return relu
+
+
+@jax_funcify.register(ReluGrad)
+def jax_funcify_ReluGrad(op, **kwargs):
+    def relu_grad(y, gz):
+        return jnp.where(y > 0, gz, jnp.zeros_like(gz))
+
+    return relu_grad

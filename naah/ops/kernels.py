@@ -217,6 +217,14 @@ def shift_gemm_rows(x, w, pad_top, pad_left, first, last, out):
         start += rows
 
 
+@njit(cache=True, nogil=True, boundscheck=False)
+def add_bias_planes(out, bias, first, last):
+    """Add ``bias[c]`` to planes first:last (image-major over (N, C)) of ``out``."""
+    c = out.shape[1]
+    for k in range(first, last):
+        out[k // c, k % c] += bias[k % c]
+
+
 @njit(cache=True, nogil=True)
 def conv2d_grad_input(
     gz, w, height, width, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w

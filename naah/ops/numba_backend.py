@@ -37,12 +37,23 @@ KERNELS_VERSION = int.from_bytes(
 def _numba_conv2d(op, node=None, **kwargs):
     pt_, pb, pl, pr, sh, sw = op.geometry
     forward = kernels.conv2d_forward
+    add_bias = kernels.add_bias_planes
 
     @numba_njit
     def conv2d(x, w):
         return forward(x, w, pt_, pb, pl, pr, sh, sw)
 
-    return conv2d, KERNELS_VERSION
+    @numba_njit
+    def conv2d_bias(x, w, b):
+        out = forward(x, w, pt_, pb, pl, pr, sh, sw)
+        add_bias(out, b, 0, out.shape[0] * out.shape[1])
+        return out
+
+    with_bias = node is not None and len(node.inputs) == 3
+    # The cache key must tell the two apart: the Op's props are the same.
+    return (
+        (conv2d_bias, KERNELS_VERSION + 1) if with_bias else (conv2d, KERNELS_VERSION)
+    )
 
 
 @register_funcify_default_op_cache_key(Conv2dGradInput)

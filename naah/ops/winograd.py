@@ -141,14 +141,17 @@ def _input_transform(band, rows, tw, v, plane):
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def _output_transform(m, plane, t0, rows, tw, out):
-    """``Y = Aᵀ M A`` of a block's products into output rows 2*t0... of (O, H, W)."""
+def _output_transform(m, plane, t0, rows, tw, out, bias):
+    """``Y = Aᵀ M A`` (plus ``bias[k]`` when given) of a block's products into output
+    rows 2*t0... of (O, H, W)."""
     o, ho, wo = out.shape
     p = rows * tw
     half = wo // 2
     even = np.empty((4, tw), m.dtype)  # M A, first output column of each tile
     odd = np.empty((4, tw), m.dtype)  # M A, second output column
     for k in range(o):
+        # The bias rides on the first row of M A: Aᵀ's first column is (1, 0).
+        shift = bias[k] if bias.size else 0.0
         for r in range(rows):
             base = k * p + r * tw
             for i in range(4):
@@ -158,6 +161,10 @@ def _output_transform(m, plane, t0, rows, tw, out):
                 for q in range(tw):
                     even[i, q] = m0[q] + m1[q] + m2[q]
                     odd[i, q] = m1[q] - m2[q] - m3[q]
+            if shift != 0.0:
+                for q in range(tw):
+                    even[1, q] += shift
+                    odd[1, q] += shift
             y = 2 * (t0 + r)
             row = out[k, y]
             for q in range(half):
@@ -189,9 +196,10 @@ def tile_rows(out_shape):
 
 
 @njit(cache=True, nogil=True)
-def correlate(x, u, plane, adjoint, pad_top, pad_left, rows, channels, out):
+def correlate(x, u, plane, adjoint, pad_top, pad_left, rows, channels, bias, out):
     """Part of a 3x3 stride-1 correlation: tile rows ``rows = (first, last)``
-    (counted over all images) and output channels ``channels = (first, last)``.
+    (counted over all images) and output channels ``channels = (first, last)``,
+    plus ``bias`` per output channel unless it is empty.
 
     ``u`` holds (O, C) planes for the forward convolution; with ``adjoint`` it holds
     the (C_out, C_in) planes of the kernels whose flipped transposes are applied
@@ -227,7 +235,8 @@ def correlate(x, u, plane, adjoint, pad_top, pad_left, rows, channels, out):
                 m, xi * mplane, p,
                 o, p, c, 0.0,
             )  # fmt: skip
-        _output_transform(m, mplane, t0, block, tw, out[b, k0:k1])
+        channel_bias = bias[k0:k1] if bias.size else bias
+        _output_transform(m, mplane, t0, block, tw, out[b, k0:k1], channel_bias)
         start += block
 
 
@@ -238,7 +247,8 @@ def conv3x3(x, w, pad_top, pad_bottom, pad_left, pad_right):
     shape = output_shape(x.shape, w.shape[0], pad_top, pad_bottom, pad_left, pad_right)
     out = np.empty(shape, x.dtype)
     everything = (0, tile_rows(shape)), (0, shape[1])
-    correlate(x, u, plane, False, pad_top, pad_left, *everything, out)
+    no_bias = np.empty(0, x.dtype)
+    correlate(x, u, plane, False, pad_top, pad_left, *everything, no_bias, out)
     return out
 
 
@@ -261,5 +271,6 @@ def conv3x3_grad_input(gz, w, pad_top, pad_bottom, pad_left, pad_right):
     shape = output_shape(gz.shape, w.shape[1], top, bottom, left, right)
     out = np.empty(shape, gz.dtype)
     everything = (0, tile_rows(shape)), (0, shape[1])
-    correlate(gz, u, plane, True, top, left, *everything, out)
+    no_bias = np.empty(0, gz.dtype)
+    correlate(gz, u, plane, True, top, left, *everything, no_bias, out)
     return out

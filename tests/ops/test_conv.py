@@ -7,8 +7,9 @@ import pytest
 from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
 from scipy.signal import correlate2d
+from threadpoolctl import threadpool_limits
 
-from naah.ops import Conv2d, Conv2dGradInput, Conv2dGradKernel, conv2d
+from naah.ops import Conv2d, Conv2dGradInput, Conv2dGradKernel, conv2d, threads
 
 # naah compiles with the C VM linker; its Ops run their ``perform``.
 CVM = Mode(linker="cvm", optimizer="fast_run")
@@ -459,3 +460,44 @@ def test_equal_convolutions_of_the_same_inputs_are_merged():
     assert len(convs) == 1
     x, w = random((1, 2, 5, 5)), random((3, 2, 3, 3))
     np.testing.assert_allclose(f(x, w), 2 * reference_conv2d(x, w, 1))
+
+
+# -- bias ----------------------------------------------------------------------------
+BIAS_CASES = {
+    "3x3 (Winograd)": ((2, 3, 9, 8), (5, 3, 3, 3), 1),
+    "3x2, 32 channels (shift-GEMM)": ((1, 32, 7, 9), (4, 32, 3, 2), (1, 0)),
+    "5x5, 3 channels (im2col)": ((1, 3, 9, 9), (2, 3, 5, 5), 2),
+}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "pad"), BIAS_CASES.values(), ids=BIAS_CASES
+)
+def test_bias_is_added_to_each_output_channel(x_shape, w_shape, pad, workers):
+    x, w = random(x_shape, "float32", 30), random(w_shape, "float32", 31)
+    b = random(w_shape[:1], "float32", 32)
+    xv, wv = pt.tensor4("x", dtype="float32"), pt.tensor4("w", dtype="float32")
+    bv = pt.vector("b", dtype="float32")
+    f = pytensor.function([xv, wv, bv], conv2d(xv, wv, pad, bias=bv), mode=CVM)
+    with threadpool_limits(limits=workers, user_api="blas"), threads.parallel():
+        out = f(x, w, b)
+    expected = reference_conv2d(x, w, pad) + b[None, :, None, None]
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_bias_gradient_matches_finite_differences():
+    x, w, b = random((1, 2, 5, 6), seed=33), random((3, 2, 3, 3), seed=34), random(3)
+    verify_grad(Conv2d(1), [x, w, b], rng=np.random.default_rng(35), mode=CVM)
+
+
+def test_a_bias_of_the_wrong_length_is_reported_at_run_time():
+    xv, wv, bv = pt.tensor4("x"), pt.tensor4("w"), pt.vector("b")
+    f = pytensor.function([xv, wv, bv], conv2d(xv, wv, bias=bv), mode=CVM)
+    with pytest.raises(ValueError, match="one bias per kernel"):
+        f(np.zeros((1, 2, 4, 4)), np.zeros((3, 2, 3, 3)), np.zeros(2))
+
+
+def test_a_bias_that_is_not_a_vector_is_a_type_error():
+    with pytest.raises(TypeError, match="bias must be a vector"):
+        conv2d(pt.tensor4("x"), pt.tensor4("w"), bias=pt.matrix("b"))
