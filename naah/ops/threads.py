@@ -50,6 +50,10 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="naah")
 
 
+# A forked child has the pool object but none of its threads: give it a new one.
+os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 def workers() -> int:
     """Threads naah's kernels use now: 1 outside :func:`parallel`."""
     return getattr(_local, "workers", 1)

@@ -1,6 +1,10 @@
 """Tests for naah.ops.threads: kernels split over worker threads inside parallel()."""
 
+import os
+import signal
 import threading
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -110,3 +114,24 @@ def test_split_convolutions_match_scipy(x_shape, w_shape, pad):
     assert np.vdot(x.astype(np.float64), gx) == pytest.approx(
         np.vdot(expected, gz), rel=1e-4
     )
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_working_worker_threads():
+    threads.run(lambda a, b: None, 4, 2)  # the parent's pool exists
+    with warnings.catch_warnings():
+        # Python 3.12 warns about forking a process that has threads.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # child: would hang on the parent's pool, whose threads it lacks
+        seen = []
+        threads.run(lambda a, b: seen.append((a, b)), 4, 2)
+        os._exit(0 if sorted(seen) == [(0, 2), (2, 4)] else 1)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung on the parent's worker threads")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(done[1]) == 0
