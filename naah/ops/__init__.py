@@ -7,10 +7,10 @@ here so that any PyTensor mode finds them).
 """
 
 from naah.ops import numba_backend as _numba_backend  # noqa: F401  (registers kernels)
+from naah.ops.activation import Relu, ReluGrad, relu
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel, conv2d
 from naah.ops.linalg import Gram, MatMul, gram, matmul
 from naah.ops.pool import Pool2d, Pool2dGrad, pool2d
-from naah.ops.relu import Relu, ReluGrad, relu
 
 __all__ = [
     "Conv2d",

@@ -40,10 +40,10 @@ from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.shape import Reshape, Shape, Shape_i
 
 from naah.ops import kernels
+from naah.ops.activation import Relu, ReluGrad
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
 from naah.ops.linalg import Gram, MatMul
 from naah.ops.pool import Pool2d, Pool2dGrad
-from naah.ops.relu import Relu, ReluGrad
 
 # Layouts of lax.conv_general_dilated: input, kernel and output dimension orders.
 DIMENSION_NUMBERS = ("NCHW", "OIHW", "NCHW")

@@ -1,4 +1,4 @@
-"""Tests for naah.ops.relu: the threaded ReLU and its gradient against numpy."""
+"""Tests for naah.ops.activation: the threaded ReLU and its gradient against numpy."""
 
 import numpy as np
 import pytensor
