@@ -45,7 +45,8 @@ def _product_rows(a, b, first, last, out):
 
 
 def _product(a, b):
-    """``a @ b`` with its rows shared between naah's worker threads."""
+    """``a @ b`` with its rows shared between naah's worker threads (one share, on
+    BLAS's threads, outside :func:`threads.parallel`)."""
     out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
     threads.run(lambda first, last: _product_rows(a, b, first, last, out), len(a))
     return out
@@ -76,11 +77,9 @@ class MatMul(Op):
             raise ValueError(
                 f"cannot multiply matrices of shapes {a.shape} and {b.shape}"
             )
-        if threads.workers() > 1:
-            a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-            output_storage[0][0] = _product(a, b)
-        else:
-            output_storage[0][0] = _matmul(a, b)
+        output_storage[0][0] = _product(
+            np.ascontiguousarray(a), np.ascontiguousarray(b)
+        )
 
     def infer_shape(self, *args):
         _, (a_shape, b_shape) = node_and_shapes(args)
@@ -104,10 +103,7 @@ class Gram(Op):
 
     def perform(self, node, inputs, output_storage):
         f = np.ascontiguousarray(inputs[0])
-        if threads.workers() > 1:
-            output_storage[0][0] = _product(f, f.T)
-        else:
-            output_storage[0][0] = _gram(f)
+        output_storage[0][0] = _product(f, f.T)
 
     def infer_shape(self, *args):
         _, ((n, _),) = node_and_shapes(args)
