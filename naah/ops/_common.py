@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
@@ -66,3 +69,13 @@ def node_and_shapes(args):
     """Unpack ``infer_shape`` arguments: PyTensor 3.0 passes (fgraph, node, shapes),
     later releases (node, shapes)."""
     return args[-2], args[-1]
+
+
+def source_version(*paths) -> int:
+    """A 32-bit hash of these source files, to salt PyTensor's Numba cache keys.
+
+    PyTensor caches compiled Numba graphs by Op type and props; the kernels' source
+    is part of what was compiled, so editing or upgrading them must change the key.
+    """
+    digest = hashlib.sha256(b"".join(Path(p).read_bytes() for p in paths)).digest()
+    return int.from_bytes(digest[:4], "big")

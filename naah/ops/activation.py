@@ -13,9 +13,6 @@ gradient would pass it.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pytensor.tensor as pt
 from numba import njit
@@ -28,7 +25,7 @@ from pytensor.link.numba.dispatch.basic import (
 )
 
 from naah.ops import threads
-from naah.ops._common import node_and_shapes
+from naah.ops._common import node_and_shapes, source_version
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -116,9 +113,7 @@ def relu(x):
 
 
 # Salts PyTensor's Numba cache key with this module's source (see numba_backend).
-_SOURCE_VERSION = int.from_bytes(
-    hashlib.sha256(Path(__file__).read_bytes()).digest()[:4], "big"
-)
+_SOURCE_VERSION = source_version(__file__)
 
 
 @register_funcify_default_op_cache_key(Relu)

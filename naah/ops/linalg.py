@@ -8,9 +8,6 @@ style-transfer evaluation on scipy's BLAS.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pytensor.tensor as pt
 from numba import njit
@@ -23,7 +20,7 @@ from pytensor.link.numba.dispatch.basic import (
 from pytensor.tensor.type import TensorType
 
 from naah.ops import threads
-from naah.ops._common import node_and_shapes
+from naah.ops._common import node_and_shapes, source_version
 
 
 @njit(cache=True, nogil=True)
@@ -141,9 +138,7 @@ def gram(f):
 
 
 # Salts PyTensor's Numba cache key with this module's source (see numba_backend).
-_SOURCE_VERSION = int.from_bytes(
-    hashlib.sha256(Path(__file__).read_bytes()).digest()[:4], "big"
-)
+_SOURCE_VERSION = source_version(__file__)
 
 
 @register_funcify_default_op_cache_key(MatMul)

@@ -8,28 +8,20 @@ registration is a thin jitted call with the Op's settings baked in.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 from pytensor.link.numba.dispatch.basic import (
     numba_njit,
     register_funcify_default_op_cache_key,
 )
 
 from naah.ops import blas, kernels, padding, winograd
+from naah.ops._common import source_version
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
 from naah.ops.pool import Pool2d, Pool2dGrad
 
-# PyTensor caches compiled Numba graphs by Op type and props; the kernels' source is
-# part of what was compiled, so it salts the cache key: editing or upgrading the
-# kernels never reuses stale machine code.
-KERNELS_VERSION = int.from_bytes(
-    hashlib.sha256(
-        b"".join(
-            Path(m.__file__).read_bytes() for m in (kernels, winograd, padding, blas)
-        )
-    ).digest()[:4],
-    "big",
+# The kernels' source salts PyTensor's Numba cache key: editing or upgrading them
+# never reuses stale machine code.
+KERNELS_VERSION = source_version(
+    *(m.__file__ for m in (kernels, winograd, padding, blas))
 )
 
 

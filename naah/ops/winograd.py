@@ -243,13 +243,7 @@ def correlate(x, u, plane, adjoint, pad_top, pad_left, rows, channels, bias, out
 @njit(cache=True, nogil=True)
 def conv3x3(x, w, pad_top, pad_bottom, pad_left, pad_right):
     """Stride-1 cross-correlation of an (N, C, H, W) batch with (O, C, 3, 3) kernels."""
-    u, plane = kernel_transform(w)
-    shape = output_shape(x.shape, w.shape[0], pad_top, pad_bottom, pad_left, pad_right)
-    out = np.empty(shape, x.dtype)
-    everything = (0, tile_rows(shape)), (0, shape[1])
-    no_bias = np.empty(0, x.dtype)
-    correlate(x, u, plane, False, pad_top, pad_left, *everything, no_bias, out)
-    return out
+    return _correlate_all(x, w, False, pad_top, pad_bottom, pad_left, pad_right)
 
 
 @njit(cache=True, nogil=True)
@@ -264,13 +258,20 @@ def conv3x3_grad_input(gz, w, pad_top, pad_bottom, pad_left, pad_right):
 
     The padding is the forward convolution's, at most 2 on each side.
     """
+    pad = grad_input_padding(pad_top, pad_bottom, pad_left, pad_right)
+    return _correlate_all(gz, w, True, *pad)
+
+
+@njit(cache=True, nogil=True)
+def _correlate_all(x, w, adjoint, pad_top, pad_bottom, pad_left, pad_right):
+    """All of :func:`correlate` on one thread, kernels transformed first."""
     u, plane = kernel_transform(w)
-    top, bottom, left, right = grad_input_padding(
-        pad_top, pad_bottom, pad_left, pad_right
+    out_channels = w.shape[1] if adjoint else w.shape[0]
+    shape = output_shape(
+        x.shape, out_channels, pad_top, pad_bottom, pad_left, pad_right
     )
-    shape = output_shape(gz.shape, w.shape[1], top, bottom, left, right)
-    out = np.empty(shape, gz.dtype)
+    out = np.empty(shape, x.dtype)
     everything = (0, tile_rows(shape)), (0, shape[1])
-    no_bias = np.empty(0, gz.dtype)
-    correlate(gz, u, plane, True, top, left, *everything, no_bias, out)
+    no_bias = np.empty(0, x.dtype)
+    correlate(x, u, plane, adjoint, pad_top, pad_left, *everything, no_bias, out)
     return out
