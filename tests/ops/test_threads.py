@@ -120,8 +120,10 @@ def test_split_convolutions_match_scipy(x_shape, w_shape, pad):
 def test_a_forked_child_gets_working_worker_threads():
     threads.run(lambda a, b: None, 4, 2)  # the parent's pool exists
     with warnings.catch_warnings():
-        # Python 3.12 warns about forking a process that has threads.
+        # Python 3.12 warns about forking a process that has threads, and JAX (if
+        # another test imported it) about forking at all; the child uses neither.
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         pid = os.fork()
     if pid == 0:  # child: would hang on the parent's pool, whose threads it lacks
         seen = []
