@@ -30,7 +30,7 @@ from numba import njit
 
 from naah.ops import winograd
 from naah.ops.blas import gemm
-from naah.ops.padding import padded_rows
+from naah.ops.padding import pad_rows
 
 # Below this many input channels a shift-GEMM's inner dimension is too short for
 # BLAS to run well (conv1_1 has 3), and im2col's single product of depth 9*C wins.
@@ -199,9 +199,8 @@ def shift_gemm_rows(x, w, pad_top, pad_left, first, last, out):
     while start < last:
         b, r0 = start // ho, start % ho
         rows = min(block, ho - r0, last - start)
-        band[: c * frame].reshape(c, block + kh - 1, wp)[:, : rows + kh - 1] = (
-            padded_rows(x[b], pad_top, pad_left, r0, rows + kh - 1, wp)
-        )
+        window = band[: c * frame].reshape(c, block + kh - 1, wp)[:, : rows + kh - 1]
+        pad_rows(x[b], pad_top, pad_left, r0, window)
         for i in range(kh):
             for j in range(kw):
                 tap = i * kw + j

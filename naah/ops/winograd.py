@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit
 
 from naah.ops.blas import gemm
-from naah.ops.padding import padded_rows
+from naah.ops.padding import pad_rows
 
 # Bytes of transformed input plus products per block of tile rows: the GEMMs are
 # wide enough for BLAS to run at full speed and the block stays in the L2/L3 cache.
@@ -216,12 +216,17 @@ def correlate(x, u, plane, adjoint, pad_top, pad_left, rows, channels, bias, out
     mplane = plane_stride(o * rows_per_block * tw)
     v = np.empty(16 * vplane, x.dtype)
     m = np.empty(16 * mplane, x.dtype)
+    bands = np.empty(c * (2 * rows_per_block + 2) * (2 * tw + 2), x.dtype)
     start, last = rows
     while start < last:
         b, t0 = start // th, start % th
         block = min(rows_per_block, th - t0, last - start)
         p = block * tw
-        band = padded_rows(x[b], pad_top, pad_left, 2 * t0, 2 * block + 2, 2 * tw + 2)
+        # A C-contiguous band, so that the transform's loops vectorise.
+        band = bands[: c * (2 * block + 2) * (2 * tw + 2)].reshape(
+            c, 2 * block + 2, 2 * tw + 2
+        )
+        pad_rows(x[b], pad_top, pad_left, 2 * t0, band)
         _input_transform(band, block, tw, v, vplane)
         for xi in range(16):
             if adjoint:
