@@ -55,7 +55,13 @@ os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def workers() -> int:
-    """Threads naah's kernels use now: 1 outside :func:`parallel`."""
+    """Threads naah's kernels use now: 1 outside :func:`parallel`.
+
+    Examples
+    --------
+    >>> workers()
+    1
+    """
     return getattr(_local, "workers", 1)
 
 
@@ -118,9 +124,16 @@ def run(task, count: int, parts: int | None = None) -> None:
 
     ``task`` must release the GIL (a ``nogil`` Numba function) for the shares to
     run at the same time.
+
+    Examples
+    --------
+    >>> shares = []
+    >>> run(lambda first, last: shares.append((first, last)), 10, parts=2)
+    >>> sorted(shares)
+    [(0, 5), (5, 10)]
     """
     parts = workers() if parts is None else parts
-    bounds = np.linspace(0, count, parts + 1).round().astype(int)
+    bounds = [count * i // parts for i in range(parts + 1)]
     shares = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
     futures = [_pool().submit(task, a, b) for a, b in shares[1:]]
     try:
