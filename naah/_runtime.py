@@ -1,18 +1,18 @@
-"""Process-wide settings naah needs before PyTensor's tensor module is imported.
+"""Import PyTensor's tensor module without its BLAS warning, changing no setting.
 
-PyTensor looks for a BLAS library to link its C code against when
-``pytensor.tensor`` is first imported and warns when pip wheels provide none.
-naah's heavy Ops call BLAS through numpy/scipy from ``perform``, so no link flags
-are needed; setting ``blas__ldflags`` to the empty string skips the search and its
-warning. A user's own ``PYTENSOR_FLAGS`` setting wins.
+On a pip install PyTensor finds no BLAS to link its C code against and warns when
+``pytensor.tensor`` is first imported. naah's heavy Ops call BLAS through
+numpy/scipy from ``perform``, so the warning does not apply to them; naah hides
+that one warning while it imports PyTensor, and sets nothing: ``blas__ldflags``
+stays what PyTensor found (a conda install keeps its MKL or OpenBLAS link).
 """
 
 from __future__ import annotations
 
-import os
+import warnings
 
-_flags = os.environ.get("PYTENSOR_FLAGS", "")
-if "blas__ldflags" not in _flags and "blas.ldflags" not in _flags:
-    import pytensor
-
-    pytensor.config.blas__ldflags = ""
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
+    )
+    import pytensor.tensor  # noqa: F401

@@ -30,6 +30,7 @@ from naah.io.locate import (
 )
 from naah.io.weights import load_weights
 from naah.optim import METHODS, OptimizerSettings
+from naah.runtime import Runtime
 from naah.style_transfer import (
     DEFAULT_ALPHA,
     DEFAULT_BETA,
@@ -289,6 +290,9 @@ def _style_transfer(args) -> tuple[StyleTransfer, Path]:
             beta2=args.beta2,
             seed=args.seed,
             backend=args.backend,
+            # A command runs one job and exits: keeping freed memory costs nothing
+            # later and saves 16 % per evaluation at 512x512 (naah.runtime).
+            runtime=Runtime(keep_freed_memory=True),
         )
         get_mode(args.backend)
     except (ValueError, ImportError) as error:

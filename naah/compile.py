@@ -17,12 +17,12 @@ Backends
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import pytensor
+from pytensor.compile import Function
 from pytensor.compile.mode import Mode
-
-from naah.ops.threads import parallel
 
 BACKENDS = ("c", "numba", "jax")
 
@@ -36,9 +36,12 @@ def get_mode(backend: str = "c") -> Mode:
     True
     """
     if backend == "c":
+        _find_blas_quietly()
         linker = "cvm" if pytensor.config.cxx else "vm"
         return Mode(linker=linker, optimizer="fast_run")
     if backend == "numba":
+        import naah.ops.numba_backend  # noqa: F401  (registers naah's Ops with Numba)
+
         return pytensor.compile.mode.get_mode("NUMBA")
     if backend == "jax":
         _require_jax()
@@ -46,6 +49,20 @@ def get_mode(backend: str = "c") -> Mode:
     raise ValueError(
         f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}"
     )
+
+
+def _find_blas_quietly() -> None:
+    """Let PyTensor look for its BLAS link flags now, without its pip warning.
+
+    The search runs once, on first use of the setting; naah's Ops call BLAS
+    through numpy and scipy, so the warning does not apply to them. The setting
+    is left as PyTensor finds it (see :mod:`naah._runtime`).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
+        )
+        _ = pytensor.config.blas__ldflags
 
 
 def _require_jax() -> None:
@@ -67,12 +84,13 @@ def function(
     backend: str = "c",
     name: str | None = None,
     **kwargs,
-):
+) -> Function:
     """Compile ``outputs`` as a function of ``inputs`` in naah's mode for ``backend``.
 
     A thin wrapper of :func:`pytensor.function`; extra keyword arguments pass through.
-    On the ``"c"`` backend each call runs inside :func:`naah.ops.threads.parallel`,
-    so naah's kernels share their work between the cores themselves.
+    The result is a plain PyTensor ``Function``: it copies and pickles as PyTensor's
+    do. Call it inside :meth:`naah.runtime.Runtime.activate` for naah's kernels to
+    share their work between the cores; outside, they run serially.
 
     Examples
     --------
@@ -81,7 +99,7 @@ def function(
     >>> function([x], 2 * x)([1.0, 2.0])
     array([2., 4.])
     """
-    compiled = pytensor.function(
+    return pytensor.function(
         list(inputs),
         outputs,
         updates=updates,
@@ -89,21 +107,3 @@ def function(
         name=name,
         **kwargs,
     )
-    return ParallelFunction(compiled) if backend == "c" else compiled
-
-
-class ParallelFunction:
-    """A compiled PyTensor function whose calls run in :func:`parallel`.
-
-    Everything else (``maker``, ``trust_input``, ...) is the wrapped function's.
-    """
-
-    def __init__(self, compiled):
-        self.function = compiled
-
-    def __call__(self, *args, **kwargs):
-        with parallel():
-            return self.function(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self.function, name)

@@ -20,20 +20,23 @@ Total
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.tensor.variable import TensorVariable
 
 from naah.ops import gram
 
 
-def feature_matrix(features):
+def feature_matrix(features: TensorVariable) -> TensorVariable:
     """:math:`F^l` of shape (N_l, M_l) from a (1, N_l, H, W) feature batch."""
     return features[0].reshape(
         (features.shape[1], features.shape[2] * features.shape[3])
     )
 
 
-def gram_matrix(features):
+def gram_matrix(features: TensorVariable) -> TensorVariable:
     """Gram matrix :math:`G^l = F^l F^{l\\top}` of a (1, N_l, H, W) feature batch.
 
     Examples
@@ -44,12 +47,16 @@ def gram_matrix(features):
     return gram(feature_matrix(features))
 
 
-def content_loss(features, target):
+def content_loss(
+    features: TensorVariable, target: TensorVariable | np.ndarray
+) -> TensorVariable:
     """:math:`\\tfrac12 \\sum (F^l - P^l)^2` for features and target of equal shape."""
     return 0.5 * pt.sum(pt.sqr(features - target))
 
 
-def style_layer_loss(features, target_gram):
+def style_layer_loss(
+    features: TensorVariable, target_gram: TensorVariable | np.ndarray
+) -> TensorVariable:
     """:math:`E_l` for a (1, N_l, H, W) feature batch and the target Gram :math:`A^l`.
 
     The difference is scaled by :math:`1 / (2 N_l M_l)` before squaring, which is
@@ -61,7 +68,11 @@ def style_layer_loss(features, target_gram):
     return pt.sum(pt.sqr((gram_matrix(features) - target_gram) * scale))
 
 
-def style_loss(features: dict, target_grams: dict, layer_weights: dict):
+def style_loss(
+    features: Mapping[str, TensorVariable],
+    target_grams: Mapping[str, TensorVariable | np.ndarray],
+    layer_weights: Mapping[str, float],
+) -> tuple[TensorVariable, dict[str, TensorVariable]]:
     """:math:`\\sum_l w_l E_l` and the per-layer :math:`E_l`.
 
     Returns
@@ -76,7 +87,7 @@ def style_loss(features: dict, target_grams: dict, layer_weights: dict):
     return total, per_layer
 
 
-def total_variation(image):
+def total_variation(image: TensorVariable) -> TensorVariable:
     """Sum of squared differences between vertical and horizontal neighbours of an
     NCHW image batch; penalises high-frequency noise."""
     vertical = image[:, :, 1:, :] - image[:, :, :-1, :]

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    # matplotlib is an optional dependency: only the type checker imports it here.
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from naah.optim.history import IterationRecord
 
 __all__ = ["plot_history"]
 
@@ -22,8 +32,12 @@ DPI = 150
 
 
 def plot_history(
-    history, path: str | os.PathLike | None = None, ax=None, *, layers=False
-):
+    history: Iterable[IterationRecord],
+    path: str | os.PathLike[str] | None = None,
+    ax: Axes | None = None,
+    *,
+    layers: bool = False,
+) -> Axes:
     """Plot total, content and style loss per iteration on a log scale.
 
     Parameters
@@ -50,6 +64,20 @@ def plot_history(
 
     Examples
     --------
+    Any sequence of records plots; a real run's comes from ``StyleResult.history``:
+
+    >>> from naah.optim import IterationRecord
+    >>> history = [
+    ...     IterationRecord(i, 10 / (i + 1), 1.0, 9 / (i + 1), 0.0, i / 10, i)
+    ...     for i in range(5)
+    ... ]
+    >>> ax = plot_history(history)
+    >>> [line.get_label() for line in ax.lines]
+    ['total loss', 'content loss $L_{content}$', 'style loss $L_{style}$']
+
+    The loss curves of a real run (needs the VGG-19 weights and two images):
+
+    >>> import naah
     >>> result = naah.StyleTransfer().run("content.jpg", "style.jpg")  # doctest: +SKIP
     >>> ax = plot_history(result.history, "loss.png", layers=True)  # doctest: +SKIP
     """
@@ -78,11 +106,12 @@ def plot_history(
     if ax.lines:
         ax.legend()
     if path is not None:
-        ax.figure.savefig(Path(path), dpi=DPI)
+        # .figure twice: the root figure, as axes in a SubFigure have no savefig.
+        ax.figure.figure.savefig(Path(path), dpi=DPI)
     return ax
 
 
-def _matplotlib():
+def _matplotlib() -> tuple[type[Figure], type[MaxNLocator]]:
     try:
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator

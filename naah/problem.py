@@ -20,6 +20,7 @@ from naah.compile import function
 from naah.io.images import preprocess
 from naah.losses import content_loss, gram_matrix, style_loss, total_variation
 from naah.models import VGG_19
+from naah.runtime import DEFAULT, Runtime
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class StyleProblem:
     weights : LossWeights
     backend : str
         See :mod:`naah.compile`.
+    runtime : Runtime, optional
+        Threads and memory policy of the evaluations (:mod:`naah.runtime`).
 
     Attributes
     ----------
@@ -72,7 +75,14 @@ class StyleProblem:
     """
 
     def __init__(
-        self, net: VGG_19, content, style, weights: LossWeights, *, backend="c"
+        self,
+        net: VGG_19,
+        content,
+        style,
+        weights: LossWeights,
+        *,
+        backend="c",
+        runtime: Runtime = DEFAULT,
     ):
         if not weights.content_layers and not weights.style_layers:
             raise ValueError(
@@ -81,6 +91,7 @@ class StyleProblem:
         self.net = net
         self.weights = weights
         self.backend = backend
+        self.runtime = runtime
         self.mean_pixel = net.mean_pixel
         self.alpha = _shared_scalar(weights.alpha, "alpha")
         self.beta = _shared_scalar(weights.beta, "beta")
@@ -122,17 +133,23 @@ class StyleProblem:
             self.weights.style_layers,
         )
         if content_layers:
-            values = self._targets_of(preprocess(self.content_image, self.mean_pixel))
+            values = self.targets_of(self.content_image)
             for name, value in zip(content_layers, values, strict=False):
                 self.targets[f"P_{name}"].set_value(value)
         if style_layers:
-            values = self._targets_of(preprocess(self.style_image, self.mean_pixel))
+            values = self.targets_of(self.style_image)
             for name, value in zip(
                 style_layers, values[len(content_layers) :], strict=True
             ):
                 self.targets[f"A_{name}"].set_value(value)
         self.image.set_value(preprocess(self.content_image, self.mean_pixel))
         self.evaluations = 0
+
+    def targets_of(self, image) -> list:
+        """P^l of the content layers, then A^l of the style layers, for an
+        (H, W, 3) RGB image."""
+        with self.runtime.activate(self.backend):
+            return self._targets_of(preprocess(image, self.mean_pixel))
 
     def set_loss_weights(self, *, alpha=None, beta=None, tv_weight=None) -> None:
         """Change α, β or the total-variation weight without recompiling."""
@@ -190,7 +207,8 @@ class StyleProblem:
         (default: the current value of :attr:`image`)."""
         if image_nchw is not None:
             self.set_image(image_nchw)
-        *values, grad = self._evaluate()
+        with self.runtime.activate(self.backend):
+            *values, grad = self._evaluate()
         self.evaluations += 1
         named = dict(zip(self._term_names, (float(v) for v in values), strict=True))
         return self.evaluation_from_terms(named), grad

@@ -23,6 +23,8 @@ from naah.io.weights import VGGWeights, load_weights
 from naah.models import VGG_19
 from naah.optim import History, IterationRecord, OptimizerSettings, minimize
 from naah.problem import LossWeights, StyleProblem
+from naah.runtime import DEFAULT as DEFAULT_RUNTIME
+from naah.runtime import Runtime
 
 # Gatys et al. (2015), section 2: content from conv4_2; style from conv1_1 … conv5_1
 # with equal weights w_l = 1/5.
@@ -97,6 +99,9 @@ class StyleTransfer:
         Seed of the white-noise initial image.
     backend : {'c', 'numba', 'jax'}
         See :mod:`naah.compile`.
+    runtime : Runtime, optional
+        Worker threads and memory policy, applied for the length of each
+        evaluation and run (:mod:`naah.runtime`); default ``Runtime()``.
 
     Examples
     --------
@@ -122,6 +127,7 @@ class StyleTransfer:
         bounds: bool = True,
         seed: int = 0,
         backend: str = "c",
+        runtime: Runtime = DEFAULT_RUNTIME,
     ):
         self.loss_weights = LossWeights(
             alpha=_non_negative(alpha, "alpha"),
@@ -138,6 +144,7 @@ class StyleTransfer:
         self.pooling = pooling
         self.seed = seed
         self.backend = backend
+        self.runtime = runtime
         self._weights = weights
         self._net: VGG_19 | None = None
         self._problem: StyleProblem | None = None
@@ -191,6 +198,7 @@ class StyleTransfer:
                 style_image,
                 self.loss_weights,
                 backend=self.backend,
+                runtime=self.runtime,
             )
         else:
             self._problem.set_images(content_image, style_image)

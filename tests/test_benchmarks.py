@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_style.py"
 
 
+@pytest.mark.slow
 def test_benchmark_script_prints_its_table_at_a_tiny_size():
     result = subprocess.run(
         [sys.executable, str(BENCH), "--tiny"],

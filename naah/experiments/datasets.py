@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from naah.io.images import load_image, save_image
 
@@ -43,11 +44,15 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, indices) -> ImageSet:
+    def subset(
+        self, indices: npt.NDArray[np.integer] | npt.NDArray[np.bool_]
+    ) -> ImageSet:
         """The images at ``indices`` (an index array or a boolean mask)."""
         return ImageSet(self.images[indices], self.labels[indices], self.class_names)
 
-    def split(self, test_fraction: float = 0.2, seed: int = 0):
+    def split(
+        self, test_fraction: float = 0.2, seed: int = 0
+    ) -> tuple[ImageSet, ImageSet]:
         """Split into (train, test), the same fraction of every class in test.
 
         Examples
@@ -83,9 +88,12 @@ def load_image_folder(root: str | os.PathLike, *, size: int = 32) -> ImageSet:
 
     Examples
     --------
-    >>> images = load_image_folder("my_photos/", size=32)  # doctest: +SKIP
-    >>> images.class_names  # doctest: +SKIP
-    ('cats', 'dogs')
+    >>> import tempfile
+    >>> digits = digits_image_set(size=8).take_per_class(2)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     images = load_image_folder(write_image_folder(digits, tmp), size=16)
+    >>> len(images), images.class_names[:3], images.images.shape[1:]
+    (20, ('0', '1', '2'), (16, 16, 3))
     """
     root = Path(root)
     if not root.is_dir():

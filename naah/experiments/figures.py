@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    # matplotlib is an optional dependency: only the type checker imports it here.
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from naah.experiments.training import EpochRecord
+    from naah.style_transfer import StyleResult
 
 # Inches per image in a grid, and the resolution figures are saved at.
 PANEL_INCHES = 2.6
 DPI = 150
 
 
-def new_figure(width: float, height: float):
+def new_figure(width: float, height: float) -> Figure:
     """A matplotlib Figure not managed by pyplot."""
     try:
         from matplotlib.figure import Figure
@@ -36,8 +45,8 @@ def image_grid(
     *,
     columns: int | None = None,
     note: str | None = None,
-    path: str | os.PathLike | None = None,
-):
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
     """Show images side by side (in rows of ``columns``) with titles.
 
     Parameters
@@ -77,7 +86,13 @@ def image_grid(
     return save_figure(figure, path)
 
 
-def progression_figure(result, iterations=None, *, note=None, path=None):
+def progression_figure(
+    result: StyleResult,
+    iterations: Iterable[int] | None = None,
+    *,
+    note: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
     """A run's snapshots side by side (the report's Figure 5), titled by iteration.
 
     ``result`` is a :class:`naah.StyleResult` run with ``snapshots=``; ``iterations``
@@ -95,7 +110,13 @@ def progression_figure(result, iterations=None, *, note=None, path=None):
     return image_grid(images, titles, note=note, path=path)
 
 
-def plot_accuracy(history, path=None, ax=None, *, note: str | None = None):
+def plot_accuracy(
+    history: Sequence[EpochRecord],
+    path: str | os.PathLike[str] | None = None,
+    ax: Axes | None = None,
+    *,
+    note: str | None = None,
+) -> Axes:
     """Test accuracy per epoch (the report's Figure 3) from :func:`train_vgg19`'s
     history, with the chance level for reference."""
     if ax is None:
@@ -117,11 +138,12 @@ def plot_accuracy(history, path=None, ax=None, *, note: str | None = None):
     ax.legend()
     if note:
         ax.set_title(note, fontsize=9)
-    save_figure(ax.figure, path)
+    # .figure twice: the root figure, as axes in a SubFigure have no savefig.
+    save_figure(ax.figure.figure, path)
     return ax
 
 
-def save_figure(figure, path: str | os.PathLike | None):
+def save_figure(figure: Figure, path: str | os.PathLike[str] | None) -> Figure:
     """Save ``figure`` to ``path`` if given (format from the extension); return it."""
     if path is not None:
         figure.savefig(Path(path), dpi=DPI)
@@ -152,7 +174,7 @@ def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> 
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return "" if value is None else str(value)

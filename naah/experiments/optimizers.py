@@ -8,8 +8,10 @@ question: how many Adam iterations reach the loss L-BFGS has after 10?
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +20,11 @@ from naah.experiments.runner import PreparedPair
 from naah.io.images import preprocess
 from naah.optim import METHODS
 from naah.style_transfer import StyleResult
+
+if TYPE_CHECKING:
+    # matplotlib is an optional dependency: only the type checker imports it here.
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # Gradient descent's default step: the first step moves the pixel with the largest
 # gradient by this many grey levels (the scale of the gradient depends on the
@@ -47,12 +54,14 @@ class OptimizerRun:
     seconds: float
     result: StyleResult = field(repr=False, compare=False)
 
-    def row(self) -> dict:
+    def row(self) -> dict[str, Any]:
         """The row as a dict, without ``result``."""
         return {k: v for k, v in asdict(self).items() if k != "result"}
 
 
-def gd_learning_rate(pair: PreparedPair, init="noise", seed: int = 0) -> float:
+def gd_learning_rate(
+    pair: PreparedPair, init: str | np.ndarray = "noise", seed: int = 0
+) -> float:
     """A GD learning rate whose first step moves the steepest pixel by
     :data:`GD_STEP_PIXELS` grey levels."""
     start = preprocess(pair.initial_image(init, seed), pair.problem.mean_pixel)
@@ -67,7 +76,7 @@ def compare_optimizers(
     methods: Sequence[str] = METHODS,
     seeds: Iterable[int] = (0, 1, 2),
     learning_rates: Mapping[str, float] | None = None,
-    init="noise",
+    init: str | np.ndarray = "noise",
 ) -> list[OptimizerRun]:
     """Run each method from each seed's noise image with ``evaluations`` evaluations.
 
@@ -91,13 +100,21 @@ def compare_optimizers(
 
     Examples
     --------
+    With the pretrained weights (found as :func:`naah.io.locate.find_weights` finds
+    them):
+
+    >>> from naah import StyleTransfer
+    >>> from naah.experiments import format_table
+    >>> pair = PreparedPair(
+    ...     StyleTransfer(), "data/tubingen.jpg", "data/shipwreck.jpg", size=256
+    ... )  # doctest: +SKIP
     >>> runs = compare_optimizers(pair, evaluations=50, seeds=(0, 1))  # doctest: +SKIP
-    >>> print(comparison_table(runs))  # doctest: +SKIP
+    >>> print(format_table(comparison_table(runs)))  # doctest: +SKIP
     """
     if evaluations < 1:
         raise ValueError(f"evaluations must be at least 1, got {evaluations}")
     rates = dict(learning_rates or {})
-    runs = []
+    runs: list[OptimizerRun] = []
     for method in methods:
         for seed in seeds:
             rate = _learning_rate(pair, method, rates.get(method), init, seed)
@@ -109,7 +126,9 @@ def compare_optimizers(
     return runs
 
 
-def _at_budget(method, seed, rate, budget, result: StyleResult) -> OptimizerRun:
+def _at_budget(
+    method: str, seed: int, rate: float | None, budget: int, result: StyleResult
+) -> OptimizerRun:
     within = [r for r in result.history if r.evaluations <= budget]
     last = within[-1] if within else result.history[0]
     return OptimizerRun(
@@ -118,7 +137,13 @@ def _at_budget(method, seed, rate, budget, result: StyleResult) -> OptimizerRun:
     )  # fmt: skip
 
 
-def _learning_rate(pair, method, given, init, seed) -> float | None:
+def _learning_rate(
+    pair: PreparedPair,
+    method: str,
+    given: float | None,
+    init: str | np.ndarray,
+    seed: int,
+) -> float | None:
     if method == "lbfgs":
         return None
     if given is not None:
@@ -128,7 +153,7 @@ def _learning_rate(pair, method, given, init, seed) -> float | None:
     return pair.transfer.optimizer.learning_rate
 
 
-def comparison_table(runs: Sequence[OptimizerRun]) -> list[dict]:
+def comparison_table(runs: Sequence[OptimizerRun]) -> list[dict[str, Any]]:
     """Per method: mean and standard deviation of the loss over seeds, and the best.
 
     Returns
@@ -155,11 +180,17 @@ def comparison_table(runs: Sequence[OptimizerRun]) -> list[dict]:
     return sorted(table, key=lambda row: row["mean loss"])
 
 
-def plot_comparison(runs: Sequence[OptimizerRun], path=None, ax=None, *, note=None):
+def plot_comparison(
+    runs: Sequence[OptimizerRun],
+    path: str | os.PathLike[str] | None = None,
+    ax: Axes | None = None,
+    *,
+    note: str | None = None,
+) -> Axes:
     """Total loss against evaluations, one line per run, one colour per method."""
     if ax is None:
         ax = new_figure(6.4, 4.0).add_subplot()
-    labelled = set()
+    labelled: set[str] = set()
     for run in runs:
         history = [r for r in run.result.history if r.evaluations <= run.budget]
         label = None if run.method in labelled else run.method
@@ -177,7 +208,8 @@ def plot_comparison(runs: Sequence[OptimizerRun], path=None, ax=None, *, note=No
     ax.legend()
     if note:
         ax.set_title(note, fontsize=9)
-    save_figure(ax.figure, path)
+    # .figure twice: the root figure, as axes in a SubFigure have no savefig.
+    save_figure(ax.figure.figure, path)
     return ax
 
 
@@ -222,8 +254,11 @@ def iterations_to_match(
 
     Examples
     --------
+    With ``pair`` a :class:`PreparedPair` on the pretrained weights (see
+    :func:`compare_optimizers`):
+
     >>> match = iterations_to_match(pair, learning_rate=10.0)  # doctest: +SKIP
-    >>> match.iterations  # doctest: +SKIP
+    >>> fig = match_figure(match, path="fig6.png")  # doctest: +SKIP
     """
     reference = pair.run(reference_iterations, optimizer="lbfgs", seed=seed)
     target = reference.history[-1].total
@@ -237,7 +272,13 @@ def iterations_to_match(
     return MatchResult(reference, other, target, reached)
 
 
-def match_figure(match: MatchResult, *, optimizer="Adam", note=None, path=None):
+def match_figure(
+    match: MatchResult,
+    *,
+    optimizer: str = "Adam",
+    note: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
     """The report's Figure 6: L-BFGS and the other optimiser after the same
     iterations, and the other when it reached L-BFGS's loss (if it did)."""
     n = match.reference.history[-1].iteration

@@ -10,14 +10,25 @@ growing scale, with no arrangement.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from naah.architecture import CONV_LAYERS
 from naah.experiments.figures import image_grid
+from naah.io.images import ImageLike
 from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights, load_weights
 from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer
+
+if TYPE_CHECKING:
+    # matplotlib is an optional dependency: only the type checker imports it here.
+    from matplotlib.figure import Figure
+
+WeightsLike = str | os.PathLike[str] | VGGWeights | None
 
 #: The layers of Gatys et al.'s Figure 1.
 RECONSTRUCTION_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
@@ -41,20 +52,21 @@ class Reconstruction:
 
 
 def reconstruct_content(
-    weights,
-    image,
+    weights: WeightsLike,
+    image: ImageLike,
     layers: Sequence[str] = RECONSTRUCTION_LAYERS,
     *,
     size: int | None = DEFAULT_SIZE,
     iterations: int = 500,
     seed: int = 0,
-    **settings,
+    **settings: Any,
 ) -> list[Reconstruction]:
     """Reconstruct ``image`` from each layer's features alone, starting from noise.
 
     Parameters
     ----------
-    weights : path or VGGWeights
+    weights : path, VGGWeights or None
+        None: found as :func:`naah.io.locate.find_weights` finds them.
     image : path, PIL image or ndarray of shape (H, W, 3)
     layers : sequence of str
         One reconstruction per layer; ``("conv4_2",)`` is the report's Figure 7.
@@ -69,7 +81,9 @@ def reconstruct_content(
 
     Examples
     --------
-    >>> recs = reconstruct_content(weights, "tubingen.jpg", ["conv4_2"])  # doctest: +SKIP
+    With the pretrained weights:
+
+    >>> recs = reconstruct_content(None, "data/tubingen.jpg", ["conv4_2"])  # doctest: +SKIP
     >>> recs[0].result.image.shape  # doctest: +SKIP
     (384, 512, 3)
     """
@@ -80,21 +94,21 @@ def reconstruct_content(
 
 
 def reconstruct_style(
-    weights,
-    image,
+    weights: WeightsLike,
+    image: ImageLike,
     layers: Sequence[str] = RECONSTRUCTION_LAYERS,
     *,
     cumulative: bool = True,
     size: int | None = DEFAULT_SIZE,
     iterations: int = 500,
     seed: int = 0,
-    **settings,
+    **settings: Any,
 ) -> list[Reconstruction]:
     """Synthesise ``image``'s texture from the Gram matrices of growing layer sets.
 
     Parameters
     ----------
-    weights : path or VGGWeights
+    weights : path, VGGWeights or None
     image : path, PIL image or ndarray of shape (H, W, 3)
         The style image; the result has its size (scaled to ``size``).
     layers : sequence of str
@@ -117,19 +131,28 @@ def reconstruct_style(
     )
 
 
-def _reconstruct(kind, weights, image, layer_sets, size, iterations, seed, settings):
+def _reconstruct(
+    kind: str,
+    weights: WeightsLike,
+    image: ImageLike,
+    layer_sets: Sequence[tuple[str, ...]],
+    size: int | None,
+    iterations: int,
+    seed: int,
+    settings: dict[str, Any],
+) -> list[Reconstruction]:
     """One run per layer set, from noise, with only the ``kind`` loss switched on."""
     if not isinstance(weights, VGGWeights):  # read the file once, not once per run
         weights = load_weights(find_weights(weights), layers=CONV_LAYERS)
-    reconstructions = []
+    reconstructions: list[Reconstruction] = []
     for layers in layer_sets:
-        content = {
+        content: dict[str, Any] = {
             "content_layers": layers,
             "style_layers": (),
             "alpha": 1.0,
             "beta": 0.0,
         }
-        style = {
+        style: dict[str, Any] = {
             "content_layers": (),
             "style_layers": layers,
             "alpha": 0.0,
@@ -144,8 +167,12 @@ def _reconstruct(kind, weights, image, layer_sets, size, iterations, seed, setti
 
 
 def reconstruction_figure(
-    reconstructions: Sequence[Reconstruction], *, original=None, note=None, path=None
-):
+    reconstructions: Sequence[Reconstruction],
+    *,
+    original: np.ndarray | None = None,
+    note: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
     """The reconstructions in a row (after ``original``, if given), labelled."""
     images = [r.result.image for r in reconstructions]
     titles = [r.label for r in reconstructions]

@@ -22,6 +22,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from naah.architecture import CONV_LAYERS
 from naah.io.locate import WeightsNotFoundError, find_weights
@@ -32,6 +33,8 @@ from naah.testing import write_vgg19_mat
 TINY_ENV = "NAAH_NOTEBOOK_TINY"
 OUTPUT_ENV = "NAAH_NOTEBOOK_OUTPUT"
 MODES = ("full", "fixture", "tiny")
+
+_T = TypeVar("_T")
 # Gatys et al. (2015) and the report: 512 px images; L-BFGS converges within ~500
 # iterations (naah's CLI default).
 FULL_SIZE, FULL_ITERATIONS = 512, 500
@@ -77,7 +80,7 @@ class NotebookConfig:
         kind = "VGG-19" if self.pretrained else "random fixture weights"
         return f"{kind}, {self.size} px, {self.mode} mode"
 
-    def pick(self, *, full, fixture, tiny):
+    def pick(self, *, full: _T, fixture: _T, tiny: _T) -> _T:
         """The value for this mode, e.g. ``config.pick(full=1000, fixture=100, tiny=5)``."""
         return {"full": full, "fixture": fixture, "tiny": tiny}[self.mode]
 
@@ -85,7 +88,7 @@ class NotebookConfig:
         """The convolutional layers' weights, loaded once per file and process."""
         return _load_conv_weights(str(self.weights))
 
-    def transfer(self, **settings) -> StyleTransfer:
+    def transfer(self, **settings: Any) -> StyleTransfer:
         """A :class:`naah.StyleTransfer` on these weights with the given settings."""
         return StyleTransfer(self.vgg_weights(), **settings)
 
@@ -99,7 +102,12 @@ def _load_conv_weights(path: str) -> VGGWeights:
     return load_weights(path, layers=CONV_LAYERS)
 
 
-def notebook_config(name: str, *, weights=None, tiny: bool | None = None):
+def notebook_config(
+    name: str,
+    *,
+    weights: str | os.PathLike[str] | None = None,
+    tiny: bool | None = None,
+) -> NotebookConfig:
     """The configuration of notebook ``name`` in this environment.
 
     Parameters
@@ -152,7 +160,9 @@ def _output_dir(name: str, tiny: bool) -> Path:
     return Path("output") / name
 
 
-def _fixture_config(mode, size, iterations, output_dir, why) -> NotebookConfig:
+def _fixture_config(
+    mode: str, size: int, iterations: int, output_dir: Path, why: str
+) -> NotebookConfig:
     folder = tempfile.mkdtemp(prefix="naah-fixture-weights-")
     weights = Path(write_vgg19_mat(os.path.join(folder, "vgg19-fixture.mat")))
     banner = (

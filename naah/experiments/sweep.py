@@ -15,13 +15,20 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import naah
 from naah.experiments.figures import image_grid
 from naah.experiments.runner import PreparedPair
+from naah.io.images import ImageLike
+from naah.io.weights import VGGWeights
 from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer
+
+if TYPE_CHECKING:
+    # matplotlib is an optional dependency: only the type checker imports it here.
+    from matplotlib.figure import Figure
 
 #: Settings applied per run, without recompiling (keyword arguments of
 #: :meth:`PreparedPair.run`, plus ``iterations``).
@@ -36,7 +43,7 @@ MAX_STEM = 96
 class SweepPoint:
     """One grid point: its settings, files and final losses."""
 
-    settings: dict
+    settings: dict[str, Any]
     image_path: Path
     json_path: Path
     loss: float
@@ -45,7 +52,7 @@ class SweepPoint:
     result: StyleResult = field(repr=False, compare=False)
 
 
-def parameter_grid(**axes: Iterable) -> list[dict]:
+def parameter_grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
     """Every combination of the given values, as a list of settings dicts.
 
     Examples
@@ -77,11 +84,21 @@ class Sweep:
 
     Examples
     --------
-    >>> sweeper = Sweep("tubingen.jpg", "starry_night.jpg")  # doctest: +SKIP
+    With the pretrained weights (found as :func:`naah.io.locate.find_weights` finds
+    them):
+
+    >>> sweeper = Sweep("data/tubingen.jpg", "data/starry_night.jpg")  # doctest: +SKIP
     >>> points = sweeper.run({"alpha": [0.2], "beta": [1e-6, 1e-5]}, "fig8/")  # doctest: +SKIP
     """
 
-    def __init__(self, content, style, *, weights=None, base: Mapping | None = None):
+    def __init__(
+        self,
+        content: ImageLike,
+        style: ImageLike,
+        *,
+        weights: str | os.PathLike[str] | VGGWeights | None = None,
+        base: Mapping[str, Any] | None = None,
+    ) -> None:
         self.content, self.style = content, style
         self.weights = weights
         self.base = dict(base or {})
@@ -89,8 +106,8 @@ class Sweep:
 
     def run(
         self,
-        grid: Iterable[Mapping] | Mapping[str, Iterable],
-        output_dir: str | os.PathLike,
+        grid: Iterable[Mapping[str, Any]] | Mapping[str, Iterable[Any]],
+        output_dir: str | os.PathLike[str],
         *,
         iterations: int = 500,
         size: int | None = DEFAULT_SIZE,
@@ -117,7 +134,7 @@ class Sweep:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         defaults = {"iterations": iterations, "size": size, **self.base}
-        results = []
+        results: list[SweepPoint] = []
         for index, point in enumerate(points):
             settings = {**defaults, **point}
             run_kwargs = {k: settings[k] for k in RUN_SETTINGS if k in settings}
@@ -125,7 +142,7 @@ class Sweep:
             results.append(_save_point(output_dir, index, point, settings, result))
         return results
 
-    def _pair_for(self, settings) -> PreparedPair:
+    def _pair_for(self, settings: Mapping[str, Any]) -> PreparedPair:
         """The compiled pair for these settings' graph, made on first use."""
         graph = {
             k: v for k, v in settings.items() if k not in (*RUN_SETTINGS, "iterations")
@@ -141,20 +158,36 @@ class Sweep:
         return self._pairs[key]
 
 
-def sweep(content, style, grid, output_dir, *, weights=None, base=None, **kwargs):
+def sweep(
+    content: ImageLike,
+    style: ImageLike,
+    grid: Iterable[Mapping[str, Any]] | Mapping[str, Iterable[Any]],
+    output_dir: str | os.PathLike[str],
+    *,
+    weights: str | os.PathLike[str] | VGGWeights | None = None,
+    base: Mapping[str, Any] | None = None,
+    iterations: int = 500,
+    size: int | None = DEFAULT_SIZE,
+) -> list[SweepPoint]:
     """One :meth:`Sweep.run` of a new :class:`Sweep` (see there for the arguments).
 
     Examples
     --------
-    >>> points = sweep("tubingen.jpg", "starry_night.jpg",
-    ...                {"alpha": [0.2], "beta": [1e-6, 1e-5]}, "sweep/")  # doctest: +SKIP
+    >>> grid = {"alpha": [0.2], "beta": [1e-6, 1e-5]}
+    >>> points = sweep("data/tubingen.jpg", "data/starry_night.jpg", grid, "sweep/")  # doctest: +SKIP
     """
     return Sweep(content, style, weights=weights, base=base).run(
-        grid, output_dir, **kwargs
+        grid, output_dir, iterations=iterations, size=size
     )
 
 
-def _save_point(output_dir, index, point, settings, result) -> SweepPoint:
+def _save_point(
+    output_dir: Path,
+    index: int,
+    point: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    result: StyleResult,
+) -> SweepPoint:
     stem = f"{index:03d}_{_slug(point)}"
     image_path = result.save(output_dir / f"{stem}.png")
     last = result.history[-1]
@@ -171,16 +204,16 @@ def _save_point(output_dir, index, point, settings, result) -> SweepPoint:
     json_path = output_dir / f"{stem}.json"
     json_path.write_text(json.dumps(record, indent=1))
     return SweepPoint(
-        point, image_path, json_path, last.total, last.content, last.style, result
+        dict(point), image_path, json_path, last.total, last.content, last.style, result
     )
 
 
-def _slug(point: Mapping) -> str:
+def _slug(point: Mapping[str, Any]) -> str:
     text = "_".join(f"{k}={_short(v)}" for k, v in point.items()) or "default"
     return re.sub(r"[^A-Za-z0-9.=+-]+", "-", text)[:MAX_STEM]
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, Mapping | list | tuple):
@@ -188,7 +221,7 @@ def _short(value) -> str:
     return str(value)
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -202,14 +235,18 @@ def _jsonable(value):
     return str(value)
 
 
-def load_sweep(output_dir: str | os.PathLike) -> list[dict]:
+def load_sweep(output_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The JSON sidecars of a sweep's output folder, in grid order."""
     return [json.loads(p.read_text()) for p in sorted(Path(output_dir).glob("*.json"))]
 
 
 def sweep_figure(
-    points: Sequence[SweepPoint], *, columns: int | None = None, note=None, path=None
-):
+    points: Sequence[SweepPoint],
+    *,
+    columns: int | None = None,
+    note: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
     """The points' images in a grid, titled with the settings that vary."""
     titles = [
         ", ".join(f"{k}={_short(v)}" for k, v in p.settings.items()) for p in points

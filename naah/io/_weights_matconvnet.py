@@ -12,7 +12,7 @@ conv layers as ``name, type, weights, ...`` with a ``meta`` variable, beta16 as
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -222,7 +222,7 @@ def _weights_of(entry: dict, name: str, index: int, filename: str) -> tuple[Any,
     return kernel, bias
 
 
-def _is_numeric(value: Any) -> bool:
+def _is_numeric(value: object) -> TypeGuard[np.ndarray]:
     return isinstance(value, np.ndarray) and value.dtype.kind in "fiu"
 
 
@@ -246,11 +246,13 @@ def _conv_params(
     oihw = _kernel_oihw(kernel)
     pad = _integers(entry.get("pad", 0), (1, 4), name, "pad", filename)
     stride = _integers(entry.get("stride", 1), (1, 2), name, "stride", filename)
+    top, bottom, left, right = pad * 4 if len(pad) == 1 else pad
+    vertical, horizontal = stride * 2 if len(stride) == 1 else stride
     return ConvParams(
         oihw,
         np.ascontiguousarray(bias.reshape(-1), dtype=np.float32),
-        tuple(pad * 4 if len(pad) == 1 else pad),
-        tuple(stride * 2 if len(stride) == 1 else stride),
+        (top, bottom, left, right),
+        (vertical, horizontal),
     )
 
 

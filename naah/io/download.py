@@ -19,6 +19,7 @@ import re
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from naah.io.locate import default_weights_path
 from naah.io.weights import KNOWN_FILES
@@ -121,9 +122,13 @@ class _Interrupted(Exception):
     """A transfer that stopped early but may be resumed."""
 
 
-def _expected(url, sha256, size) -> tuple[str, str, int | None]:
+def _expected(
+    url: str | None, sha256: str | None, size: int | None
+) -> tuple[str, str, int | None]:
     url = url or os.environ.get(URL_ENV) or _DEFAULT.url
-    sha256 = (sha256 or os.environ.get(SHA256_ENV) or _DEFAULT.sha256).lower()
+    # KnownFile.sha256 is optional (old releases have only an MD5); an empty one
+    # fails the 64-hex-digit check below rather than slipping through.
+    sha256 = (sha256 or os.environ.get(SHA256_ENV) or _DEFAULT.sha256 or "").lower()
     if size is None and os.environ.get(SIZE_ENV):
         size = int(os.environ[SIZE_ENV])
     if size is None and sha256 == _DEFAULT.sha256:
@@ -133,7 +138,7 @@ def _expected(url, sha256, size) -> tuple[str, str, int | None]:
     return url, sha256, size
 
 
-def _destination(dest) -> Path:
+def _destination(dest: str | os.PathLike[str] | None) -> Path:
     if dest is None:
         return default_weights_path()
     path = Path(dest).expanduser()
@@ -177,7 +182,7 @@ def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
         raise _Interrupted(f"connection closed after {received:,} bytes")
 
 
-def _resume_offset(response, offset: int) -> int:
+def _resume_offset(response: http.client.HTTPResponse, offset: int) -> int:
     """Where the response's body starts in the file: ``offset`` or 0."""
     if response.status != 206:
         return 0  # the server ignored Range and sends the whole file
@@ -190,7 +195,7 @@ def _resume_offset(response, offset: int) -> int:
     return offset
 
 
-def _copy(response, out, bar) -> None:
+def _copy(response: http.client.HTTPResponse, out: BinaryIO, bar: _Progress) -> None:
     try:
         while chunk := response.read(CHUNK_BYTES):
             out.write(chunk)
@@ -239,7 +244,15 @@ def _kept(part: Path) -> str:
     )
 
 
-def _bar(name: str, total: int | None, initial: int, enabled: bool):
+class _Progress(Protocol):
+    """What _copy needs of a progress bar (tqdm's, or _NoBar)."""
+
+    def update(self, n: int) -> object: ...
+
+
+def _bar(
+    name: str, total: int | None, initial: int, enabled: bool
+) -> contextlib.AbstractContextManager[_Progress]:
     if not enabled:
         return contextlib.nullcontext(_NoBar())
     from tqdm.auto import tqdm

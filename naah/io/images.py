@@ -11,9 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 __all__ = [
@@ -231,7 +234,7 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(to_uint8(image)))
 
 
-def preprocess(image: np.ndarray, mean_pixel) -> np.ndarray:
+def preprocess(image: np.ndarray, mean_pixel: npt.ArrayLike) -> np.ndarray:
     """Turn an (H, W, 3) RGB 0–255 image into a mean-subtracted (1, 3, H, W) batch.
 
     Parameters
@@ -259,7 +262,7 @@ def preprocess(image: np.ndarray, mean_pixel) -> np.ndarray:
     return np.ascontiguousarray(batch)
 
 
-def deprocess(batch: np.ndarray, mean_pixel) -> np.ndarray:
+def deprocess(batch: np.ndarray, mean_pixel: npt.ArrayLike) -> np.ndarray:
     """Undo :func:`preprocess`: a (1, 3, H, W) or (3, H, W) batch to (H, W, 3).
 
     The result is float32 RGB around 0–255 but not clipped, so optimised images
@@ -311,7 +314,7 @@ def _load_file(path: Path) -> np.ndarray:
         return _decode(img, path)
 
 
-def _decode(img: Image.Image, name) -> np.ndarray:
+def _decode(img: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:
     try:
         img.load()  # full decode here, so a truncated file fails now
     except Image.DecompressionBombError as e:
@@ -337,7 +340,7 @@ def _decode(img: Image.Image, name) -> np.ndarray:
         ) from e
 
 
-def _bomb_error(name, error: Exception) -> ImageError:
+def _bomb_error(name: str | os.PathLike[str], error: Exception) -> ImageError:
     return ImageError(
         f"{name} is too large to open safely ({error}); if you trust it, raise "
         "PIL.Image.MAX_IMAGE_PIXELS"
@@ -376,7 +379,7 @@ def _check_finite(arr: np.ndarray) -> None:
         )
 
 
-def _check_size(size) -> tuple[int, int]:
+def _check_size(size: Sequence[int]) -> tuple[int, int]:
     if len(size) != 2 or not all(_is_positive_int(n) for n in size):
         raise ValueError(f"size must be (H, W) with two positive ints, got {size!r}")
     return int(size[0]), int(size[1])
@@ -390,8 +393,8 @@ def _long_edge_size(shape: tuple[int, int], long_edge: int) -> tuple[int, int]:
     return max(1, round(h * ratio)), max(1, round(w * ratio))
 
 
-def _is_positive_int(n) -> bool:
-    return isinstance(n, int | np.integer) and not isinstance(n, bool) and n > 0
+def _is_positive_int(n: object) -> bool:
+    return isinstance(n, int | np.integer) and not isinstance(n, bool) and bool(n > 0)
 
 
 def _resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -408,7 +411,7 @@ def _resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(np.clip(np.stack(channels, axis=-1), 0, 255))
 
 
-def _mean(mean_pixel) -> np.ndarray:
+def _mean(mean_pixel: npt.ArrayLike) -> np.ndarray:
     mean = np.asarray(mean_pixel, dtype=np.float32)
     if mean.shape != (3,):
         raise ValueError(
@@ -418,7 +421,7 @@ def _mean(mean_pixel) -> np.ndarray:
     return mean
 
 
-def _write_atomically(path: Path, write) -> None:
+def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     directory = path.parent
     try:
         tmp = tempfile.NamedTemporaryFile(

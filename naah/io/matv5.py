@@ -34,10 +34,11 @@ table numbers below refer to it.
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -160,7 +161,7 @@ def read_header(head: bytes) -> str:
 
 
 def read_variables(
-    file: BinaryIO,
+    file: io.BufferedIOBase,
     *,
     keep: KeepPredicate | None = None,
     hashers: Iterable[Any] = (),
@@ -170,7 +171,8 @@ def read_variables(
     Parameters
     ----------
     file : binary file object
-        Positioned at the start of the file. It is read to the end.
+        ``open(name, "rb")`` or an ``io.BytesIO``, positioned at the start of the
+        file. It is read to the end.
     keep : callable, optional
         ``keep(path) -> bool`` is asked before each numeric or logical array is
         read (see the module docstring for paths). Default: keep everything.
@@ -216,7 +218,7 @@ def read_variables(
 class _FileStream:
     """The file's raw bytes, fed to the hashers as they pass."""
 
-    def __init__(self, file: BinaryIO, hashers: list[Any]):
+    def __init__(self, file: io.BufferedIOBase, hashers: list[Any]) -> None:
         self._file = file
         self._hashers = hashers
         self.position = 0
@@ -465,7 +467,7 @@ class _ElementReader:
             flat = np.frombuffer(small, dtype=stored, count=count).copy()
         else:
             flat = np.empty(count, dtype=stored)
-            stream.readinto(memoryview(flat).cast("B"), path)
+            stream.readinto(flat.data.cast("B"), path)
             stream.skip(_padding(nbytes), path)
         native = np.dtype(class_code)
         flat = flat.astype(native, copy=False) if flat.dtype != native else flat

@@ -454,6 +454,7 @@ def _matches(known: KnownFile, size: int, digests: dict[str, str]) -> bool:
 def _difference(known: KnownFile, size: int, digests: dict[str, str]) -> str:
     if known.size is not None and known.size != size:
         return f"expected {known.size:,} bytes ({known.release}), got {size:,}"
+    want: str | None
     if known.sha256 and "sha256" in digests:
         algorithm, want = "sha256", known.sha256
     else:

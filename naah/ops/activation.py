@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 from numba import njit
-from pytensor.gradient import grad_not_implemented
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import (
@@ -48,7 +47,13 @@ def _float_tensor(x, name):
 
 
 class Relu(Op):
-    """``max(x, 0)`` of a float tensor of any shape."""
+    """``max(x, 0)`` of a float tensor of any shape.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> y = Relu()(pt.tensor4("x"))
+    """
 
     __props__ = ()
 
@@ -72,7 +77,17 @@ class Relu(Op):
 
 
 class ReluGrad(Op):
-    """Gradient of :class:`Relu` from its output ``y`` and the output gradient."""
+    """Gradient of :class:`Relu` from its output ``y`` and the output gradient.
+
+    ``gz`` passes where ``y > 0``. Linear in ``gz``; in ``y`` it is piecewise
+    constant, so its own gradient there is zero (almost everywhere).
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> y, gz = pt.matrix("y"), pt.matrix("gz")
+    >>> gx = ReluGrad()(y, gz)
+    """
 
     __props__ = ()
 
@@ -96,7 +111,11 @@ class ReluGrad(Op):
         return [gz_shape]
 
     def pullback(self, inputs, outputs, cotangents):
-        return [grad_not_implemented(self, i, v) for i, v in enumerate(inputs)]
+        y, _ = inputs
+        (cot,) = cotangents
+        # The mask y > 0 is the same for the cotangent. It changes only where y
+        # crosses 0, so y's own gradient is zero: connected (it matters), but 0.
+        return [pt.zeros_like(y), ReluGrad()(y, cot)]
 
 
 def relu(x):

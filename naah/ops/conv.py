@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.gradient import grad_not_implemented
+from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.tensor.type import TensorType
@@ -128,7 +128,14 @@ class Conv2dGradInput(_ConvOp):
     """Gradient of :class:`Conv2d` with respect to its input.
 
     Inputs are the output gradient (N, O, H_out, W_out), the kernels and the input's
-    spatial size (H, W), which a strided convolution does not determine.
+    spatial size (H, W), which a strided convolution does not determine. The result
+    is bilinear in the output gradient and the kernels, and differentiable in both.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> gz, w = pt.tensor4("gz"), pt.tensor4("w")
+    >>> gx = Conv2dGradInput(pad=1, stride=2)(gz, w, (9, 11))
     """
 
     def make_node(self, gz, w, input_size):
@@ -152,14 +159,37 @@ class Conv2dGradInput(_ConvOp):
         size = node.inputs[2]
         return [(gz_shape[0], w_shape[1], size[0], size[1])]
 
+    def connection_pattern(self, node):
+        # The size only shapes the output: no gradient flows to it.
+        return [[True], [True], [False]]
+
     def pullback(self, inputs, outputs, cotangents):
-        return [grad_not_implemented(self, i, v) for i, v in enumerate(inputs)]
+        # The output is A_w^T gz, where A_w x = Conv2d(x, w) on inputs of this
+        # size. For a cotangent c of the input's shape, <c, A_w^T gz> =
+        # <Conv2d(c, w), gz>: linear in gz through Conv2d (whose output has gz's
+        # shape, since c has the input size gz came from), in w through the kernel
+        # gradient of that convolution.
+        gz, w, _ = inputs
+        (cot,) = cotangents
+        return [
+            Conv2d(self.pad, self.stride)(cot, w),
+            Conv2dGradKernel(self.pad, self.stride)(cot, gz, w.shape[2:]),
+            disconnected_type(),
+        ]
 
 
 class Conv2dGradKernel(_ConvOp):
     """Gradient of :class:`Conv2d` with respect to its kernels.
 
-    Inputs are the forward input, the output gradient and the kernel size (KH, KW).
+    Inputs are the forward input, the output gradient and the kernel size (KH, KW),
+    which a strided convolution does not determine either. The result is bilinear
+    in the input and the output gradient, and differentiable in both.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> x, gz = pt.tensor4("x"), pt.tensor4("gz")
+    >>> gw = Conv2dGradKernel(pad=1)(x, gz, (3, 3))
     """
 
     def make_node(self, x, gz, kernel_size):
@@ -183,8 +213,21 @@ class Conv2dGradKernel(_ConvOp):
         size = node.inputs[2]
         return [(gz_shape[1], x_shape[1], size[0], size[1])]
 
+    def connection_pattern(self, node):
+        # The size only shapes the output: no gradient flows to it.
+        return [[True], [True], [False]]
+
     def pullback(self, inputs, outputs, cotangents):
-        return [grad_not_implemented(self, i, v) for i, v in enumerate(inputs)]
+        # The output gw satisfies <gw, c> = <Conv2d(x, c), gz> for any c of the
+        # kernels' shape: linear in x through the input gradient of that
+        # convolution, in gz through Conv2d(x, c).
+        x, gz, _ = inputs
+        (cot,) = cotangents
+        return [
+            Conv2dGradInput(self.pad, self.stride)(gz, cot, x.shape[2:]),
+            Conv2d(self.pad, self.stride)(x, cot),
+            disconnected_type(),
+        ]
 
 
 def _same_dtype(a, b, a_role, b_role):

@@ -5,8 +5,9 @@ Importing this module registers every Op of :mod:`naah.ops` with
 when the ``"jax"`` backend is chosen. Convolutions are ``lax.conv_general_dilated``
 (NCHW input, OIHW kernels, no flip, as :mod:`naah.ops.kernels`), pooling is
 ``lax.reduce_window``, and the gradient Ops are the exact linear transposes of the
-forward functions (:func:`jax.linear_transpose`, :func:`jax.vjp`), so XLA sees the
-same transposed convolutions it would build for ``jax.grad``.
+forward functions (:func:`jax.linear_transpose`, :func:`jax.vjp`; :func:`jax.jvp` for
+the max-pooling gradient's gradient), so XLA sees the same transposed convolutions
+it would build for ``jax.grad``.
 
 JAX traces with static shapes. The gradient Ops take the input's (or kernel's)
 spatial size as a graph input, which a strided convolution does not determine; a
@@ -43,7 +44,7 @@ from naah.ops import kernels
 from naah.ops.activation import Relu, ReluGrad
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
 from naah.ops.linalg import Gram, MatMul
-from naah.ops.pool import Pool2d, Pool2dGrad
+from naah.ops.pool import MaxPool2dGradGrad, Pool2d, Pool2dGrad
 
 # Layouts of lax.conv_general_dilated: input, kernel and output dimension orders.
 DIMENSION_NUMBERS = ("NCHW", "OIHW", "NCHW")
@@ -340,6 +341,20 @@ def jax_funcify_Pool2dGrad(op, **kwargs):
         return gx
 
     return pool2d_grad
+
+
+@jax_funcify.register(MaxPool2dGradGrad)
+def jax_funcify_MaxPool2dGradGrad(op, **kwargs):
+    pool = _pool_function(op)
+
+    def max_pool2d_grad_grad(x, gx):
+        # The derivative of max pooling in direction gx reads gx at each window's
+        # maximum: JAX's rule for it (select-and-gather with >=) is the transpose
+        # of the select-and-scatter that Pool2dGrad runs, so ties agree with it.
+        _, picked = jax.jvp(pool, (x,), (gx,))
+        return picked
+
+    return max_pool2d_grad_grad
 
 
 # -- matrix products -----------------------------------------------------------------

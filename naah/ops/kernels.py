@@ -434,17 +434,25 @@ def _pool_windows_grad(plane, g, grad, is_max, window, stride, pad):
         for oj in range(wo):
             j0, j1 = _window_bounds(oj, stride[1], pad[2], window[1], w)
             if is_max:
-                best_i, best_j, best = i0, j0, plane[i0, j0]
-                for i in range(i0, i1):
-                    for j in range(j0, j1):
-                        if plane[i, j] > best:
-                            best_i, best_j, best = i, j, plane[i, j]
+                best_i, best_j = _first_max(plane, i0, i1, j0, j1)
                 grad[best_i, best_j] += g[oi, oj]
             else:
                 share = g[oi, oj] / max((i1 - i0) * (j1 - j0), 1)
                 for i in range(i0, i1):
                     for j in range(j0, j1):
                         grad[i, j] += share
+
+
+@njit(cache=True, nogil=True)
+def _first_max(plane, i0, i1, j0, j1):
+    """(row, column) of the first maximum of ``plane[i0:i1, j0:j1]`` in row-major
+    order: the pixel a max window's gradient goes to."""
+    best_i, best_j, best = i0, j0, plane[i0, j0]
+    for i in range(i0, i1):
+        for j in range(j0, j1):
+            if plane[i, j] > best:
+                best_i, best_j, best = i, j, plane[i, j]
+    return best_i, best_j
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -465,6 +473,41 @@ def _pool_tiles_grad(plane, g, grad, is_max, kh, kw):
                     if row[j] > best:
                         best_i, best_j, best = i, j, row[j]
             grad[best_i, best_j] = g[oi, oj]
+
+
+@njit(cache=True, nogil=True)
+def max_pool2d_grad_grad(x, gx, window, stride, pad, ceil_mode):
+    """Gradient of :func:`pool2d_grad` (max) with respect to its output gradient.
+
+    ``pool2d_grad`` sends each window's gradient to the window's first maximum;
+    this reads ``gx`` (shaped like ``x``) back at the same pixel, one value per
+    window: Theano's ``DownsampleFactorMaxGradGrad``.
+    """
+    out = np.empty(pool_output_shape(x.shape, window, stride, pad, ceil_mode), x.dtype)
+    n, c = x.shape[:2]
+    max_pool2d_grad_grad_planes(x, gx, out, window, stride, pad, 0, n * c)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def max_pool2d_grad_grad_planes(x, gx, out, window, stride, pad, first, last):
+    """Planes first:last (image-major over (N, C)) of :func:`max_pool2d_grad_grad`.
+
+    Always by window bounds, tiling or not: both paths of :func:`pool2d_grad` pick
+    the first maximum in row-major order, as :func:`_first_max` does, so ties are
+    read where they were sent. (Second derivatives are rare enough to do without
+    the tiled fast path.)
+    """
+    c, h, w = x.shape[1:]
+    ho, wo = out.shape[2:]
+    for k in range(first, last):
+        plane, g, picked = x[k // c, k % c], gx[k // c, k % c], out[k // c, k % c]
+        for oi in range(ho):
+            i0, i1 = _window_bounds(oi, stride[0], pad[0], window[0], h)
+            for oj in range(wo):
+                j0, j1 = _window_bounds(oj, stride[1], pad[2], window[1], w)
+                best_i, best_j = _first_max(plane, i0, i1, j0, j1)
+                picked[oi, oj] = g[best_i, best_j]
 
 
 @njit(cache=True, nogil=True)

@@ -8,8 +8,10 @@ time per evaluation and 16 % of its wall time. :func:`keep_freed_memory` raises 
 thresholds, so freed blocks stay in the process for the next evaluation. The peak
 memory is unchanged; what changes is that the process keeps that peak until it exits.
 
-naah calls it when its kernels first run in :func:`naah.ops.threads.parallel`. It
-only acts with glibc, and ``NAAH_KEEP_FREED_MEMORY=0`` turns it off.
+It is opt-in: :class:`naah.runtime.Runtime` calls it when created with
+``keep_freed_memory=True``, as the ``naah`` command line does. glibc has no way to
+read the thresholds back, so the change lasts until the process exits. It only
+acts with glibc, and ``NAAH_KEEP_FREED_MEMORY=0`` turns it off even when asked for.
 """
 
 from __future__ import annotations

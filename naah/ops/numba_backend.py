@@ -16,7 +16,7 @@ from pytensor.link.numba.dispatch.basic import (
 from naah.ops import blas, kernels, padding, winograd
 from naah.ops._common import source_version
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
-from naah.ops.pool import Pool2d, Pool2dGrad
+from naah.ops.pool import MaxPool2dGradGrad, Pool2d, Pool2dGrad
 
 # The kernels' source salts PyTensor's Numba cache key: editing or upgrading them
 # never reuses stale machine code.
@@ -94,3 +94,15 @@ def _numba_pool2d_grad(op, node=None, **kwargs):
         return grad(x, gz, is_max, window, stride, pad, ceil_mode)
 
     return pool2d_grad, KERNELS_VERSION
+
+
+@register_funcify_default_op_cache_key(MaxPool2dGradGrad)
+def _numba_max_pool2d_grad_grad(op, node=None, **kwargs):
+    _, window, stride, pad, ceil_mode = op.settings
+    grad_grad = kernels.max_pool2d_grad_grad
+
+    @numba_njit
+    def max_pool2d_grad_grad(x, gx):
+        return grad_grad(x, gx, window, stride, pad, ceil_mode)
+
+    return max_pool2d_grad_grad, KERNELS_VERSION

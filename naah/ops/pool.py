@@ -1,4 +1,4 @@
-"""2-d max and average pooling Ops and their gradient.
+"""2-d max and average pooling Ops, their gradient and its gradient.
 
 Output size follows MatConvNet's ``vl_nnpool`` by default (floor:
 ``H_out = (H + top + bottom - KH) // stride + 1``, so an odd row or column left over
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.gradient import grad_not_implemented
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.tensor.type import TensorType
@@ -51,6 +50,37 @@ class _PoolOp(Op):
             kernels.pool_output_size(width, kw, sw, pl, pr, self.ceil_mode),
         )
 
+    def pooled_type(self, x):
+        """Type of the pooled ``x``, static sizes included where ``x``'s are known."""
+        h, w = x.type.shape[2:]
+        static = (None, None) if h is None or w is None else self.output_size(h, w)
+        if static[0] is not None and min(static) < 1:
+            raise ValueError(
+                f"input of spatial size {h}x{w} is smaller than the pooling window "
+                f"{self.window}; use a larger image"
+            )
+        return TensorType(x.type.dtype, shape=(*x.type.shape[:2], *static))
+
+    def pooled_shape(self, x_shape):
+        """Symbolic (N, C, H_out, W_out) for the symbolic input shape ``x_shape``."""
+        kh, kw = self.window
+        sh, sw = self.stride
+        pt_, pb, pl, pr = self.pad
+        return (
+            x_shape[0],
+            x_shape[1],
+            self._symbolic_size(x_shape[2], kh, sh, pt_, pb),
+            self._symbolic_size(x_shape[3], kw, sw, pl, pr),
+        )
+
+    def _symbolic_size(self, size, window, stride, before, after):
+        """:func:`kernels.pool_output_size` for a symbolic input length."""
+        span = size + before + after - window
+        if not self.ceil_mode:
+            return span // stride + 1
+        out = -((-span) // stride) + 1
+        return out - pt.ge((out - 1) * stride, size + before).astype("int64")
+
 
 class Pool2d(_PoolOp):
     """Max or average pooling over the last two axes of an NCHW batch.
@@ -73,15 +103,7 @@ class Pool2d(_PoolOp):
 
     def make_node(self, x):
         x = as_batch(x, "input")
-        h, w = x.type.shape[2:]
-        static = (None, None) if h is None or w is None else self.output_size(h, w)
-        if static[0] is not None and min(static) < 1:
-            raise ValueError(
-                f"input of spatial size {h}x{w} is smaller than the pooling window "
-                f"{self.window}; use a larger image"
-            )
-        out = TensorType(x.type.dtype, shape=(*x.type.shape[:2], *static))()
-        return Apply(self, [x], [out])
+        return Apply(self, [x], [self.pooled_type(x)()])
 
     def perform(self, node, inputs, output_storage):
         x = np.ascontiguousarray(inputs[0])
@@ -102,25 +124,7 @@ class Pool2d(_PoolOp):
 
     def infer_shape(self, *args):
         _, (x_shape,) = node_and_shapes(args)
-        kh, kw = self.window
-        sh, sw = self.stride
-        pt_, pb, pl, pr = self.pad
-        return [
-            (
-                x_shape[0],
-                x_shape[1],
-                self._symbolic_size(x_shape[2], kh, sh, pt_, pb),
-                self._symbolic_size(x_shape[3], kw, sw, pl, pr),
-            )
-        ]
-
-    def _symbolic_size(self, size, window, stride, before, after):
-        """:func:`kernels.pool_output_size` for a symbolic input length."""
-        span = size + before + after - window
-        if not self.ceil_mode:
-            return span // stride + 1
-        out = -((-span) // stride) + 1
-        return out - pt.ge((out - 1) * stride, size + before).astype("int64")
+        return [self.pooled_shape(x_shape)]
 
     def pullback(self, inputs, outputs, cotangents):
         (x,) = inputs
@@ -133,7 +137,19 @@ class Pool2d(_PoolOp):
 
 
 class Pool2dGrad(_PoolOp):
-    """Gradient of :class:`Pool2d` with respect to its input, from (x, output gradient)."""
+    """Gradient of :class:`Pool2d` with respect to its input, from (x, output gradient).
+
+    Max pooling sends each window's gradient to its first maximum in row-major
+    order, average pooling shares it over the window's in-bounds pixels. Linear in
+    the output gradient; in ``x`` it is piecewise constant (max) or constant (avg),
+    so its gradient there is zero.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> x, gz = pt.tensor4("x"), pt.tensor4("gz")
+    >>> gx = Pool2dGrad("max", window=2)(x, gz)
+    """
 
     def make_node(self, x, gz):
         x, gz = as_batch(x, "input"), as_batch(gz, "output gradient")
@@ -155,7 +171,83 @@ class Pool2dGrad(_PoolOp):
         return [x_shape]
 
     def pullback(self, inputs, outputs, cotangents):
-        return [grad_not_implemented(self, i, v) for i, v in enumerate(inputs)]
+        x, _ = inputs
+        (cot,) = cotangents
+        settings = (self.window, self.stride, self.pad, self.ceil_mode)
+        if self.mode == "max":
+            grad_gz = MaxPool2dGradGrad(*settings)(x, cot)
+        else:
+            # The transpose of spreading each gradient evenly over its window is
+            # averaging over the same window: the average pooling itself.
+            grad_gz = Pool2d("avg", *settings)(cot)
+        # x decides only which pixel wins (max) or nothing but the shape (avg): it
+        # is connected, and its gradient is zero wherever it exists. Theano's
+        # max-pool gradients did the same.
+        return [pt.zeros_like(x), grad_gz]
+
+
+class MaxPool2dGradGrad(_PoolOp):
+    """Gradient of max :class:`Pool2dGrad` with respect to its output gradient.
+
+    From ``x`` and a tensor ``gx`` shaped like it, each output pixel is ``gx`` at
+    the first maximum (row-major) of ``x`` in its window: the pixel
+    :class:`Pool2dGrad` sends that window's gradient to. It is Theano's
+    ``DownsampleFactorMaxGradGrad``, and what second derivatives through max
+    pooling need. The output has the pooled shape.
+
+    Parameters
+    ----------
+    window, stride, pad, ceil_mode
+        As :class:`Pool2d`'s; the mode is always ``'max'``.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> x = pt.as_tensor(np.array([[[[0.0, 5.0], [5.0, 1.0]]]]))
+    >>> gx = pt.as_tensor(np.arange(4.0).reshape(1, 1, 2, 2))
+    >>> MaxPool2dGradGrad(window=2)(x, gx).eval(mode="FAST_COMPILE")  # gx at 5.0
+    array([[[[1.]]]])
+    """
+
+    def __init__(self, window=2, stride=None, pad=0, ceil_mode=False):
+        super().__init__("max", window, stride, pad, ceil_mode)
+
+    def make_node(self, x, gx):
+        x, gx = as_batch(x, "input"), as_batch(gx, "input gradient")
+        if x.type.dtype != gx.type.dtype:
+            raise TypeError(
+                f"input is {x.type.dtype} but input gradient is {gx.type.dtype}"
+            )
+        return Apply(self, [x, gx], [self.pooled_type(x)()])
+
+    def perform(self, node, inputs, output_storage):
+        x, gx = (np.ascontiguousarray(a) for a in inputs)
+        if x.shape != gx.shape:
+            raise ValueError(
+                f"input gradient has shape {gx.shape} but the input {x.shape}"
+            )
+        _, window, stride, pad, ceil_mode = self.settings
+        shape = kernels.pool_output_shape(x.shape, window, stride, pad, ceil_mode)
+        out = np.empty(shape, x.dtype)
+        threads.run(
+            lambda first, last: kernels.max_pool2d_grad_grad_planes(
+                x, gx, out, window, stride, pad, first, last
+            ),
+            x.shape[0] * x.shape[1],
+        )
+        output_storage[0][0] = out
+
+    def infer_shape(self, *args):
+        _, (x_shape, _) = node_and_shapes(args)
+        return [self.pooled_shape(x_shape)]
+
+    def pullback(self, inputs, outputs, cotangents):
+        x, _ = inputs
+        (cot,) = cotangents
+        # Linear in gx with Pool2dGrad as its transpose; piecewise constant in x.
+        settings = (self.window, self.stride, self.pad, self.ceil_mode)
+        grad_gx = Pool2dGrad("max", *settings)(x, cot)
+        return [pt.zeros_like(x), grad_gx]
 
 
 def pool2d(x, mode="max", window=2, stride=None, pad=0, ceil_mode=False):

@@ -9,10 +9,9 @@ contiguous share of its output instead, and BLAS stays on one thread. On two cor
 one 256x256 style-transfer evaluation took 0.40 s this way against 0.50 s with two
 BLAS threads (``docs/performance.md``).
 
-:func:`naah.compile.function` runs every call of a function compiled for the ``"c"``
-backend inside :func:`parallel`. Outside it (a graph compiled directly with
-``pytensor.function``), the kernels run serially with BLAS's own threads, as they
-do on PyTensor's Numba backend.
+:class:`naah.runtime.Runtime` enters :func:`parallel` around the calls of naah's
+compiled functions on the ``"c"`` backend. Outside it the kernels run serially with
+BLAS's own threads, as they do on PyTensor's Numba backend.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from naah.ops import kernels, winograd
-from naah.ops.memory import keep_freed_memory
 
 # Below this many 2x2 output tiles per worker, products over a share of the tiles
 # are too narrow to run well, and the workers share the output channels instead
@@ -65,55 +63,95 @@ def workers() -> int:
     return getattr(_local, "workers", 1)
 
 
-@contextmanager
-def _blas_threads(count: int):
-    libraries = _blas_libraries()
-    before = [lib.get_num_threads() for lib in libraries]
-    for lib in libraries:
-        lib.set_num_threads(count)
-    try:
-        yield
-    finally:
-        for lib, threads in zip(libraries, before, strict=True):
-            lib.set_num_threads(threads)
+class _BlasLimit:
+    """BLAS held to one thread while any thread is inside :func:`parallel`.
+
+    BLAS libraries are process-wide, so the limit is reference-counted under one
+    lock: the first thread to enter saves the libraries' thread counts and the last
+    to leave restores them, whatever order the threads leave in.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._saved: list[int] = []
+
+    def acquire(self) -> int:
+        """Hold BLAS to one thread; return the BLAS thread count before any hold."""
+        with self._lock:
+            libraries = _blas_libraries()
+            if self._holders == 0:
+                self._saved = [lib.get_num_threads() or 1 for lib in libraries]
+                for lib in libraries:
+                    lib.set_num_threads(1)
+            self._holders += 1
+            return max(self._saved, default=1)
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0:
+                for lib, count in zip(_blas_libraries(), self._saved, strict=True):
+                    lib.set_num_threads(count)
+
+    @contextmanager
+    def widened(self, count: int):
+        """BLAS on ``count`` threads for a kernel that does not split its work."""
+        self._set(count)
+        try:
+            yield
+        finally:
+            self._set(1)
+
+    def _set(self, count: int) -> None:
+        with self._lock:
+            if self._holders:
+                for lib in _blas_libraries():
+                    lib.set_num_threads(count)
+
+
+_blas_limit = _BlasLimit()
 
 
 @contextmanager
-def parallel():
-    """Run naah's kernels on as many threads as BLAS would use, BLAS on one.
+def parallel(count: int | None = None):
+    """Run naah's kernels on ``count`` worker threads, BLAS on one, in this thread.
 
-    The thread count is the BLAS setting in effect (``OPENBLAS_NUM_THREADS``,
+    ``count`` defaults to the BLAS setting in effect (``OPENBLAS_NUM_THREADS``,
     ``MKL_NUM_THREADS``, a threadpoolctl limit...), so a limit the user sets is
-    respected. BLAS libraries are process-wide: BLAS calls made by other threads
-    meanwhile also run on one thread.
+    respected. BLAS libraries are process-wide: while any thread is inside, BLAS
+    calls made by other threads also run on one thread. Contexts of several threads
+    may overlap in any order; the last one to leave restores BLAS's thread count.
+    Usually entered through :meth:`naah.runtime.Runtime.activate`.
 
     Examples
     --------
     >>> import numpy as np
-    >>> with parallel():
+    >>> with parallel(2):
     ...     y = conv2d_forward(np.ones((1, 3, 8, 8)), np.ones((4, 3, 3, 3)), 1, 1, 1, 1, 1, 1)
     >>> y.shape
     (1, 4, 8, 8)
     """
-    if workers() > 1:  # already inside
+    if count is not None and (not isinstance(count, int) or count < 1):
+        raise ValueError(f"worker count must be a positive int, got {count!r}")
+    if workers() > 1:  # already inside: the outer context owns the setting
         yield
         return
-    keep_freed_memory()
-    count = max((lib.get_num_threads() or 1 for lib in _blas_libraries()), default=1)
-    with _blas_threads(1):
-        _local.workers = count
-        try:
-            yield
-        finally:
-            _local.workers = 1
+    blas_count = _blas_limit.acquire()
+    _local.workers = blas_count if count is None else count
+    try:
+        yield
+    finally:
+        _local.workers = 1
+        _blas_limit.release()
 
 
 @contextmanager
 def _serial():
-    """For kernels that do not split their work: BLAS threads as outside
-    :func:`parallel`."""
+    """For kernels that do not split their work: BLAS's own threads, as outside
+    :func:`parallel`, for the kernel's length."""
     if workers() > 1:
-        with _blas_threads(workers()):
+        with _blas_limit.widened(workers()):
             yield
     else:
         yield

@@ -6,7 +6,6 @@ record a :class:`History` and call ``callback(record, image)`` after every itera
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ import pytensor.tensor as pt
 from scipy.optimize import fmin_l_bfgs_b
 
 from naah.compile import function
-from naah.ops.threads import parallel
 from naah.optim.history import History, IterationRecord
 from naah.optim.updates import adam, sgd
 
@@ -116,8 +114,7 @@ def minimize(
     # On the "c" backend naah's kernels split their work between threads and BLAS
     # stays on one (naah.ops.threads); holding that for the whole run also keeps
     # L-BFGS-B's own vector work, 1.1-3x slower on two BLAS threads, on one.
-    threads = parallel() if problem.backend == "c" else contextlib.nullcontext()
-    with threads:
+    with problem.runtime.activate(problem.backend):
         if settings.method == "lbfgs":
             image = _lbfgs(problem, initial, iterations, settings, recorder)
         else:

@@ -13,6 +13,10 @@ from naah.experiments import (
 BUDGET = 8
 
 
+# The shared runs take ~40 s to set up: every test here is in the slow set.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def runs(pair):
     return compare_optimizers(pair, evaluations=BUDGET, seeds=(0, 1))

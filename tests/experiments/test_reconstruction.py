@@ -1,6 +1,7 @@
 """Content and style reconstructions from single layers, at tiny size."""
 
 import numpy as np
+import pytest
 
 from naah.experiments import (
     reconstruct_content,
@@ -21,6 +22,7 @@ def test_content_reconstruction_lowers_the_content_loss_from_noise(weights, imag
     assert rec.result.image.shape == (SIZE, SIZE, 3)
 
 
+@pytest.mark.slow
 def test_style_reconstructions_use_growing_layer_sets(weights, images):
     recs = reconstruct_style(
         weights, images[1], ["conv1_1", "conv2_1"], size=SIZE, iterations=3

@@ -35,6 +35,7 @@ def test_random_weights_reject_sizes_that_five_poolings_cannot_halve():
         random_vgg19_weights(image_size=48)
 
 
+@pytest.mark.slow
 def test_random_weights_build_a_network_ending_in_class_probabilities():
     net = VGG_19(random_vgg19_weights((4, 4, 8, 8, 8), 16, 3))
     x = pytensor.tensor.tensor4("x", dtype="float32")

@@ -16,6 +16,7 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_funcify
 from pytensor.link.numba.linker import NumbaLinker
 
+import naah.ops.numba_backend  # noqa: F401  (registers naah's Ops for mode="NUMBA")
 from naah.ops import (
     Conv2d,
     Conv2dGradInput,
@@ -75,7 +76,11 @@ def compile_and_run(mode, dtype):
     return values, [str(w.message) for w in caught]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+# float32 only: naah runs in float32, and each dtype is minutes of cold Numba
+# compilation. The registrations are dtype-agnostic; float64 kernels are covered by
+# the C VM test below and tests/ops/test_conv.py, test_pool.py.
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32"])
 @pytest.mark.parametrize("mode", ["numba", "default"])
 def test_backends_agree_on_a_small_network_and_its_gradient(mode, dtype):
     expected, _ = compile_and_run("cvm", dtype)
@@ -92,23 +97,26 @@ def test_the_cvm_mode_compiles_and_runs_without_warnings(dtype):
     assert caught == []
 
 
+@pytest.mark.slow
 def test_numba_max_gradient_goes_to_the_first_maximum():
-    x = pt.tensor4("x")
+    x = pt.tensor4("x", dtype="float32")
     grad = pytensor.grad(pool2d(x, "max", 2).sum(), x)
     f = pytensor.function([x], grad, mode="NUMBA")
-    tie = np.array([[[[0.0, 5.0], [5.0, 1.0]]]])
+    tie = np.array([[[[0.0, 5.0], [5.0, 1.0]]]], dtype="float32")
     np.testing.assert_array_equal(f(tie)[0, 0], [[0, 1], [0, 0]])
 
 
+@pytest.mark.slow
 def test_numba_pooling_of_an_input_smaller_than_the_window_is_a_clear_error():
-    x = pt.tensor4("x")
+    x = pt.tensor4("x", dtype="float32")
     f = pytensor.function([x], pool2d(x, "max", 3), mode="NUMBA")
     with pytest.raises(ValueError, match="smaller than the pooling window"):
-        f(np.zeros((1, 1, 2, 2)))
+        f(np.zeros((1, 1, 2, 2), dtype="float32"))
 
 
+@pytest.mark.slow
 def test_numba_channel_mismatch_names_the_channels():
-    x, w = pt.tensor4("x"), pt.tensor4("w")
+    x, w = pt.tensor4("x", dtype="float32"), pt.tensor4("w", dtype="float32")
     f = pytensor.function([x, w], conv2d(x, w), mode="NUMBA")
     with pytest.raises(ValueError, match="channels"):
-        f(np.zeros((1, 3, 5, 5)), np.zeros((2, 4, 3, 3)))
+        f(np.zeros((1, 3, 5, 5), "float32"), np.zeros((2, 4, 3, 3), "float32"))

@@ -49,6 +49,46 @@ def test_parallel_uses_the_blas_thread_count_and_holds_blas_to_one_thread():
         assert blas_threads() == before
 
 
+def test_overlapping_contexts_of_two_threads_restore_blas_in_any_order():
+    # A enters, B enters, A exits, B exits: both get the BLAS count, and BLAS ends
+    # where it started.
+    steps = {name: (threading.Event(), threading.Event()) for name in "AB"}
+    seen = {}
+
+    def body(name):
+        entered, leave = steps[name]
+        with threads.parallel():
+            seen[name] = threads.workers()
+            entered.set()
+            leave.wait(10)
+        seen[f"{name} after"] = set(blas_threads().values())
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        a = threading.Thread(target=body, args="A")
+        b = threading.Thread(target=body, args="B")
+        a.start()
+        steps["A"][0].wait(10)
+        b.start()
+        steps["B"][0].wait(10)
+        steps["A"][1].set()
+        a.join(10)
+        steps["B"][1].set()
+        b.join(10)
+        after = blas_threads()
+    assert (seen["A"], seen["B"]) == (2, 2)
+    assert seen["B after"] == set(before.values())
+    assert after == before
+
+
+def test_an_explicit_worker_count_overrides_blas_and_must_be_positive():
+    with threadpool_limits(limits=1, user_api="blas"), threads.parallel(3):
+        assert threads.workers() == 3
+    with pytest.raises(ValueError, match="positive int"):
+        with threads.parallel(0):
+            pass
+
+
 def test_a_one_thread_blas_limit_keeps_the_kernels_serial():
     with threadpool_limits(limits=1, user_api="blas"), threads.parallel():
         assert threads.workers() == 1
