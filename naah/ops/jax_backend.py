@@ -5,9 +5,10 @@ Importing this module registers every Op of :mod:`naah.ops` with
 when the ``"jax"`` backend is chosen. Convolutions are ``lax.conv_general_dilated``
 (NCHW input, OIHW kernels, no flip, as :mod:`naah.ops.kernels`), pooling is
 ``lax.reduce_window``, and the gradient Ops are the exact linear transposes of the
-forward functions (:func:`jax.linear_transpose`, :func:`jax.vjp`; :func:`jax.jvp` for
-the max-pooling gradient's gradient), so XLA sees the same transposed convolutions
-it would build for ``jax.grad``.
+forward functions (:func:`jax.linear_transpose`, :func:`jax.vjp`), so XLA sees the
+same transposed convolutions it would build for ``jax.grad``. Max pooling's
+gradient of the gradient reads each window at its first maximum, explicitly, so
+that ties go where :mod:`naah.ops.kernels` sends them.
 
 JAX traces with static shapes. The gradient Ops take the input's (or kernel's)
 spatial size as a graph input, which a strided convolution does not determine; a
@@ -329,13 +330,63 @@ def jax_funcify_Pool2d(op, **kwargs):
     return _pool_function(op)
 
 
+def _first_max_picker(op):
+    """``pick(x, g)``: ``g`` at each window's first maximum of ``x`` (row-major),
+    the pixel :mod:`naah.ops.kernels` sends a max window's gradient to.
+
+    Each window's taps are stacked on a last axis in row-major order and
+    ``jnp.argmax`` takes the first maximum, whatever order XLA reduces in.
+    """
+    _, (kh, kw), (sh, sw), (pad_top, pad_bottom, pad_left, pad_right), ceil = (
+        op.settings
+    )
+
+    def spread(a, fill, size, window, stride, before, after, axis):
+        """``a`` padded (or cropped) along ``axis`` to exactly cover the windows."""
+        out = kernels.pool_output_size(size, window, stride, before, after, ceil)
+        trailing = (out - 1) * stride + window - size - before
+        a = lax.slice_in_dim(a, 0, size + min(trailing, 0), axis=axis)
+        widths = [(0, 0)] * a.ndim
+        widths[axis] = (before, max(trailing, 0))
+        return jnp.pad(a, widths, constant_values=fill), out
+
+    def windows(a, fill):
+        h, w = a.shape[2:]
+        a, ho = spread(a, fill, h, kh, sh, pad_top, pad_bottom, 2)
+        a, wo = spread(a, fill, w, kw, sw, pad_left, pad_right, 3)
+        taps = [
+            a[:, :, p : p + (ho - 1) * sh + 1 : sh, q : q + (wo - 1) * sw + 1 : sw]
+            for p in range(kh)
+            for q in range(kw)
+        ]
+        return jnp.stack(taps, axis=-1)
+
+    def pick(x, g):
+        # Padding is -inf: it never wins a max (an in-bounds pixel comes first).
+        first = jnp.argmax(windows(x, -jnp.inf), axis=-1)[..., None]
+        return jnp.take_along_axis(windows(g, 0), first, axis=-1)[..., 0]
+
+    return pick
+
+
 @jax_funcify.register(Pool2dGrad)
 def jax_funcify_Pool2dGrad(op, **kwargs):
     pool = _pool_function(op)
+    pick = _first_max_picker(op)
+    is_max, window, stride = op.settings[:3]
+    overlapping = any(s < k for s, k in zip(stride, window, strict=True))
 
     def pool2d_grad(x, gz):
-        # XLA's max-pool transpose (select-and-scatter with >=) sends each window's
-        # gradient to its first maximum in row-major order, as kernels.py does.
+        if is_max and overlapping:
+            # XLA's select-and-scatter breaks ties between overlapping windows
+            # differently from kernels.py; the transpose of the first-maximum
+            # picker sends each window's gradient where kernels.py does.
+            x_type = jax.ShapeDtypeStruct(x.shape, gz.dtype)
+            (gx,) = jax.linear_transpose(lambda g: pick(x, g), x_type)(gz)
+            return gx
+        # Elsewhere XLA's max-pool transpose (select-and-scatter with >=) sends
+        # each window's gradient to its first maximum in row-major order, as
+        # kernels.py does, and is faster.
         _, pullback = jax.vjp(pool, x)
         (gx,) = pullback(gz)
         return gx
@@ -345,14 +396,10 @@ def jax_funcify_Pool2dGrad(op, **kwargs):
 
 @jax_funcify.register(MaxPool2dGradGrad)
 def jax_funcify_MaxPool2dGradGrad(op, **kwargs):
-    pool = _pool_function(op)
+    pick = _first_max_picker(op)
 
     def max_pool2d_grad_grad(x, gx):
-        # The derivative of max pooling in direction gx reads gx at each window's
-        # maximum: JAX's rule for it (select-and-gather with >=) is the transpose
-        # of the select-and-scatter that Pool2dGrad runs, so ties agree with it.
-        _, picked = jax.jvp(pool, (x,), (gx,))
-        return picked
+        return pick(x, gx)
 
     return max_pool2d_grad_grad
 

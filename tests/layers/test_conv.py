@@ -1,13 +1,13 @@
-"""Tests for naah.layers.conv: ConvLayer against a numpy reference."""
+"""Tests for naah.layers.conv: ConvLayer against a scipy reference."""
 
 import numpy as np
 import pytensor.tensor as pt
 import pytest
-from numpy.lib.stride_tricks import sliding_window_view
 from pytensor.tensor.sharedvar import TensorSharedVariable
 
 from naah.compile import function
 from naah.layers import ConvLayer
+from tests._reference import conv2d as reference_conv2d
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
@@ -16,15 +16,9 @@ def random(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype("float32")
 
 
-def reference_conv_layer(x, kernel, bias, pad=(0, 0, 0, 0), stride=(1, 1), relu=False):
-    """Cross-correlation as an einsum over padded patches, plus bias, then ReLU."""
-    top, bottom, left, right = pad
-    sh, sw = stride
-    x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
-    kh, kw = kernel.shape[2:]
-    # patches: (N, C, H_out, W_out, kh, kw)
-    patches = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    y = np.einsum("nchwij,ocij->nohw", patches, kernel.astype(np.float64))
+def reference_conv_layer(x, kernel, bias, pad=0, stride=1, relu=False):
+    """Cross-correlation by scipy (tests/_reference.py), plus bias, then ReLU."""
+    y = reference_conv2d(x, kernel, pad, stride)
     y += bias.astype(np.float64)[None, :, None, None]
     return np.maximum(y, 0) if relu else y
 

@@ -1,44 +1,18 @@
 """Tests for naah.layers.pool: PoolLayer against a numpy reference."""
 
-import math
-
 import numpy as np
 import pytensor.tensor as pt
 import pytest
 
 from naah.compile import function
 from naah.layers import PoolLayer
+from tests._reference import as_pair
+from tests._reference import four_sided as as_four
+from tests._reference import pool2d as reference_pool
 
 
 def random(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype("float32")
-
-
-def reference_size(size, window, stride, before, after, ceil_mode):
-    """Output length: MatConvNet's floor, or Caffe's ceil without a window that
-    starts in the trailing padding."""
-    span = size + before + after - window
-    if not ceil_mode:
-        return span // stride + 1
-    out = math.ceil(span / stride) + 1
-    return out - 1 if (out - 1) * stride >= size + before else out
-
-
-def reference_pool(x, mode, window, stride, pad=(0, 0, 0, 0), ceil_mode=False):
-    """Pool window by window; padding never wins a max and is not averaged."""
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw) = window, stride
-    top, bottom, left, right = pad
-    h_out = reference_size(h, kh, sh, top, bottom, ceil_mode)
-    w_out = reference_size(w, kw, sw, left, right, ceil_mode)
-    out = np.empty((n, c, h_out, w_out))
-    reduce = np.max if mode == "max" else np.mean
-    for i in range(h_out):
-        r0, r1 = max(i * sh - top, 0), min(i * sh - top + kh, h)
-        for j in range(w_out):
-            c0, c1 = max(j * sw - left, 0), min(j * sw - left + kw, w)
-            out[:, :, i, j] = reduce(x[:, :, r0:r1, c0:c1], axis=(2, 3))
-    return out
 
 
 def run(layer, x):
@@ -62,14 +36,6 @@ GEOMETRIES = {
     "ceil mode (Caffe)": ((1, 2, 7, 9), 2, None, 0, True),
     "ceil mode with overlap and padding": ((1, 1, 8, 9), 3, 2, 1, True),
 }
-
-
-def as_pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def as_four(value):
-    return (value,) * 4 if isinstance(value, int) else tuple(value)
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])

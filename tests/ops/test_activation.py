@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from naah.compile import get_mode
 from naah.ops import Relu, ReluGrad, relu, threads
+from tests._reference import central_differences
 
 CVM = get_mode("c")
 
@@ -43,9 +44,41 @@ def test_gradient_passes_where_the_output_is_positive():
 
 
 def test_gradient_matches_finite_differences():
-    x = random((3, 4, 5), seed=2)
-    x[np.abs(x) < 0.1] = 0.5  # finite differences need distance from the kink
+    x = away_from_the_kink((3, 4, 5), seed=2)
     verify_grad(Relu(), [x], rng=np.random.default_rng(3), mode=CVM)
+
+
+def away_from_the_kink(shape, seed):
+    x = random(shape, seed=seed)
+    x[np.abs(x) < 0.1] = 0.5  # finite differences need distance from the kink
+    return x
+
+
+def test_relu_grad_gradients_match_finite_differences():
+    # The gradient in y is 0 away from y = 0, as the Op says.
+    y, gz = away_from_the_kink((3, 4, 5), seed=6), random((3, 4, 5), seed=7)
+    verify_grad(ReluGrad(), [y, gz], rng=np.random.default_rng(8), mode=CVM)
+
+
+def test_second_derivative_of_relu_matches_finite_differences():
+    # cost = sum(relu(x)**2 * c); its gradient projected on v, differentiated
+    # again, against central differences of numpy's gradient 2 c relu(x) (x > 0)
+    # projected on v (linear between kinks: exact up to rounding).
+    x = away_from_the_kink((2, 3, 4), seed=9)
+    c, v = random(x.shape, seed=10), random(x.shape, seed=11)
+    xv = pt.tensor3("x")
+    grad = pytensor.grad((relu(xv) ** 2 * c).sum(), xv)
+    second = pytensor.grad((grad * v).sum(), xv)
+    grad_value, second_value = pytensor.function([xv], [grad, second], mode=CVM)(x)
+
+    def first_derivative(x):
+        return 2 * c * np.maximum(x, 0) * (x > 0)
+
+    np.testing.assert_allclose(grad_value, first_derivative(x), rtol=1e-15)
+    (expected,) = central_differences(
+        lambda x: np.vdot(first_derivative(x), v), [x], eps=1e-3
+    )
+    np.testing.assert_allclose(second_value, expected, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("backend", ["c", "numba"])

@@ -1,51 +1,23 @@
-"""Tests for naah.ops.conv: Conv2d and its gradient Ops against scipy references."""
+"""Tests for naah.ops.conv: Conv2d and its gradient Ops against scipy references,
+and the gradient Ops' own gradients against finite differences."""
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
 from pytensor.compile.mode import Mode
-from pytensor.gradient import verify_grad
-from scipy.signal import correlate2d
+from pytensor.gradient import DisconnectedType, verify_grad
 from threadpoolctl import threadpool_limits
 
 from naah.ops import Conv2d, Conv2dGradInput, Conv2dGradKernel, conv2d, threads
+from tests._reference import central_differences
+from tests._reference import conv2d as reference_conv2d
+from tests._reference import conv2d_grad_input as reference_grad_input
+from tests._reference import conv2d_grad_kernel as reference_grad_kernel
 
 # naah compiles with the C VM linker; its Ops run their ``perform``.
 CVM = Mode(linker="cvm", optimizer="fast_run")
 TOLERANCE = {"float32": {"rtol": 1e-4, "atol": 1e-4}, "float64": {"rtol": 1e-10}}
-
-
-def four_sided(pad):
-    """``pad`` as (top, bottom, left, right), written independently of naah."""
-    if isinstance(pad, int):
-        return (pad, pad, pad, pad)
-    if len(pad) == 2:
-        return (pad[0], pad[0], pad[1], pad[1])
-    return tuple(pad)
-
-
-def reference_conv2d(x, w, pad=0, stride=1):
-    """Cross-correlation by scipy, one (image, kernel, channel) plane at a time."""
-    top, bottom, left, right = four_sided(pad)
-    sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
-    w = w.astype(np.float64)
-    out = np.stack(
-        [
-            np.stack(
-                [
-                    sum(
-                        correlate2d(x[n, c], w[o, c], mode="valid")
-                        for c in range(x.shape[1])
-                    )
-                    for o in range(w.shape[0])
-                ]
-            )
-            for n in range(x.shape[0])
-        ]
-    )
-    return out[:, :, ::sh, ::sw]
 
 
 def random(shape, dtype="float64", seed=0):
@@ -167,6 +139,101 @@ def test_conv2d_gradients_match_finite_differences(x_shape, w_shape, pad, stride
         rng=np.random.default_rng(5),
         mode=CVM,
     )
+
+
+def output_shape(x_shape, w_shape, pad, stride):
+    return reference_conv2d(np.zeros(x_shape), np.zeros(w_shape), pad, stride).shape
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "pad", "stride"),
+    list(GRADIENT_GEOMETRIES.values()),
+    ids=list(GRADIENT_GEOMETRIES),
+)
+def test_grad_input_gradients_match_finite_differences(x_shape, w_shape, pad, stride):
+    gz = random(output_shape(x_shape, w_shape, pad, stride), seed=40)
+    verify_grad(
+        lambda gz, w: Conv2dGradInput(pad, stride)(gz, w, x_shape[2:]),
+        [gz, random(w_shape, seed=41)],
+        rng=np.random.default_rng(42),
+        mode=CVM,
+    )
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "pad", "stride"),
+    list(GRADIENT_GEOMETRIES.values()),
+    ids=list(GRADIENT_GEOMETRIES),
+)
+def test_grad_kernel_gradients_match_finite_differences(x_shape, w_shape, pad, stride):
+    gz = random(output_shape(x_shape, w_shape, pad, stride), seed=43)
+    verify_grad(
+        lambda x, gz: Conv2dGradKernel(pad, stride)(x, gz, w_shape[2:]),
+        [random(x_shape, seed=44), gz],
+        rng=np.random.default_rng(45),
+        mode=CVM,
+    )
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "pad", "stride"),
+    list(GRADIENT_GEOMETRIES.values()),
+    ids=list(GRADIENT_GEOMETRIES),
+)
+def test_second_derivatives_of_conv2d_match_finite_differences(
+    x_shape, w_shape, pad, stride
+):
+    # cost = sum(conv2d(x, w)**2 * c); its gradients gx, gw projected on v and u,
+    # differentiated again in x and w, against central differences of the same
+    # projections of numpy's first derivatives. Each entry is at most quadratic in
+    # any one element of x or w, so central differences are exact up to rounding.
+    x, w = random(x_shape, seed=46), random(w_shape, seed=47)
+    c = random(output_shape(x_shape, w_shape, pad, stride), seed=48)
+    v, u = random(x_shape, seed=49), random(w_shape, seed=50)
+    xv, wv = pt.tensor4("x"), pt.tensor4("w")
+    gx, gw = pytensor.grad((Conv2d(pad, stride)(xv, wv) ** 2 * c).sum(), [xv, wv])
+    second = [
+        *pytensor.grad((gx * v).sum(), [xv, wv]),
+        *pytensor.grad((gw * u).sum(), [xv, wv]),
+    ]
+    first_value, *second_values = pytensor.function([xv, wv], [gx, *second], mode=CVM)(
+        x, w
+    )
+
+    def first_derivatives(x, w):
+        gz = 2 * c * reference_conv2d(x, w, pad, stride)
+        return (
+            reference_grad_input(gz, w, x.shape[2:], pad, stride),
+            reference_grad_kernel(x, gz, w.shape[2:], pad, stride),
+        )
+
+    np.testing.assert_allclose(first_value, first_derivatives(x, w)[0], rtol=1e-10)
+    expected = [
+        *central_differences(
+            lambda x, w: np.vdot(first_derivatives(x, w)[0], v), [x, w]
+        ),
+        *central_differences(
+            lambda x, w: np.vdot(first_derivatives(x, w)[1], u), [x, w]
+        ),
+    ]
+    for value, reference in zip(second_values, expected, strict=True):
+        np.testing.assert_allclose(value, reference, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "op_class", [Conv2dGradInput, Conv2dGradKernel], ids=lambda c: c.__name__
+)
+def test_size_input_of_a_gradient_op_is_disconnected_from_its_gradient(op_class):
+    a, b, size = pt.tensor4("a"), pt.tensor4("b"), pt.lvector("size")
+    out = op_class(1, 2)(a, b, size)
+    assert out.owner.op.connection_pattern(out.owner) == [[True], [True], [False]]
+    grads = pytensor.grad(
+        out.sum(),
+        [a, b, size],
+        disconnected_inputs="ignore",
+        return_disconnected="disconnected",
+    )
+    assert [isinstance(g.type, DisconnectedType) for g in grads] == [False, False, True]
 
 
 def inner(a, b):

@@ -22,14 +22,19 @@ from naah.ops import (  # noqa: E402
     Conv2dGradKernel,
     Gram,
     MatMul,
+    MaxPool2dGradGrad,
     Pool2d,
     Pool2dGrad,
+    Relu,
+    ReluGrad,
     conv2d,
     gram,
     matmul,
     pool2d,
+    relu,
 )
 from naah.testing import write_vgg19_mat  # noqa: E402
+from tests._reference import max_pool2d_grad_grad, pool2d_grad  # noqa: E402
 
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
 
@@ -57,7 +62,18 @@ def assert_backends_agree(inputs, outputs, values):
 
 @pytest.mark.parametrize(
     "op_class",
-    [Conv2d, Conv2dGradInput, Conv2dGradKernel, Pool2d, Pool2dGrad, Gram, MatMul],
+    [
+        Conv2d,
+        Conv2dGradInput,
+        Conv2dGradKernel,
+        Pool2d,
+        Pool2dGrad,
+        MaxPool2dGradGrad,
+        Gram,
+        MatMul,
+        Relu,
+        ReluGrad,
+    ],
 )
 def test_every_op_has_a_jax_registration(op_class):
     import naah.ops.jax_backend  # noqa: F401
@@ -129,6 +145,70 @@ def test_max_pooling_gradient_goes_to_the_first_maximum_as_in_the_c_backend():
     expected, (actual,) = both_backends([x], [grad], [tie])
     np.testing.assert_array_equal(actual[0, 0], [[0, 1], [0, 0]])
     np.testing.assert_array_equal(actual, expected[0])
+
+
+@pytest.mark.parametrize("x_shape, w_shape, pad, stride", CONVOLUTIONS)
+def test_second_derivatives_of_a_convolution_agree_with_the_c_backend(
+    x_shape, w_shape, pad, stride
+):
+    x, w = pt.tensor4("x", dtype="float32"), pt.tensor4("w", dtype="float32")
+    v, u = pt.tensor4("v", dtype="float32"), pt.tensor4("u", dtype="float32")
+    gx, gw = pytensor.grad((conv2d(x, w, pad=pad, stride=stride) ** 2).sum(), [x, w])
+    outputs = [
+        *pytensor.grad((gx * v).sum(), [x, w]),
+        *pytensor.grad((gw * u).sum(), [x, w]),
+    ]
+    values = [
+        random(x_shape),
+        random(w_shape, 1),
+        random(x_shape, 2),
+        random(w_shape, 3),
+    ]
+    assert_backends_agree([x, w, v, u], outputs, values)
+
+
+@pytest.mark.parametrize("mode, window, stride, pad, ceil_mode", POOLINGS)
+def test_second_derivative_of_pooling_agrees_with_the_c_backend(
+    mode, window, stride, pad, ceil_mode
+):
+    x, v = pt.tensor4("x", dtype="float32"), pt.tensor4("v", dtype="float32")
+    y = pool2d(x, mode, window, stride, pad, ceil_mode)
+    grad = pytensor.grad((y**2).sum(), x)
+    outputs = [pytensor.grad((grad * v).sum(), x)]
+    assert_backends_agree(
+        [x, v], outputs, [random((2, 3, 9, 7)), random((2, 3, 9, 7), 1)]
+    )
+
+
+@pytest.mark.parametrize("mode, window, stride, pad, ceil_mode", POOLINGS[:4])
+def test_max_pooling_gradients_pick_each_window_s_first_maximum_even_with_ties(
+    mode, window, stride, pad, ceil_mode
+):
+    # Values in {0, 1, 2}: most windows have ties, overlapping ones included.
+    settings = (window, stride, pad, ceil_mode)
+    x = np.random.default_rng(4).integers(0, 3, (2, 3, 9, 7)).astype("float32")
+    gx = random(x.shape, 5)
+    gz = random(Pool2d("max", *settings).output_size(9, 7), 6)[None, None]
+    gz = np.ascontiguousarray(np.broadcast_to(gz, (2, 3, *gz.shape[2:])))
+    xv, gxv, gzv = (pt.tensor4(n, dtype="float32") for n in ("x", "gx", "gz"))
+    outputs = [
+        Pool2dGrad("max", *settings)(xv, gzv),
+        MaxPool2dGradGrad(*settings)(xv, gxv),
+    ]
+    grad, picked = function([xv, gxv, gzv], outputs, backend="jax")(x, gx, gz)
+    expected_grad = pool2d_grad(x, gz, "max", *settings)
+    np.testing.assert_allclose(np.asarray(grad), expected_grad, rtol=1e-6, atol=1e-6)
+    expected_picked = max_pool2d_grad_grad(x, gx, *settings)
+    np.testing.assert_array_equal(np.asarray(picked), expected_picked)
+
+
+def test_second_derivative_of_relu_agrees_with_the_c_backend():
+    x, v = pt.tensor4("x", dtype="float32"), pt.tensor4("v", dtype="float32")
+    grad = pytensor.grad((relu(x) ** 3).sum(), x)
+    outputs = [grad, pytensor.grad((grad * v).sum(), x)]
+    assert_backends_agree(
+        [x, v], outputs, [random((2, 3, 4, 5)), random((2, 3, 4, 5), 1)]
+    )
 
 
 def test_gram_and_matmul_and_their_gradients_agree_with_the_c_backend():

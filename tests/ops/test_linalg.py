@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from naah.compile import get_mode
 from naah.ops import Gram, MatMul, gram, matmul, threads
+from tests._reference import central_differences
 
 MODE = get_mode("c")
 
@@ -59,6 +60,33 @@ def test_matmul_gradients_match_finite_differences():
         MatMul(), [random((3, 5), seed=4), random((5, 2), seed=5)],
         rng=np.random.default_rng(6), mode=MODE,
     )  # fmt: skip
+
+
+def test_second_derivatives_of_a_gram_loss_match_finite_differences():
+    # Gram and MatMul have no gradient Ops of their own: their gradients are
+    # matmuls, so second derivatives (as of a style loss) need nothing more.
+    # cost = sum((gram(f) @ b) * c); its gradient in f projected on v,
+    # differentiated again in f and b, against central differences of numpy's
+    # gradient (each entry is at most quadratic in one element: exact).
+    f, b = random((3, 5), seed=7), random((3, 2), seed=8)
+    c, v = random((3, 2), seed=9), random((3, 5), seed=10)
+    fv, bv = pt.matrix("f"), pt.matrix("b")
+    grad = pytensor.grad((matmul(gram(fv), bv) * c).sum(), fv)
+    second = pytensor.grad((grad * v).sum(), [fv, bv])
+    grad_value, *second_values = pytensor.function(
+        [fv, bv], [grad, *second], mode=MODE
+    )(f, b)
+
+    def first_derivative(f, b):
+        outer = c @ b.T  # d cost / d gram
+        return (outer + outer.T) @ f
+
+    np.testing.assert_allclose(grad_value, first_derivative(f, b), rtol=1e-12)
+    expected = central_differences(
+        lambda f, b: np.vdot(first_derivative(f, b), v), [f, b], eps=1e-3
+    )
+    for value, reference in zip(second_values, expected, strict=True):
+        np.testing.assert_allclose(value, reference, rtol=1e-8, atol=1e-10)
 
 
 def test_gram_shape_is_inferred_without_running_it():

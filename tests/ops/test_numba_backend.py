@@ -21,6 +21,7 @@ from naah.ops import (
     Conv2d,
     Conv2dGradInput,
     Conv2dGradKernel,
+    MaxPool2dGradGrad,
     Pool2d,
     Pool2dGrad,
     conv2d,
@@ -36,7 +37,8 @@ TOLERANCE = {"float32": {"rtol": 2e-5, "atol": 1e-6}, "float64": {"rtol": 1e-12}
 
 
 @pytest.mark.parametrize(
-    "op_class", [Conv2d, Conv2dGradInput, Conv2dGradKernel, Pool2d, Pool2dGrad]
+    "op_class",
+    [Conv2d, Conv2dGradInput, Conv2dGradKernel, Pool2d, Pool2dGrad, MaxPool2dGradGrad],
 )
 def test_every_op_has_a_numba_registration(op_class):
     assert numba_funcify.dispatch(op_class) is not numba_funcify.dispatch(Op)

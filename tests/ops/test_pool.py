@@ -1,4 +1,5 @@
-"""Tests for naah.ops.pool: Pool2d and Pool2dGrad against loop-based references."""
+"""Tests for naah.ops.pool: Pool2d, Pool2dGrad and MaxPool2dGradGrad against
+loop-based references, and second derivatives against finite differences."""
 
 import math
 
@@ -10,81 +11,15 @@ from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
 from threadpoolctl import threadpool_limits
 
-from naah.ops import Pool2d, Pool2dGrad, pool2d, threads
+from naah.ops import MaxPool2dGradGrad, Pool2d, Pool2dGrad, pool2d, threads
+from tests._reference import central_differences
+from tests._reference import max_pool2d_grad_grad as reference_grad_grad
+from tests._reference import pool2d as reference_pool
+from tests._reference import pool2d_grad as reference_pool_grad
+from tests._reference import pool_length as reference_length
 
 # naah compiles with the C VM linker; its Ops run their ``perform``.
 CVM = Mode(linker="cvm", optimizer="fast_run")
-
-
-def as_pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def four_sided(pad):
-    """``pad`` as (top, bottom, left, right), written independently of naah."""
-    if isinstance(pad, int):
-        return (pad, pad, pad, pad)
-    if len(pad) == 2:
-        return (pad[0], pad[0], pad[1], pad[1])
-    return tuple(pad)
-
-
-def reference_length(size, window, stride, before, after, ceil_mode):
-    """Output length: MatConvNet's floor, or Caffe's ceil with its correction."""
-    span = size + before + after - window
-    if not ceil_mode:
-        return math.floor(span / stride) + 1
-    out = math.ceil(span / stride) + 1
-    # Caffe: the last window must start inside the image or its leading padding.
-    if (out - 1) * stride - before >= size:
-        out -= 1
-    return out
-
-
-def reference_windows(shape, window, stride, pad, ceil_mode):
-    """Output size (H_out, W_out) and, for each output pixel, its in-bounds window
-    as (i, j, rows, cols)."""
-    height, width = shape[2:]
-    kh, kw = as_pair(window)
-    sh, sw = as_pair(window if stride is None else stride)
-    top, bottom, left, right = four_sided(pad)
-    ho = reference_length(height, kh, sh, top, bottom, ceil_mode)
-    wo = reference_length(width, kw, sw, left, right, ceil_mode)
-    windows = []
-    for i in range(ho):
-        r0 = i * sh - top
-        rows = slice(max(r0, 0), min(r0 + kh, height))
-        for j in range(wo):
-            c0 = j * sw - left
-            windows.append((i, j, rows, slice(max(c0, 0), min(c0 + kw, width))))
-    return (ho, wo), windows
-
-
-def reference_pool(x, mode, window, stride=None, pad=0, ceil_mode=False):
-    size, windows = reference_windows(x.shape, window, stride, pad, ceil_mode)
-    out = np.empty((*x.shape[:2], *size))
-    reduce = np.max if mode == "max" else np.mean
-    for i, j, rows, cols in windows:
-        patch = x[:, :, rows, cols]
-        assert patch.size, "a window saw only padding"
-        out[:, :, i, j] = reduce(patch, axis=(2, 3))
-    return out
-
-
-def reference_pool_grad(x, gz, mode, window, stride=None, pad=0, ceil_mode=False):
-    """Max: each window's gradient to its first maximum (np.argmax); avg: shared."""
-    gx = np.zeros(x.shape)
-    _, windows = reference_windows(x.shape, window, stride, pad, ceil_mode)
-    for i, j, rows, cols in windows:
-        for n in range(x.shape[0]):
-            for c in range(x.shape[1]):
-                patch = gx[n, c, rows, cols]
-                if mode == "max":
-                    first = np.argmax(x[n, c, rows, cols])
-                    patch.flat[first] += gz[n, c, i, j]
-                else:
-                    patch += gz[n, c, i, j] / patch.size
-    return gx
 
 
 def random(shape, dtype="float64", seed=0):
@@ -292,6 +227,146 @@ def test_pool2d_gradient_matches_finite_differences(
     )
 
 
+# Overlapping windows, padding, ceil mode and (5x7, window 2) tiles with a row and
+# a column left over.
+SECOND_DERIVATIVE_CASES = {
+    case: GRADIENT_CASES[case]
+    for case in (
+        "5x7, window 2, floor",
+        "5x7, window 3, stride 2, pad 1, ceil",
+        "7x9, window (3, 2), stride (2, 1), MatConvNet pad, ceil",
+    )
+}
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize(
+    ("shape", "window", "stride", "pad", "ceil_mode"),
+    list(SECOND_DERIVATIVE_CASES.values()),
+    ids=list(SECOND_DERIVATIVE_CASES),
+)
+def test_pool2d_grad_gradients_match_finite_differences(
+    shape, window, stride, pad, ceil_mode, mode
+):
+    # Distinct values: no argmax changes within a finite-difference step, so the
+    # gradient in x is 0 there, as the Op says.
+    x = distinct(shape, seed=5)
+    gz = random(reference_pool(x, mode, window, stride, pad, ceil_mode).shape, seed=6)
+    verify_grad(
+        Pool2dGrad(mode, window, stride, pad, ceil_mode),
+        [x, gz],
+        rng=np.random.default_rng(7),
+        mode=CVM,
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "window", "stride", "pad", "ceil_mode"),
+    list(SECOND_DERIVATIVE_CASES.values()),
+    ids=list(SECOND_DERIVATIVE_CASES),
+)
+def test_max_grad_grad_gradients_match_finite_differences(
+    shape, window, stride, pad, ceil_mode
+):
+    verify_grad(
+        MaxPool2dGradGrad(window, stride, pad, ceil_mode),
+        [distinct(shape, seed=8), random(shape, seed=9)],
+        rng=np.random.default_rng(10),
+        mode=CVM,
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "window", "stride", "pad", "ceil_mode"),
+    list(CASES.values()),
+    ids=list(CASES),
+)
+def test_max_grad_grad_reads_where_the_max_gradient_writes_even_with_ties(
+    shape, window, stride, pad, ceil_mode
+):
+    # Values in {0, 1, 2}: most windows have ties, which both Ops must break alike
+    # for one to be the other's transpose.
+    settings = (window, stride, pad, ceil_mode)
+    x = np.random.default_rng(11).integers(0, 3, shape).astype(np.float64)
+    gx = random(shape, seed=12)
+    gz = random(reference_pool(x, "max", *settings).shape, seed=13)
+    xv, gxv, gzv = pt.tensor4("x"), pt.tensor4("gx"), pt.tensor4("gz")
+    f = pytensor.function(
+        [xv, gxv, gzv],
+        [
+            MaxPool2dGradGrad(*settings)(xv, gxv),
+            Pool2dGrad("max", *settings)(xv, gzv),
+        ],
+        mode=CVM,
+    )
+    picked, grad = f(x, gx, gz)
+    np.testing.assert_array_equal(picked, reference_grad_grad(x, gx, *settings))
+    assert np.vdot(picked, gz) == pytest.approx(np.vdot(gx, grad), rel=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize(
+    ("shape", "window", "stride", "pad", "ceil_mode"),
+    list(SECOND_DERIVATIVE_CASES.values()),
+    ids=list(SECOND_DERIVATIVE_CASES),
+)
+def test_second_derivative_of_pooling_matches_finite_differences(
+    shape, window, stride, pad, ceil_mode, mode
+):
+    # cost = sum(pool(x)**2 * c); its gradient projected on v, differentiated again,
+    # against central differences of numpy's gradient projected on v. With values
+    # 0.1 apart no window's maximum moves within a step, and the projection is
+    # linear there: central differences are exact up to rounding.
+    settings = (window, stride, pad, ceil_mode)
+    x = distinct(shape, seed=14)
+    c = random(reference_pool(x, mode, *settings).shape, seed=15)
+    v = random(shape, seed=16)
+    xv = pt.tensor4("x")
+    grad = pytensor.grad((Pool2d(mode, *settings)(xv) ** 2 * c).sum(), xv)
+    second = pytensor.grad((grad * v).sum(), xv)
+    grad_value, second_value = pytensor.function([xv], [grad, second], mode=CVM)(x)
+
+    def first_derivative(x):
+        return reference_pool_grad(
+            x, 2 * c * reference_pool(x, mode, *settings), mode, *settings
+        )
+
+    np.testing.assert_allclose(grad_value, first_derivative(x), rtol=1e-12)
+    (expected,) = central_differences(
+        lambda x: np.vdot(first_derivative(x), v), [x], eps=1e-3
+    )
+    np.testing.assert_allclose(second_value, expected, rtol=1e-8, atol=1e-10)
+
+
+def test_numba_max_grad_grad_matches_the_loop_reference_even_with_ties():
+    import naah.ops.numba_backend  # noqa: F401  (registers the Numba kernels)
+
+    settings = (3, 2, (1, 0, 1, 2), True)
+    x = np.random.default_rng(17).integers(0, 3, (2, 2, 7, 9)).astype(np.float64)
+    gx = random(x.shape, seed=18)
+    xv, gxv = pt.tensor4("x"), pt.tensor4("gx")
+    f = pytensor.function(
+        [xv, gxv], MaxPool2dGradGrad(*settings)(xv, gxv), mode="NUMBA"
+    )
+    np.testing.assert_array_equal(f(x, gx), reference_grad_grad(x, gx, *settings))
+
+
+def test_max_grad_grad_of_mismatched_shapes_or_dtypes_is_a_clear_error():
+    xv, gxv = pt.tensor4("x"), pt.tensor4("gx")
+    f = pytensor.function([xv, gxv], MaxPool2dGradGrad(2)(xv, gxv), mode=CVM)
+    with pytest.raises(ValueError, match="input gradient has shape"):
+        f(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 4, 5)))
+    with pytest.raises(TypeError, match="float64 but input gradient is float32"):
+        MaxPool2dGradGrad(2)(xv, pt.tensor4("gx", dtype="float32"))
+
+
+def test_max_grad_grad_is_always_a_max_op_with_pool2d_settings():
+    op = MaxPool2dGradGrad((3, 2), (2, 1), (1, 0), ceil_mode=True)
+    assert op.mode == "max"
+    assert op.settings == Pool2dGrad("max", (3, 2), (2, 1), (1, 0), True).settings
+    assert op != Pool2dGrad("max", (3, 2), (2, 1), (1, 0), True)
+
+
 def op_types(f):
     return {type(node.op) for node in f.maker.fgraph.toposort()}
 
@@ -307,12 +382,13 @@ def test_output_shapes_are_inferred_without_running_the_ops(
     xv, gzv = pt.tensor4("x"), pt.tensor4("gz")
     y = Pool2d("max", window, stride, pad, ceil_mode)(xv)
     grad = Pool2dGrad("max", window, stride, pad, ceil_mode)(xv, gzv)
-    f = pytensor.function([xv, gzv], [y.shape, grad.shape], mode=CVM)
-    assert not {Pool2d, Pool2dGrad} & op_types(f)
+    grad_grad = MaxPool2dGradGrad(window, stride, pad, ceil_mode)(xv, xv)
+    f = pytensor.function([xv, gzv], [y.shape, grad.shape, grad_grad.shape], mode=CVM)
+    assert not {Pool2d, Pool2dGrad, MaxPool2dGradGrad} & op_types(f)
     x = random(shape)
     expected = reference_pool(x, "max", window, stride, pad, ceil_mode).shape
-    y_shape, grad_shape = f(x, np.zeros(expected))
-    assert tuple(y_shape) == expected
+    y_shape, grad_shape, grad_grad_shape = f(x, np.zeros(expected))
+    assert tuple(y_shape) == tuple(grad_grad_shape) == expected
     assert tuple(grad_shape) == shape
 
 
@@ -430,18 +506,32 @@ def test_pooling_split_over_worker_threads_matches_the_loop_reference(case, mode
     shape = (2, 5, *shape[2:])  # planes of two images shared between the workers
     x = np.random.default_rng(1).integers(0, 3, shape).astype(np.float64)
     gz = random(reference_pool(x, mode, window, stride, pad, ceil_mode).shape, seed=2)
-    xv, gzv = pt.tensor4("x"), pt.tensor4("gz")
+    gx = random(shape, seed=3)
+    xv, gzv, gxv = pt.tensor4("x"), pt.tensor4("gz"), pt.tensor4("gx")
+    settings = (window, stride, pad, ceil_mode)
+    grad_grad = (
+        MaxPool2dGradGrad(*settings)(xv, gxv)
+        if mode == "max"
+        else Pool2d("avg", *settings)(gxv)
+    )
     f = pytensor.function(
-        [xv, gzv],
+        [xv, gzv, gxv],
         [
-            Pool2d(mode, window, stride, pad, ceil_mode)(xv),
-            Pool2dGrad(mode, window, stride, pad, ceil_mode)(xv, gzv),
+            Pool2d(mode, *settings)(xv),
+            Pool2dGrad(mode, *settings)(xv, gzv),
+            grad_grad,
         ],
         mode=CVM,
     )
     with threadpool_limits(limits=2, user_api="blas"), threads.parallel():
-        out, grad = f(x, gz)
-    expected = reference_pool(x, mode, window, stride, pad, ceil_mode)
+        out, grad, grad_grad_value = f(x, gz, gx)
+    expected = reference_pool(x, mode, *settings)
     np.testing.assert_allclose(out, expected, rtol=1e-12)
-    expected_grad = reference_pool_grad(x, gz, mode, window, stride, pad, ceil_mode)
+    expected_grad = reference_pool_grad(x, gz, mode, *settings)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-15)
+    expected_grad_grad = (
+        reference_grad_grad(x, gx, *settings)
+        if mode == "max"
+        else reference_pool(gx, "avg", *settings)
+    )
+    np.testing.assert_allclose(grad_grad_value, expected_grad_grad, rtol=1e-12)

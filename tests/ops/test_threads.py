@@ -8,10 +8,10 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.signal import correlate
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from naah.ops import threads
+from tests._reference import conv2d as reference
 
 
 def blas_threads():
@@ -21,15 +21,6 @@ def blas_threads():
 
 def random(shape, dtype="float32", seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def reference(x, w, pad):
-    """Stride-1 cross-correlation in float64 by scipy."""
-    top, bottom, left, right = pad
-    x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
-    return np.array(
-        [[correlate(i, k, mode="valid")[0] for k in w.astype(np.float64)] for i in x]
-    )
 
 
 def test_outside_parallel_kernels_use_one_worker():

@@ -3,9 +3,10 @@ own transform matrices."""
 
 import numpy as np
 import pytest
-from scipy.signal import correlate
 
 from naah.ops import kernels, winograd
+from tests._reference import conv2d as reference
+from tests._reference import conv2d_full_grad_input as reference_grad_input
 
 # Lavin & Gray's matrices for F(2x2, 3x3), written out here independently of naah.
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
@@ -13,23 +14,6 @@ G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 
 def random(shape, dtype="float64", seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def reference(x, w, pad):
-    """Cross-correlation in float64 by scipy: one 3-d 'valid' correlation per output
-    channel sums over the input channels."""
-    top, bottom, left, right = pad
-    x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
-    w = w.astype(np.float64)
-    return np.array(
-        [[correlate(image, kernel, mode="valid")[0] for kernel in w] for image in x]
-    )
-
-
-def reference_grad_input(gz, w, pad):
-    """The input gradient as a 'full' correlation with flipped, transposed kernels."""
-    flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-    return reference(gz, flipped, tuple(2 - p for p in pad))
 
 
 def planes(u, plane, rows, cols):
