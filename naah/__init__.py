@@ -8,17 +8,19 @@ Examples
 >>> result.save("out.png")  # doctest: +SKIP
 """
 
-from naah import _runtime  # noqa: F401, I001  (configures PyTensor before pytensor.tensor loads)
+from naah import _runtime  # noqa: F401, I001  (imports pytensor.tensor without its pip BLAS warning)
 
+from naah._version import __version__
 from naah.io.images import load_image, save_image
 from naah.io.weights import VGGWeights, WeightsError, load_weights
 from naah.models import VGG_19
+from naah.runtime import Runtime
 from naah.style_transfer import StyleResult, StyleTransfer
 
-__version__ = "0.1.0"
 
 __all__ = [
     "VGG_19",
+    "Runtime",
     "StyleResult",
     "StyleTransfer",
     "VGGWeights",

@@ -1,8 +1,10 @@
 """The VGG-19 layer table, as stored in MatConvNet's ``imagenet-vgg-verydeep-19.mat``.
 
-This module is the single source of truth for layer names, types and order. Weight
-loaders check files against it and :class:`naah.VGG_19` builds its network from it.
-It imports nothing from naah.
+This module is the single source of truth for layer names, types, order and kernel
+shapes. Weight loaders check files against it, :class:`naah.VGG_19` builds its network
+from it, and the stand-in weights of :mod:`naah.testing` and
+:mod:`naah.experiments.training` take their shapes from it. It imports nothing from
+naah.
 
 The 43 MatConvNet layers are, in file order::
 
@@ -20,18 +22,25 @@ layers (``drop6``, ``drop7``) are not in the file and carry no parameters.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import NamedTuple
 
-# Convolutions per block of VGG-19, "configuration E" of Simonyan & Zisserman (2015).
+# Convolutions per block: VGG-19 is "configuration E" of Simonyan & Zisserman (2015,
+# Table 1), VGG-16 configuration D (the tests' stand-in for a file of the wrong net).
 CONVS_PER_BLOCK = (2, 2, 4, 4, 4)
+VGG16_CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 # Output channels per block, same source.
 CHANNELS_PER_BLOCK = (64, 128, 256, 512, 512)
-# Spatial size of pool5's output for a 224x224 input: the size fc6's kernel covers.
-FC6_KERNEL_SIZE = 7
-FC_WIDTH = 4096
-NUM_CLASSES = 1000
+# Every convolution of the blocks is 3x3 (same source).
+CONV_KERNEL_SIZE = 3
+# Each block ends in a 2x2 pooling of stride 2: pool5's side is the input's / 32.
+POOLING_FACTOR = 2 ** len(CONVS_PER_BLOCK)
 # Input size the fully connected layers were trained for.
 IMAGE_SIZE = 224
+# Spatial size of pool5's output for a 224x224 input: the size fc6's kernel covers.
+FC6_KERNEL_SIZE = IMAGE_SIZE // POOLING_FACTOR
+FC_WIDTH = 4096
+NUM_CLASSES = 1000
 
 
 class LayerInfo(NamedTuple):
@@ -42,9 +51,22 @@ class LayerInfo(NamedTuple):
     type: str
 
 
-def _build_table() -> tuple[LayerInfo, ...]:
+def layer_table(
+    convs_per_block: tuple[int, ...] = CONVS_PER_BLOCK,
+) -> tuple[LayerInfo, ...]:
+    """MatConvNet's layer table of a VGG network with ``convs_per_block``.
+
+    The default is VGG-19's (:data:`MATCONVNET_LAYERS`);
+    :data:`VGG16_CONVS_PER_BLOCK` gives VGG-16's 37 layers.
+
+    Examples
+    --------
+    >>> table = layer_table(VGG16_CONVS_PER_BLOCK)
+    >>> len(table), table[0].name, table[-1]
+    (37, 'conv1_1', LayerInfo(name='prob', type='softmax'))
+    """
     table: list[LayerInfo] = []
-    for block, n_convs in enumerate(CONVS_PER_BLOCK, start=1):
+    for block, n_convs in enumerate(convs_per_block, start=1):
         for i in range(1, n_convs + 1):
             table.append(LayerInfo(f"conv{block}_{i}", "conv"))
             table.append(LayerInfo(f"relu{block}_{i}", "relu"))
@@ -61,7 +83,7 @@ def _build_table() -> tuple[LayerInfo, ...]:
 
 
 #: The 43 layers of ``imagenet-vgg-verydeep-19.mat`` in file order.
-MATCONVNET_LAYERS: tuple[LayerInfo, ...] = _build_table()
+MATCONVNET_LAYERS: tuple[LayerInfo, ...] = layer_table()
 
 #: The 19 layers that carry weights (16 convolutions, fc6, fc7, fc8), in order.
 WEIGHT_LAYERS: tuple[str, ...] = tuple(
@@ -87,24 +109,65 @@ TRAINING_LAYERS: tuple[LayerInfo, ...] = (
 
 LAYER_NAMES: tuple[str, ...] = tuple(layer.name for layer in TRAINING_LAYERS)
 
+#: The layers whose outputs can serve as image features: conv1_1 up to pool5, past
+#: which fc6's fixed kernel size ties the network to one input size.
+FEATURE_LAYERS: tuple[str, ...] = LAYER_NAMES[: LAYER_NAMES.index("pool5") + 1]
+
+#: Each weight layer's ReLU (``conv4_2`` → ``relu4_2``, ``fc6`` → ``relu6``): the
+#: layer that follows it in the table, if that is a ReLU (fc8 has none).
+RELU_AFTER: dict[str, str] = {
+    layer.name: after.name
+    for layer, after in pairwise(MATCONVNET_LAYERS)
+    if layer.type == "conv" and after.type == "relu"
+}
+
+
+def kernel_size(name: str, fc6_size: int = FC6_KERNEL_SIZE) -> int:
+    """Kernel height (= width) of weight layer ``name``.
+
+    ``fc6_size`` is the side of pool5's output fc6 covers: 7 for the real network's
+    224x224 input, ``image_size // POOLING_FACTOR`` for another input size.
+
+    Examples
+    --------
+    >>> kernel_size("conv3_1"), kernel_size("fc6"), kernel_size("fc8")
+    (3, 7, 1)
+    """
+    if name == "fc6":
+        return fc6_size
+    if name in FC_LAYERS:
+        return 1
+    return CONV_KERNEL_SIZE
+
 
 def expected_kernel_shape(
     name: str,
     widths: tuple[int, ...] = CHANNELS_PER_BLOCK,
     fc_width: int = FC_WIDTH,
     num_classes: int = NUM_CLASSES,
+    *,
+    fc6_size: int = FC6_KERNEL_SIZE,
 ) -> tuple[int, int, int, int]:
     """Kernel shape (out, in, height, width) of weight layer ``name``.
 
-    ``widths``, ``fc_width`` and ``num_classes`` default to the real VGG-19; other
-    values describe the narrow networks the tests build.
+    ``widths``, ``fc_width``, ``num_classes`` and ``fc6_size`` (see
+    :func:`kernel_size`) default to the real VGG-19; other values describe the
+    narrow networks the tests and experiments build.
+
+    Examples
+    --------
+    >>> expected_kernel_shape("conv2_1"), expected_kernel_shape("fc6")
+    ((128, 64, 3, 3), (4096, 512, 7, 7))
+    >>> expected_kernel_shape("fc6", (4, 8, 8, 16, 16), 32, fc6_size=1)
+    (32, 16, 1, 1)
     """
+    size = kernel_size(name, fc6_size)
     if name == "fc6":
-        return (fc_width, widths[-1], FC6_KERNEL_SIZE, FC6_KERNEL_SIZE)
+        return (fc_width, widths[-1], size, size)
     if name == "fc7":
-        return (fc_width, fc_width, 1, 1)
+        return (fc_width, fc_width, size, size)
     if name == "fc8":
-        return (num_classes, fc_width, 1, 1)
+        return (num_classes, fc_width, size, size)
     block, index = (int(part) for part in name[len("conv") :].split("_"))
     out_channels = widths[block - 1]
     if index > 1:
@@ -113,4 +176,4 @@ def expected_kernel_shape(
         in_channels = widths[block - 2]
     else:
         in_channels = 3
-    return (out_channels, in_channels, 3, 3)
+    return (out_channels, in_channels, size, size)

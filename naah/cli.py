@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import naah
+from naah._version import __version__
 from naah.architecture import CONV_LAYERS
 from naah.compile import BACKENDS, get_mode
 from naah.io.download import download_weights
@@ -29,6 +29,7 @@ from naah.io.locate import (
     search_order,
 )
 from naah.io.weights import load_weights
+from naah.models import POOL_MODES
 from naah.optim import METHODS, OptimizerSettings
 from naah.runtime import Runtime
 from naah.style_transfer import (
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Neural style transfer (Gatys, Ecker & Bethge 2015) on PyTensor.",
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=naah.__version__)
+    parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_stylize(commands, common)
     weights = commands.add_parser(
@@ -195,7 +196,7 @@ def _add_stylize(commands, common) -> None:
                    help="weight w_l of each style layer (default: equal, summing to 1)")  # fmt: skip
     p.add_argument("--tv-weight", type=_non_negative_float, default=0.0, metavar="W",
                    help="total-variation weight (default 0: off)")  # fmt: skip
-    p.add_argument("--pooling", choices=("max", "avg"), default="max",
+    p.add_argument("--pooling", choices=POOL_MODES, default="max",
                    help="VGG pooling: max as trained, avg as Gatys et al. suggest (default %(default)s)")  # fmt: skip
     p.add_argument("--init", default=INITS[0], metavar="|".join((*INITS, "PATH")),
                    help="initial image: white noise, the content or style image, or a "

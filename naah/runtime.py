@@ -32,8 +32,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from naah.ops import memory, threads
-
 
 @dataclass(frozen=True)
 class Runtime:
@@ -82,6 +80,9 @@ class Runtime:
         Nested blocks in one thread keep the outer settings; blocks in several
         threads may overlap in any order.
         """
+        # Imported here: the kernels load Numba, which building graphs never needs.
+        from naah.ops import memory, threads
+
         if self.keep_freed_memory:
             memory.keep_freed_memory()
         if backend != "c" or self.threads == 1:

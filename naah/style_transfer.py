@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from naah.architecture import CONV_LAYERS, MATCONVNET_LAYERS
+from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
 from naah.io.images import (
     deprocess,
     load_image,
@@ -20,7 +20,7 @@ from naah.io.images import (
 )
 from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights, load_weights
-from naah.models import VGG_19
+from naah.models import POOL_MODES, VGG_19
 from naah.optim import History, IterationRecord, OptimizerSettings, minimize
 from naah.problem import LossWeights, StyleProblem
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
@@ -35,8 +35,6 @@ DEFAULT_ALPHA = 1.0
 DEFAULT_BETA = 1e3
 DEFAULT_SIZE = 512
 INITS = ("noise", "content", "style")
-# Layers whose outputs can serve as features: everything up to pool5.
-FEATURE_LAYERS = tuple(n for n, kind in MATCONVNET_LAYERS[: len(CONV_LAYERS) * 2 + 5])
 
 
 @dataclass
@@ -139,8 +137,10 @@ class StyleTransfer:
         self.optimizer = OptimizerSettings(
             optimizer, learning_rate, beta1, beta2, bounds=bounds
         )
-        if pooling not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+        if pooling not in POOL_MODES:
+            raise ValueError(
+                f"pooling must be {' or '.join(map(repr, POOL_MODES))}, got {pooling!r}"
+            )
         self.pooling = pooling
         self.seed = seed
         self.backend = backend

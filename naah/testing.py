@@ -12,7 +12,8 @@ and random weights, in each format :func:`naah.io.load_weights` reads:
 :func:`make_vgg19_params` returns the weights a writer stores, as (out, in, height,
 width) kernels on RGB input, so tests can compare what a loader returns with what
 was written. The writers do their own layout conversions and share no code with
-the loaders.
+the loaders; the layer table and kernel shapes come from :mod:`naah.architecture`,
+the one description of VGG's geometry (its tests spell the table out by hand).
 
 Examples
 --------
@@ -37,19 +38,16 @@ import h5py
 import numpy as np
 import scipy.io
 
-# Convolutions per block: VGG-19 is configuration E, VGG-16 configuration D
-# (Simonyan & Zisserman 2015, Table 1).
-VGG19_CONVS_PER_BLOCK = (2, 2, 4, 4, 4)
-VGG16_CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
+from naah import architecture
+
 # Narrow channel widths per block (the real network has 64, 128, 256, 512, 512).
 DEFAULT_WIDTHS = (4, 8, 8, 16, 16)
 DEFAULT_FC_WIDTH = 32  # real: 4096
 DEFAULT_NUM_CLASSES = 10  # real: 1000
 # MatConvNet's meta.normalization.averageImage for the VGG models, RGB, 0..255.
 VGG_MEAN_PIXEL = (123.68, 116.779, 103.939)
-# fc6 sees pool5's 7x7 output for a 224x224 input; beta16 stores a 224x224 mean image.
-FC6_SIZE = 7
-IMAGE_SIZE = 224
+# beta16 stores a mean image of the input size.
+IMAGE_SIZE = architecture.IMAGE_SIZE
 # Scale of the random weights: small, like trained ones.
 WEIGHT_SCALE = 0.1
 # The 128-byte header MATLAB puts in the 512-byte userblock of a v7.3 file: text,
@@ -71,14 +69,10 @@ def layer_table(*, vgg16: bool = False) -> list[tuple[str, str]]:
     >>> len(table), table[0], table[-1]
     (43, ('conv1_1', 'conv'), ('prob', 'softmax'))
     """
-    table = []
-    blocks = VGG16_CONVS_PER_BLOCK if vgg16 else VGG19_CONVS_PER_BLOCK
-    for block, count in enumerate(blocks, start=1):
-        for i in range(1, count + 1):
-            table += [(f"conv{block}_{i}", "conv"), (f"relu{block}_{i}", "relu")]
-        table.append((f"pool{block}", "pool"))
-    table += [("fc6", "conv"), ("relu6", "relu"), ("fc7", "conv"), ("relu7", "relu")]
-    return [*table, ("fc8", "conv"), ("prob", "softmax")]
+    blocks = (
+        architecture.VGG16_CONVS_PER_BLOCK if vgg16 else architecture.CONVS_PER_BLOCK
+    )
+    return [(layer.name, layer.type) for layer in architecture.layer_table(blocks)]
 
 
 def make_vgg19_params(
@@ -118,30 +112,14 @@ def make_vgg19_params(
     """
     rng = np.random.default_rng(seed)
     params = {}
-    in_channels = 3
     for name, kind in layer_table(vgg16=vgg16):
         if kind != "conv":
             continue
-        out, size = _layer_geometry(name, widths, fc_width, num_classes)
-        shape = (out, in_channels, size, size)
+        shape = architecture.expected_kernel_shape(name, widths, fc_width, num_classes)
         kernel = (WEIGHT_SCALE * rng.standard_normal(shape)).astype(np.float32)
-        bias = (WEIGHT_SCALE * rng.standard_normal(out)).astype(np.float32)
+        bias = (WEIGHT_SCALE * rng.standard_normal(shape[0])).astype(np.float32)
         params[name] = (kernel, bias)
-        in_channels = out
     return params
-
-
-def _layer_geometry(
-    name: str, widths: tuple[int, ...], fc_width: int, num_classes: int
-) -> tuple[int, int]:
-    """(output channels, kernel size) of a weight layer."""
-    if name == "fc6":
-        return fc_width, FC6_SIZE
-    if name == "fc7":
-        return fc_width, 1
-    if name == "fc8":
-        return num_classes, 1
-    return widths[int(name[4]) - 1], 3
 
 
 def make_class_names(num_classes: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -371,6 +349,8 @@ def _layer_struct(
     name: str, kind: str, weights: tuple | None, release: str
 ) -> dict[str, Any]:
     if kind == "conv":
+        if weights is None:
+            raise ValueError(f"no weights for convolution {name}")
         return _conv_struct(name, weights, release)
     if release == "current":
         precious = np.array([[False]])

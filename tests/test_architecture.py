@@ -4,13 +4,20 @@ import pytest
 
 from naah.architecture import (
     CONV_LAYERS,
+    FC6_KERNEL_SIZE,
     FC_LAYERS,
+    FEATURE_LAYERS,
     LAYER_NAMES,
     MATCONVNET_LAYERS,
+    POOLING_FACTOR,
+    RELU_AFTER,
     TRAINING_LAYERS,
+    VGG16_CONVS_PER_BLOCK,
     WEIGHT_LAYERS,
     LayerInfo,
     expected_kernel_shape,
+    kernel_size,
+    layer_table,
 )
 
 # The 43 layers of imagenet-vgg-verydeep-19.mat, in file order, written out by hand.
@@ -104,3 +111,52 @@ def test_every_weight_layer_has_a_kernel_shape_chained_to_the_previous_one():
         out_channels, in_channels, _, _ = expected_kernel_shape(name)
         assert in_channels == previous_out, name
         previous_out = out_channels
+
+
+def test_feature_layers_run_from_conv1_1_to_pool5():
+    assert list(FEATURE_LAYERS) == EXPECTED_NAMES[: EXPECTED_NAMES.index("pool5") + 1]
+    assert len(FEATURE_LAYERS) == 37
+    assert FEATURE_LAYERS[-1] == "pool5" and "fc6" not in FEATURE_LAYERS
+
+
+def test_default_layer_table_is_the_matconvnet_table():
+    assert layer_table() == MATCONVNET_LAYERS
+
+
+def test_vgg16_layer_table_has_three_convolutions_in_blocks_3_to_5():
+    names = [layer.name for layer in layer_table(VGG16_CONVS_PER_BLOCK)]
+    assert len(names) == 37
+    assert names[10:16] == [
+        "conv3_1",
+        "relu3_1",
+        "conv3_2",
+        "relu3_2",
+        "conv3_3",
+        "relu3_3",
+    ]
+    assert names[16] == "pool3"
+    assert "conv3_4" not in names and "conv5_4" not in names
+    assert names[-6:] == EXPECTED_NAMES[-6:]
+
+
+def test_each_weight_layer_but_fc8_has_its_relu():
+    expected = {c: c.replace("conv", "relu") for c in EXPECTED_CONVS}
+    expected.update(fc6="relu6", fc7="relu7")
+    assert RELU_AFTER == expected
+
+
+def test_kernel_sizes_are_3_for_convolutions_and_7_1_1_for_fc6_to_fc8():
+    assert {kernel_size(n) for n in EXPECTED_CONVS} == {3}
+    assert [kernel_size(n) for n in ("fc6", "fc7", "fc8")] == [7, 1, 1]
+    assert kernel_size("fc6", fc6_size=2) == 2
+    assert kernel_size("conv1_1", fc6_size=2) == 3
+
+
+def test_fc6_covers_pool5_of_a_224_input_after_five_halvings():
+    assert POOLING_FACTOR == 2**5
+    assert FC6_KERNEL_SIZE == 224 // 32 == 7
+
+
+def test_expected_kernel_shape_follows_another_fc6_size():
+    assert expected_kernel_shape("fc6", fc6_size=1) == (4096, 512, 1, 1)
+    assert expected_kernel_shape("fc7", fc6_size=1) == (4096, 4096, 1, 1)

@@ -58,6 +58,19 @@ def test_layer_table_has_the_43_matconvnet_layers_and_vgg16_has_37():
     ]  # fmt: skip
 
 
+def test_vgg16_stand_in_has_three_convolutions_in_blocks_3_to_5():
+    params = testing.make_vgg19_params(vgg16=True)
+    convs = [n for n in params if n.startswith("conv")]
+    assert convs == [
+        "conv1_1", "conv1_2", "conv2_1", "conv2_2",
+        "conv3_1", "conv3_2", "conv3_3", "conv4_1", "conv4_2", "conv4_3",
+        "conv5_1", "conv5_2", "conv5_3",
+    ]  # fmt: skip
+    assert list(params)[-3:] == ["fc6", "fc7", "fc8"]
+    assert params["conv4_1"][0].shape == (16, 8, 3, 3)
+    assert params["fc6"][0].shape == (32, 16, 7, 7)
+
+
 @pytest.mark.parametrize("compression", [True, False])
 def test_current_release_mat_has_matconvnets_layout(tmp_path, compression):
     path = testing.write_vgg19_mat(tmp_path / "c.mat", compression=compression)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import naah
+from naah._version import __version__
 from naah.experiments.figures import image_grid
 from naah.experiments.runner import PreparedPair
 from naah.io.images import ImageLike
@@ -199,7 +199,7 @@ def _save_point(
         "seconds": last.time,
         "loss": {"total": last.total, "content": last.content, "style": last.style},
         "image": image_path.name,
-        "naah_version": naah.__version__,
+        "naah_version": __version__,
     }
     json_path = output_dir / f"{stem}.json"
     json_path.write_text(json.dumps(record, indent=1))

@@ -17,7 +17,12 @@ import numpy as np
 import pytensor.tensor as pt
 from pytensor.tensor.special import log_softmax
 
-from naah.architecture import CONV_LAYERS, WEIGHT_LAYERS
+from naah.architecture import (
+    CONV_LAYERS,
+    POOLING_FACTOR,
+    WEIGHT_LAYERS,
+    expected_kernel_shape,
+)
 from naah.compile import function
 from naah.experiments.datasets import ImageSet
 from naah.io.images import preprocess
@@ -25,8 +30,6 @@ from naah.io.weights import ConvParams, VGGWeights, WeightsSource
 from naah.models import VGG_19
 from naah.optim import momentum as momentum_updates
 
-# Five 2x2 poolings: pool5's side is the input's side / 32 (7 for 224x224 input).
-POOLING_FACTOR = 32
 # Narrow defaults that train on a CPU in minutes at 32x32 (real: 64 … 512, 4096).
 SMALL_WIDTHS = (8, 16, 32, 64, 64)
 SMALL_FC_WIDTH = 64
@@ -118,34 +121,21 @@ def random_vgg19_weights(
         )
     rng = np.random.default_rng(seed)
     params = {}
-    in_channels = 3
     for name in WEIGHT_LAYERS:
-        out, size = _geometry(name, widths, fc_width, num_classes, image_size)
-        fan_in = in_channels * size * size
-        gain = 1.0 if name == "fc8" else 2.0
-        kernel = rng.standard_normal((out, in_channels, size, size)) * np.sqrt(
-            gain / fan_in
+        shape = expected_kernel_shape(
+            name, widths, fc_width, num_classes, fc6_size=image_size // POOLING_FACTOR
         )
+        fan_in = int(np.prod(shape[1:]))
+        gain = 1.0 if name == "fc8" else 2.0
+        kernel = rng.standard_normal(shape) * np.sqrt(gain / fan_in)
         pad = (1, 1, 1, 1) if name in CONV_LAYERS else (0, 0, 0, 0)
         params[name] = ConvParams(
-            kernel.astype(np.float32), np.zeros(out, np.float32), pad, (1, 1)
+            kernel.astype(np.float32), np.zeros(shape[0], np.float32), pad, (1, 1)
         )
-        in_channels = out
     names = class_names or tuple(f"class {i}" for i in range(num_classes))
     source = WeightsSource("<random>", "random", "random", 0, None, "not computed")
     mean = np.asarray(mean_pixel, dtype=np.float32)
     return VGGWeights(params, mean, tuple(names), tuple(names), source)
-
-
-def _geometry(name, widths, fc_width, num_classes, image_size) -> tuple[int, int]:
-    """(output channels, kernel size) of a weight layer."""
-    if name == "fc6":
-        return fc_width, image_size // POOLING_FACTOR
-    if name == "fc7":
-        return fc_width, 1
-    if name == "fc8":
-        return num_classes, 1
-    return widths[int(name[4]) - 1], 3
 
 
 def train_vgg19(

@@ -9,16 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import h5py
 import numpy as np
 
-from naah.architecture import FC6_KERNEL_SIZE, WEIGHT_LAYERS
+from naah._lazy import lazy_import
+from naah.architecture import WEIGHT_LAYERS, kernel_size
 
+h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
 # Where the pretrained models are published.
 MATCONVNET_URL = "https://www.vlfeat.org/matconvnet/pretrained/"
 KERAS_URL = "https://github.com/fchollet/deep-learning-models/releases/tag/v0.1"
-# Kernel height and width of VGG's convolutions (Simonyan & Zisserman 2015).
-CONV_KERNEL_SIZE = 3
 # Largest temporary copy made while reordering a kernel.
 TRANSPOSE_BLOCK_BYTES = 1 << 20
 
@@ -104,7 +103,7 @@ def _shape_problem(
     shown = f"kernel shape (out, in, height, width) = {kernel}"
     if len(kernel) != 4:
         return f"has a {len(kernel)}-D kernel, expected 4-D; {shown}"
-    size = {"fc6": FC6_KERNEL_SIZE, "fc7": 1, "fc8": 1}.get(name, CONV_KERNEL_SIZE)
+    size = kernel_size(name)
     if kernel[2:] != (size, size):
         return f"has a {kernel[2]}x{kernel[3]} kernel, expected {size}x{size}; {shown}"
     if kernel[1] != in_channels:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import h5py
 import numpy as np
 
+from naah._lazy import lazy_import
 from naah.architecture import CONV_LAYERS, FC6_KERNEL_SIZE, FC_LAYERS
 from naah.io._weights_common import (
     KERAS_URL,
@@ -28,6 +28,8 @@ from naah.io._weights_common import (
     label,
     open_h5,
 )
+
+h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
 
 # Keras' 'caffe' preprocessing subtracts BGR (103.939, 116.779, 123.68)
 # (keras/applications/imagenet_utils.py); the same mean in RGB order.

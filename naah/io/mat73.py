@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import h5py
 import numpy as np
 
+from naah._lazy import lazy_import
 from naah.io.matv5 import KeepPredicate, Path, Skipped
 
+h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
 # Names MATLAB reserves at the root of the file for its own bookkeeping.
 RESERVED_PREFIX = "#"
 _NUMERIC_CLASSES = {

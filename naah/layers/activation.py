@@ -6,16 +6,25 @@ from collections.abc import Callable
 
 from pytensor.tensor.special import softmax
 
-from naah import ops
 from naah.layers.base import Layer
+from naah.ops.activation import relu as _relu_op
 
 
 def relu(x):
-    """Rectified linear unit, ``max(x, 0)`` (naah's threaded :class:`~naah.ops.Relu`)."""
-    return ops.relu(x)
+    """Rectified linear unit, ``max(x, 0)`` (naah's threaded :class:`~naah.ops.Relu`).
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> x = pt.vector("x")
+    >>> pytensor.function([x], relu(x))(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+    return _relu_op(x)
 
 
 def identity(x):
+    """``x`` unchanged: the ``'linear'`` activation."""
     return x
 
 
@@ -23,7 +32,13 @@ ACTIVATIONS: dict[str, Callable] = {"relu": relu, "linear": identity}
 
 
 def resolve_activation(activation: str | Callable | None) -> Callable:
-    """An activation function from a name in :data:`ACTIVATIONS`, a callable or None."""
+    """An activation function from a name in :data:`ACTIVATIONS`, a callable or None.
+
+    Examples
+    --------
+    >>> resolve_activation("relu") is relu, resolve_activation(None) is identity
+    (True, True)
+    """
     if activation is None:
         return identity
     if callable(activation):
@@ -42,7 +57,11 @@ class ReLU(Layer):
 
     Examples
     --------
-    >>>     >>> y = ReLU("relu1_1")(pt.tensor4("x"))
+    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> x = pt.tensor4("x")
+    >>> y = ReLU("relu1_1")(x)
+    >>> pytensor.function([x], y)(np.array([[[[-1.0, 2.0]]]]))
+    array([[[[0., 2.]]]])
     """
 
     def __call__(self, x, *, training: bool = False):
@@ -56,7 +75,11 @@ class Softmax(Layer):
 
     Examples
     --------
-    >>>     >>> p = Softmax("prob")(pt.matrix("scores"))
+    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> scores = pt.matrix("scores")
+    >>> p = Softmax("prob")(scores)
+    >>> pytensor.function([scores], p)(np.log([[1.0, 3.0]])).round(6)
+    array([[0.25, 0.75]])
     """
 
     def __call__(self, x, *, training: bool = False):

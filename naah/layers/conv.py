@@ -8,8 +8,7 @@ import numpy as np
 
 from naah.layers.activation import resolve_activation
 from naah.layers.base import Layer
-from naah.ops import conv2d
-from naah.ops._common import padding, pair
+from naah.ops.conv import Conv2d, conv2d
 
 
 class ConvLayer(Layer):
@@ -56,8 +55,9 @@ class ConvLayer(Layer):
             )
         self.W = self.add_param("W", kernel)
         self.b = self.add_param("b", bias)
-        self.pad = padding(pad)
-        self.stride = pair(stride, "stride")
+        # The Op checks and normalises the geometry: one rule for layer and Op.
+        geometry = Conv2d(pad, stride)
+        self.pad, self.stride = geometry.pad, geometry.stride
         self.activation = resolve_activation(activation)
 
     @property

@@ -8,7 +8,7 @@ import numpy as np
 
 from naah.layers.activation import resolve_activation
 from naah.layers.base import Layer
-from naah.ops import matmul
+from naah.ops.linalg import matmul
 
 
 class FCLayer(Layer):

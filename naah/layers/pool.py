@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from naah.layers.base import Layer
-from naah.ops import pool2d
-from naah.ops.pool import Pool2d
+from naah.ops.pool import Pool2d, pool2d
 
 
 class PoolLayer(Layer):

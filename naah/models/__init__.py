@@ -1,5 +1,6 @@
-"""Networks assembled from naah's layers."""
+"""Networks assembled from naah's layers: symbolic models that compile nothing."""
 
-from naah.models.vgg19 import VGG_19, Prediction
+from naah.models.vgg19 import VGG_19
+from naah.ops.pool import POOL_MODES
 
-__all__ = ["VGG_19", "Prediction"]
+__all__ = ["POOL_MODES", "VGG_19"]

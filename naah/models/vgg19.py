@@ -1,29 +1,22 @@
-"""VGG-19 (Simonyan & Zisserman 2015, configuration E) built from MatConvNet weights."""
+"""VGG-19 (Simonyan & Zisserman 2015, configuration E) built from MatConvNet weights.
+
+A symbolic model, as Lasagne's: it holds the layers and builds PyTensor graphs; it
+compiles nothing and reads no images (:mod:`naah.classify` and
+:mod:`naah.style_transfer` do).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Iterable
 
 import numpy as np
 import pytensor.tensor as pt
 
-from naah.architecture import FC_LAYERS, TRAINING_LAYERS
-from naah.compile import function
-from naah.io.images import load_image, preprocess
+from naah.architecture import FC_LAYERS, RELU_AFTER, TRAINING_LAYERS
 from naah.io.weights import VGGWeights, load_weights
 from naah.layers import ConvLayer, Dropout, FCLayer, Layer, PoolLayer, ReLU, Softmax
-
-POOLING_MODES = ("max", "avg")
-
-
-class Prediction(NamedTuple):
-    """One of the top classes of an image."""
-
-    index: int
-    label: str
-    probability: float
+from naah.ops.pool import POOL_MODES
 
 
 class VGG_19:
@@ -44,8 +37,8 @@ class VGG_19:
     fully_connected : bool
         False (default): fc6–fc8 stay convolutions, as stored, so any input of at
         least 224x224 works and larger ones give class score maps (averaged by
-        :meth:`classify`). True: fc6–fc8 are dense layers over the flattened pool5,
-        which needs exactly 224x224 input.
+        :func:`naah.classify.predict_proba`). True: fc6–fc8 are dense layers over
+        the flattened pool5, which needs exactly 224x224 input.
     dropout : float
         Probability of the drop6/drop7 layers, active only with ``training=True``.
     seed : int, optional
@@ -53,11 +46,21 @@ class VGG_19:
 
     Examples
     --------
-    >>> import pytensor.tensor as pt
     >>> net = VGG_19("imagenet-vgg-verydeep-19.mat")  # doctest: +SKIP
+
+    Offline, with the narrow stand-in of :mod:`naah.testing`:
+
+    >>> import os, tempfile, pytensor.tensor as pt
+    >>> from naah.testing import write_vgg19_mat
+    >>> net = VGG_19(write_vgg19_mat(os.path.join(tempfile.mkdtemp(), "vgg19.mat")))
+    >>> net
+    VGG_19(45 layers, conv1_1…prob, pooling='max')
     >>> x = pt.tensor4("x", dtype="float32")
-    >>> feats = net.features(x, ["conv4_2", "conv1_1"])  # doctest: +SKIP
-    >>> feats["conv4_2"]  # relu4_2's output, as Gatys et al. used  # doctest: +SKIP
+    >>> feats = net.features(x, ["conv4_2", "conv1_1"])
+    >>> type(feats["conv4_2"].owner.op).__name__  # rectified, as Gatys et al. used
+    'Relu'
+    >>> net["conv4_2"].kernel_shape  # the stand-in is narrow: 16 channels, not 512
+    (16, 16, 3, 3)
     """
 
     def __init__(
@@ -69,8 +72,9 @@ class VGG_19:
         dropout: float = 0.5,
         seed: int | None = None,
     ):
-        if pooling not in POOLING_MODES:
-            raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+        if pooling not in POOL_MODES:
+            modes = " or ".join(repr(mode) for mode in POOL_MODES)
+            raise ValueError(f"pooling must be {modes}, got {pooling!r}")
         if not isinstance(weights, VGGWeights):
             weights = load_weights(weights)
         self.weights = weights
@@ -88,7 +92,6 @@ class VGG_19:
                 "the weights hold no conv1_1; load them with layers=None or a list "
                 "that starts at conv1_1"
             )
-        self._classifiers: dict[str, object] = {}
 
     def _make_layer(self, name, kind, dropout, seed) -> Layer | None:
         if kind == "conv":
@@ -143,7 +146,7 @@ class VGG_19:
         Pass them to the training function (``updates=``) so each call draws new
         dropout masks.
         """
-        updates = {}
+        updates: dict = {}
         for layer in self.layers.values():
             updates.update(getattr(layer, "updates", {}))
         return updates
@@ -195,78 +198,14 @@ class VGG_19:
 
     def _source_layer(self, name: str, pre_relu: bool) -> str:
         """The layer whose output stands for feature ``name``."""
-        if pre_relu or not isinstance(self.layers[name], (ConvLayer, FCLayer)):
+        relu_name = RELU_AFTER.get(name)
+        if pre_relu or relu_name not in self.layers:
             return name
-        relu_name = (
-            "relu" + name[2:]
-            if name.startswith("fc")
-            else name.replace("conv", "relu", 1)
-        )
-        return relu_name if relu_name in self.layers else name
+        return relu_name
 
     def output(self, x, *, training: bool = False):
         """Symbolic class probabilities (``prob``) for the batch ``x``."""
         return self.features(x, ["prob"], training=training)["prob"]
-
-    def predict_proba(
-        self, images: Sequence | np.ndarray, *, backend: str = "c"
-    ) -> np.ndarray:
-        """Class probabilities of images, an (N, classes) array.
-
-        Parameters
-        ----------
-        images : image or sequence of images
-            Paths, PIL images or (H, W, 3) RGB arrays in 0–255, all the same size
-            (at least 224x224; exactly that with ``fully_connected=True``).
-            Score maps of larger images are averaged over positions.
-        """
-        batch = self._batch(images)
-        if backend not in self._classifiers:
-            x = pt.tensor4("images", dtype="float32")
-            probs = self.output(x)
-            if probs.ndim == 4:
-                probs = probs.mean(axis=(2, 3))
-            self._classifiers[backend] = function([x], probs, backend=backend)
-        return self._classifiers[backend](batch)
-
-    def classify(
-        self, images, *, top: int = 5, backend: str = "c"
-    ) -> list[list[Prediction]]:
-        """The ``top`` most likely classes of each image, most likely first.
-
-        Examples
-        --------
-        >>> net = VGG_19("imagenet-vgg-verydeep-19.mat")  # doctest: +SKIP
-        >>> net.classify("cat.jpg")[0][0].label  # doctest: +SKIP
-        'tabby, tabby cat'
-        """
-        probs = self.predict_proba(images, backend=backend)
-        labels = self.weights.class_descriptions
-        results = []
-        for row in probs:
-            order = np.argsort(-row, kind="stable")[:top]
-            results.append(
-                [
-                    Prediction(
-                        int(i), labels[i] if labels else f"class {i}", float(row[i])
-                    )
-                    for i in order
-                ]
-            )
-        return results
-
-    def _batch(self, images) -> np.ndarray:
-        if (isinstance(images, np.ndarray) and images.ndim == 3) or not isinstance(
-            images, (list, tuple, np.ndarray)
-        ):
-            images = [images]
-        arrays = [preprocess(load_image(image), self.mean_pixel) for image in images]
-        sizes = {a.shape for a in arrays}
-        if len(sizes) != 1:
-            raise ValueError(
-                f"images must all have the same size to form a batch, got {sorted(sizes)}"
-            )
-        return np.concatenate(arrays)
 
     def __repr__(self) -> str:
         return (

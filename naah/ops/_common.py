@@ -79,3 +79,19 @@ def source_version(*paths) -> int:
     """
     digest = hashlib.sha256(b"".join(Path(p).read_bytes() for p in paths)).digest()
     return int.from_bytes(digest[:4], "big")
+
+
+def pool_output_size(size, window, stride, pad_before, pad_after, ceil_mode):
+    """Output length of a pooling window along one axis.
+
+    Floor mode (default) is MatConvNet's ``vl_nnpool``. Ceil mode is Caffe's: a
+    last, partial window is added when the input does not divide evenly, but never
+    one that starts inside the trailing padding.
+    """
+    span = size + pad_before + pad_after - window
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + pad_before:
+        out -= 1
+    return out

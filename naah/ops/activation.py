@@ -15,28 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
-from numba import njit
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import (
-    numba_njit,
-    register_funcify_default_op_cache_key,
-)
 
-from naah.ops import threads
-from naah.ops._common import node_and_shapes, source_version
+from naah._lazy import lazy_import
+from naah.ops._common import node_and_shapes
 
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _relu(x, out, first, last):
-    for i in range(first, last):
-        out[i] = 0 if x[i] <= 0 else x[i]  # NaN stays NaN, as in maximum(x, 0)
-
-
-@njit(cache=True, nogil=True, boundscheck=False)
-def _relu_grad(y, gz, out, first, last):
-    for i in range(first, last):
-        out[i] = gz[i] if y[i] > 0 else 0
+kernels = lazy_import("naah.ops.kernels")
+threads = lazy_import("naah.ops.threads")
 
 
 def _float_tensor(x, name):
@@ -65,7 +51,7 @@ class Relu(Op):
         x = np.ascontiguousarray(inputs[0])
         out = np.empty_like(x)
         flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-        threads.run(lambda a, b: _relu(flat_x, flat_out, a, b), x.size)
+        threads.run(lambda a, b: kernels.relu(flat_x, flat_out, a, b), x.size)
         output_storage[0][0] = out
 
     def infer_shape(self, *args):
@@ -103,7 +89,7 @@ class ReluGrad(Op):
             raise ValueError(f"shapes differ: {y.shape} and {gz.shape}")
         out = np.empty_like(gz)
         flats = y.reshape(-1), gz.reshape(-1), out.reshape(-1)
-        threads.run(lambda a, b: _relu_grad(*flats, a, b), y.size)
+        threads.run(lambda a, b: kernels.relu_grad(*flats, a, b), y.size)
         output_storage[0][0] = out
 
     def infer_shape(self, *args):
@@ -129,33 +115,3 @@ def relu(x):
     array([0., 0., 2.])
     """
     return Relu()(x)
-
-
-# Salts PyTensor's Numba cache key with this module's source (see numba_backend).
-_SOURCE_VERSION = source_version(__file__)
-
-
-@register_funcify_default_op_cache_key(Relu)
-def _numba_relu(op, node=None, **kwargs):
-    @numba_njit
-    def relu_(x):
-        x = np.ascontiguousarray(x)
-        out = np.empty_like(x)
-        _relu(x.reshape(x.size), out.reshape(x.size), 0, x.size)
-        return out
-
-    return relu_, _SOURCE_VERSION
-
-
-@register_funcify_default_op_cache_key(ReluGrad)
-def _numba_relu_grad(op, node=None, **kwargs):
-    @numba_njit
-    def relu_grad(y, gz):
-        y, gz = np.ascontiguousarray(y), np.ascontiguousarray(gz)
-        out = np.empty_like(gz)
-        _relu_grad(
-            y.reshape(y.size), gz.reshape(y.size), out.reshape(y.size), 0, y.size
-        )
-        return out
-
-    return relu_grad, _SOURCE_VERSION

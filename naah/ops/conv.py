@@ -15,8 +15,17 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.tensor.type import TensorType
 
-from naah.ops import threads
-from naah.ops._common import as_batch, node_and_shapes, padding, pair, static_size
+from naah._lazy import lazy_import
+from naah.ops._common import (
+    as_batch,
+    node_and_shapes,
+    padding,
+    pair,
+    static_size,
+)
+
+kernels = lazy_import("naah.ops.kernels")
+threads = lazy_import("naah.ops.threads")
 
 
 class _ConvOp(Op):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from naah.ops import winograd
+from naah.ops import _common, winograd
 from naah.ops.blas import gemm
 from naah.ops.padding import pad_rows
 
@@ -295,21 +295,7 @@ def conv2d_grad_kernel(
     return np.ascontiguousarray(gwmat.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
 
 
-@njit(cache=True, nogil=True)
-def pool_output_size(size, window, stride, pad_before, pad_after, ceil_mode):
-    """Output length of a pooling window along one axis.
-
-    Floor mode (default) is MatConvNet's ``vl_nnpool``. Ceil mode is Caffe's: a
-    last, partial window is added when the input does not divide evenly, but never
-    one that starts inside the trailing padding.
-    """
-    span = size + pad_before + pad_after - window
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + pad_before:
-        out -= 1
-    return out
+pool_output_size = njit(cache=True, nogil=True)(_common.pool_output_size)
 
 
 @njit(cache=True, nogil=True)
@@ -518,3 +504,38 @@ def _tiles(h, w, window, stride, pad, ceil_mode):
     if window != stride or max(pad) > 0:
         return False
     return not ceil_mode or (h % window[0] == 0 and w % window[1] == 0)
+
+
+# -- elementwise and matrix-product kernels for the ReLU, MatMul and Gram Ops ----
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def relu(x, out, first, last):
+    """``out[i] = max(x[i], 0)`` for i in first:last of flat arrays."""
+    for i in range(first, last):
+        out[i] = 0 if x[i] <= 0 else x[i]  # NaN stays NaN, as in maximum(x, 0)
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def relu_grad(y, gz, out, first, last):
+    """ReLU's gradient from its output ``y``: ``gz`` where ``y > 0``, else 0."""
+    for i in range(first, last):
+        out[i] = gz[i] if y[i] > 0 else 0
+
+
+@njit(cache=True, nogil=True)
+def matmul(a, b):
+    return np.dot(np.ascontiguousarray(a), np.ascontiguousarray(b))
+
+
+@njit(cache=True, nogil=True)
+def gram(f):
+    # f.T is a Fortran-ordered view that BLAS reads as the transpose of f: copying
+    # it to C order first made the product 2-4x slower.
+    return np.dot(f, f.T)
+
+
+@njit(cache=True, nogil=True)
+def product_rows(a, b, first, last, out):
+    """Rows first:last of ``a @ b`` into ``out``."""
+    np.dot(a[first:last], b, out[first:last])

@@ -10,42 +10,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
-from numba import njit
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
-from pytensor.link.numba.dispatch.basic import (
-    numba_njit,
-    register_funcify_default_op_cache_key,
-)
 from pytensor.tensor.type import TensorType
 
-from naah.ops import threads
-from naah.ops._common import node_and_shapes, source_version
+from naah._lazy import lazy_import
+from naah.ops._common import node_and_shapes
 
-
-@njit(cache=True, nogil=True)
-def _matmul(a, b):
-    return np.dot(np.ascontiguousarray(a), np.ascontiguousarray(b))
-
-
-@njit(cache=True, nogil=True)
-def _gram(f):
-    # f.T is a Fortran-ordered view that BLAS reads as the transpose of f: copying
-    # it to C order first made the product 2-4x slower.
-    return np.dot(f, f.T)
-
-
-@njit(cache=True, nogil=True)
-def _product_rows(a, b, first, last, out):
-    """Rows first:last of ``a @ b`` into ``out``."""
-    np.dot(a[first:last], b, out[first:last])
+kernels = lazy_import("naah.ops.kernels")
+threads = lazy_import("naah.ops.threads")
 
 
 def _product(a, b):
     """``a @ b`` with its rows shared between naah's worker threads (one share, on
     BLAS's threads, outside :func:`threads.parallel`)."""
     out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
-    threads.run(lambda first, last: _product_rows(a, b, first, last, out), len(a))
+    threads.run(
+        lambda first, last: kernels.product_rows(a, b, first, last, out), len(a)
+    )
     return out
 
 
@@ -135,25 +117,3 @@ def gram(f):
            [0., 9.]])
     """
     return Gram()(f)
-
-
-# Salts PyTensor's Numba cache key with this module's source (see numba_backend).
-_SOURCE_VERSION = source_version(__file__)
-
-
-@register_funcify_default_op_cache_key(MatMul)
-def _numba_matmul(op, node=None, **kwargs):
-    @numba_njit
-    def matmul_(a, b):
-        return _matmul(a, b)
-
-    return matmul_, _SOURCE_VERSION
-
-
-@register_funcify_default_op_cache_key(Gram)
-def _numba_gram(op, node=None, **kwargs):
-    @numba_njit
-    def gram_(f):
-        return _gram(np.ascontiguousarray(f))
-
-    return gram_, _SOURCE_VERSION

@@ -8,20 +8,23 @@ registration is a thin jitted call with the Op's settings baked in.
 
 from __future__ import annotations
 
+import numpy as np
 from pytensor.link.numba.dispatch.basic import (
     numba_njit,
     register_funcify_default_op_cache_key,
 )
 
-from naah.ops import blas, kernels, padding, winograd
+from naah.ops import _common, blas, kernels, padding, winograd
 from naah.ops._common import source_version
+from naah.ops.activation import Relu, ReluGrad
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
+from naah.ops.linalg import Gram, MatMul
 from naah.ops.pool import MaxPool2dGradGrad, Pool2d, Pool2dGrad
 
 # The kernels' source salts PyTensor's Numba cache key: editing or upgrading them
 # never reuses stale machine code.
 KERNELS_VERSION = source_version(
-    *(m.__file__ for m in (kernels, winograd, padding, blas))
+    *(m.__file__ for m in (kernels, winograd, padding, blas, _common))
 )
 
 
@@ -106,3 +109,53 @@ def _numba_max_pool2d_grad_grad(op, node=None, **kwargs):
         return grad_grad(x, gx, window, stride, pad, ceil_mode)
 
     return max_pool2d_grad_grad, KERNELS_VERSION
+
+
+@register_funcify_default_op_cache_key(Relu)
+def _numba_relu(op, node=None, **kwargs):
+    relu = kernels.relu
+
+    @numba_njit
+    def relu_(x):
+        x = np.ascontiguousarray(x)
+        out = np.empty_like(x)
+        relu(x.reshape(x.size), out.reshape(x.size), 0, x.size)
+        return out
+
+    return relu_, KERNELS_VERSION
+
+
+@register_funcify_default_op_cache_key(ReluGrad)
+def _numba_relu_grad(op, node=None, **kwargs):
+    relu_grad = kernels.relu_grad
+
+    @numba_njit
+    def relu_grad_(y, gz):
+        y, gz = np.ascontiguousarray(y), np.ascontiguousarray(gz)
+        out = np.empty_like(gz)
+        relu_grad(y.reshape(y.size), gz.reshape(y.size), out.reshape(y.size), 0, y.size)
+        return out
+
+    return relu_grad_, KERNELS_VERSION
+
+
+@register_funcify_default_op_cache_key(MatMul)
+def _numba_matmul(op, node=None, **kwargs):
+    matmul = kernels.matmul
+
+    @numba_njit
+    def matmul_(a, b):
+        return matmul(a, b)
+
+    return matmul_, KERNELS_VERSION
+
+
+@register_funcify_default_op_cache_key(Gram)
+def _numba_gram(op, node=None, **kwargs):
+    gram = kernels.gram
+
+    @numba_njit
+    def gram_(f):
+        return gram(np.ascontiguousarray(f))
+
+    return gram_, KERNELS_VERSION

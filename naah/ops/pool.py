@@ -14,8 +14,17 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.tensor.type import TensorType
 
-from naah.ops import kernels, threads
-from naah.ops._common import as_batch, node_and_shapes, padding, pair
+from naah._lazy import lazy_import
+from naah.ops._common import (
+    as_batch,
+    node_and_shapes,
+    padding,
+    pair,
+    pool_output_size,
+)
+
+kernels = lazy_import("naah.ops.kernels")
+threads = lazy_import("naah.ops.threads")
 
 POOL_MODES = ("max", "avg")
 
@@ -46,8 +55,8 @@ class _PoolOp(Op):
         sh, sw = self.stride
         pt_, pb, pl, pr = self.pad
         return (
-            kernels.pool_output_size(height, kh, sh, pt_, pb, self.ceil_mode),
-            kernels.pool_output_size(width, kw, sw, pl, pr, self.ceil_mode),
+            pool_output_size(height, kh, sh, pt_, pb, self.ceil_mode),
+            pool_output_size(width, kw, sw, pl, pr, self.ceil_mode),
         )
 
     def pooled_type(self, x):
@@ -74,7 +83,7 @@ class _PoolOp(Op):
         )
 
     def _symbolic_size(self, size, window, stride, before, after):
-        """:func:`kernels.pool_output_size` for a symbolic input length."""
+        """:func:`naah.ops._common.pool_output_size` for a symbolic input length."""
         span = size + before + after - window
         if not self.ceil_mode:
             return span // stride + 1

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytensor.tensor as pt
-from scipy.optimize import fmin_l_bfgs_b
 
 from naah.compile import function
 from naah.optim.history import History, IterationRecord
@@ -146,6 +145,8 @@ def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
     recorder.record(last["evaluation"], x0.reshape(problem.nchw_shape))
     if iterations == 0:
         return x0.reshape(problem.nchw_shape).astype(np.float32)
+    from scipy.optimize import fmin_l_bfgs_b  # 0.14 s to import: only when used
+
     bounds = _lbfgs_bounds(problem) if settings.bounds else None
     x, _, _ = fmin_l_bfgs_b(
         loss_and_grad,

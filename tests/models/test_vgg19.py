@@ -1,4 +1,7 @@
-"""VGG_19 against a pure-numpy forward pass written here, on fixture weights."""
+"""VGG_19 against a pure-numpy forward pass written here, on fixture weights.
+
+Classification (images in, top classes out) is naah.classify's: tests/test_classify.py.
+"""
 
 import numpy as np
 import pytensor.tensor as pt
@@ -136,7 +139,7 @@ def test_unknown_layer_names_are_reported_with_the_valid_ones(fixture_file):
 
 
 def test_bad_pooling_is_rejected(fixture_file):
-    with pytest.raises(ValueError, match="pooling must be"):
+    with pytest.raises(ValueError, match="pooling must be 'max' or 'avg'"):
         VGG_19(fixture_file, pooling="median")
 
 
@@ -146,23 +149,31 @@ def test_dense_and_convolutional_fc_layers_agree_at_224(fixture_file):
     assert isinstance(conv_net["fc6"], ConvLayer) and isinstance(
         dense_net["fc6"], FCLayer
     )
+    x = pt.tensor4("x", dtype="float32")
     rng = np.random.default_rng(3)
-    images = rng.uniform(0, 255, (2, 224, 224, 3))
-    p_conv = conv_net.predict_proba(list(images))
-    p_dense = dense_net.predict_proba(list(images))
-    assert p_conv.shape == (2, 10)
-    np.testing.assert_allclose(p_conv, p_dense, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(p_conv.sum(axis=1), 1, rtol=1e-5)
+    batch = rng.uniform(-100, 100, (2, 3, 224, 224)).astype(np.float32)
+    p_conv = function([x], conv_net.output(x))(batch)
+    p_dense = function([x], dense_net.output(x))(batch)
+    assert p_conv.shape == (2, 10, 1, 1) and p_dense.shape == (2, 10)
+    np.testing.assert_allclose(p_conv[:, :, 0, 0], p_dense, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(p_dense.sum(axis=1), 1, rtol=1e-5)
 
 
-def test_classify_returns_the_top_classes_with_their_descriptions(fixture_file):
-    net = VGG_19(fixture_file)
-    image = np.random.default_rng(4).uniform(0, 255, (224, 224, 3))
-    probs = net.predict_proba(image)[0]
-    top = net.classify(image, top=3)[0]
-    assert [p.index for p in top] == list(np.argsort(-probs)[:3])
-    assert top[0].label == net.weights.class_descriptions[top[0].index]
-    assert top[0].probability == pytest.approx(probs.max())
+@pytest.mark.parametrize("fully_connected", [False, True])
+def test_fc6_and_fc7_features_are_rectified_and_fc8_gives_raw_scores(
+    fixture_file, fully_connected
+):
+    net = VGG_19(fixture_file, fully_connected=fully_connected)
+    names = ["fc6", "relu6", "fc7", "relu7", "fc8"]
+    batch = np.random.default_rng(8).uniform(-100, 100, (1, 3, 224, 224))
+    fc6, relu6, fc7, relu7, fc8 = compiled_features(net, names)(
+        batch.astype(np.float32)
+    )
+    np.testing.assert_array_equal(fc6, relu6)
+    np.testing.assert_array_equal(fc7, relu7)
+    raw6 = compiled_features(net, ["fc6"], pre_relu=True)(batch.astype(np.float32))[0]
+    assert (raw6 < 0).any() and (fc8 < 0).any()  # fc8 has no ReLU
+    np.testing.assert_array_equal(fc6, np.maximum(raw6, 0))
 
 
 def test_dropout_is_off_at_inference_and_on_in_training(fixture_file):
@@ -193,3 +204,11 @@ def test_mat_and_keras_files_give_the_same_network_outputs(tmp_path, image):
         strict=True,
     ):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_the_pooling_modes_are_those_of_the_pooling_op():
+    from naah import models
+    from naah.ops import pool
+
+    assert models.POOL_MODES is pool.POOL_MODES
+    assert set(pool.POOL_MODES) == {"max", "avg"}
