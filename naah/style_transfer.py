@@ -250,35 +250,20 @@ class StyleTransfer:
             raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
         problem = self.prepare(content, style, size=size, style_scale=style_scale)
         initial = preprocess(self.initial_image(init, problem), problem.mean_pixel)
-        wanted = set(snapshots)
-        kept: dict[int, np.ndarray] = {}
         bar = _progress_bar(iterations, progress)
-
-        def on_iteration(record: IterationRecord, image_nchw: np.ndarray) -> None:
-            if record.iteration in wanted or callback is not None:
-                image = deprocess(image_nchw, problem.mean_pixel)
-                if record.iteration in wanted:
-                    kept[record.iteration] = to_uint8(image)
-                if callback is not None:
-                    callback(record, image)
-            if bar is not None and record.iteration > 0:
-                bar.set_postfix(
-                    total=f"{record.total:.3g}",
-                    content=f"{record.content:.3g}",
-                    style=f"{record.style:.3g}",
-                    refresh=False,
-                )
-                bar.update(1)
-
         try:
-            final, history = minimize(
-                problem, initial, iterations, self.optimizer, on_iteration
+            return optimize(
+                problem,
+                initial,
+                iterations,
+                self.optimizer,
+                snapshots=snapshots,
+                callback=callback,
+                bar=bar,
             )
         finally:
             if bar is not None:
                 bar.close()
-        image = to_uint8(deprocess(final, problem.mean_pixel))
-        return StyleResult(image=image, history=history, snapshots=kept)
 
     def _load_pair(self, content, style, size, style_scale):
         if size is not None and (not isinstance(size, int) or size <= 0):
@@ -312,6 +297,75 @@ class StyleTransfer:
         if image.shape != shape:
             image = load_image(image, size=shape[:2])
         return image
+
+
+class StopRun(Exception):
+    """Raise from a ``stop`` check of :func:`optimize` to end a run early."""
+
+
+def optimize(
+    problem: StyleProblem,
+    initial: np.ndarray,
+    iterations: int,
+    settings: OptimizerSettings,
+    *,
+    snapshots: Iterable[int] = (),
+    callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
+    bar=None,
+    stop: Callable[[IterationRecord], bool] | None = None,
+) -> StyleResult:
+    """Minimise a prepared problem from ``initial``: the one per-iteration path of
+    :meth:`StyleTransfer.run` and :mod:`naah.experiments`.
+
+    After each iteration it keeps the requested snapshots, calls ``callback`` with
+    the (H, W, 3) float image, advances the progress ``bar`` (a tqdm bar) and ends
+    the run when ``stop(record)`` is true, returning the image reached there.
+
+    Parameters
+    ----------
+    problem : StyleProblem
+    initial : ndarray of shape (1, 3, H, W)
+        Preprocessed start image.
+    iterations : int
+    settings : OptimizerSettings
+    snapshots, callback, bar, stop : optional
+        See above.
+
+    Returns
+    -------
+    StyleResult
+    """
+    wanted = set(snapshots)
+    kept: dict[int, np.ndarray] = {}
+    last = [initial]
+    records = History()
+
+    def on_iteration(record: IterationRecord, image_nchw: np.ndarray) -> None:
+        records.append(record)
+        last[0] = image_nchw
+        if record.iteration in wanted or callback is not None:
+            image = deprocess(image_nchw, problem.mean_pixel)
+            if record.iteration in wanted:
+                kept[record.iteration] = to_uint8(image)
+            if callback is not None:
+                callback(record, image)
+        if bar is not None and record.iteration > 0:
+            bar.set_postfix(
+                total=f"{record.total:.3g}",
+                content=f"{record.content:.3g}",
+                style=f"{record.style:.3g}",
+                refresh=False,
+            )
+            bar.update(1)
+        if stop is not None and stop(record):
+            raise StopRun
+
+    try:
+        final, history = minimize(problem, initial, iterations, settings, on_iteration)
+    except StopRun:
+        final, history = last[0], records
+    image = to_uint8(deprocess(np.asarray(final), problem.mean_pixel))
+    return StyleResult(image=image, history=history, snapshots=kept)
 
 
 def _progress_bar(total: int, enabled: bool):

@@ -13,13 +13,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from naah.io.images import deprocess, preprocess, to_uint8
-from naah.optim import History, IterationRecord, OptimizerSettings, minimize
-from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer
-
-
-class _Stop(Exception):
-    """Raised from the iteration callback to end a run early."""
+from naah.io.images import preprocess
+from naah.optim import IterationRecord, OptimizerSettings
+from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer, optimize
 
 
 class PreparedPair:
@@ -121,27 +117,9 @@ class PreparedPair:
         problem.evaluations = 0
         seed = self.transfer.seed if seed is None else seed
         start = preprocess(self.initial_image(init, seed), problem.mean_pixel)
-        history, kept, last = History(), {}, [start]
-        wanted = set(snapshots)
-
-        def on_iteration(record: IterationRecord, image_nchw: np.ndarray) -> None:
-            history.append(record)
-            last[0] = image_nchw
-            if record.iteration in wanted:
-                kept[record.iteration] = self._to_image(image_nchw)
-            if stop is not None and stop(record):
-                raise _Stop
-
-        try:
-            final, history = minimize(
-                problem, start, iterations, settings, on_iteration
-            )
-        except _Stop:
-            final = last[0]
-        return StyleResult(self._to_image(final), history, kept)
-
-    def _to_image(self, image_nchw: np.ndarray) -> np.ndarray:
-        return to_uint8(deprocess(np.asarray(image_nchw), self.problem.mean_pixel))
+        return optimize(
+            problem, start, iterations, settings, snapshots=snapshots, stop=stop
+        )
 
     def _settings(self, optimizer, learning_rate) -> OptimizerSettings:
         base = self.transfer.optimizer

@@ -7,10 +7,12 @@ record a :class:`History` and call ``callback(record, image)`` after every itera
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pytensor
 import pytensor.tensor as pt
 
 from naah.compile import function
@@ -170,21 +172,52 @@ def _lbfgs_bounds(problem):
     return np.stack([lows, highs], axis=1)
 
 
-def _first_order(problem, initial, iterations, settings, recorder) -> np.ndarray:
-    """GD or Adam: a compiled step that returns the losses before updating the image."""
-    problem.set_image(initial)
+@dataclass
+class _FirstOrderStep:
+    """A compiled GD or Adam step: returns the losses, then updates the image."""
+
+    function: Callable
+    names: list[str]
+    learning_rate: object  # shared float32 scalar
+    state: list  # Adam's moments and step count: zeroed at each run's start
+
+    def reset(self, problem, learning_rate: float) -> None:
+        self.learning_rate.set_value(np.float32(learning_rate))
+        for variable in self.state:
+            value = variable.get_value(borrow=True)
+            shape = problem.nchw_shape if value.ndim == 4 else value.shape
+            variable.set_value(np.zeros(shape, value.dtype))
+
+
+# One compiled step per problem and optimiser: compiling takes seconds, and a
+# comparison of learning rates or seeds runs the same step many times.
+_steps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _first_order_step(problem, settings) -> _FirstOrderStep:
+    key = (settings.method, settings.beta1, settings.beta2, settings.epsilon)
+    key += (settings.bounds,)
+    cached = _steps.setdefault(problem, {})
+    if key not in cached:
+        cached[key] = _compile_first_order_step(problem, settings)
+    return cached[key]
+
+
+def _compile_first_order_step(problem, settings) -> _FirstOrderStep:
     image = problem.image
+    learning_rate = pytensor.shared(np.float32(settings.learning_rate), "learning_rate")
     if settings.method == "adam":
         updates = adam(
             [problem.gradient],
             [image],
-            settings.learning_rate,
+            learning_rate,
             settings.beta1,
             settings.beta2,
             settings.epsilon,
         )
     else:
-        updates = sgd([problem.gradient], [image], settings.learning_rate)
+        updates = sgd([problem.gradient], [image], learning_rate)
+    state = [variable for variable in updates if variable is not image]
     if settings.bounds:
         low, high = (np.asarray(b, dtype=np.float32) for b in problem.pixel_bounds())
         updates[image] = pt.clip(updates[image], low, high)
@@ -192,9 +225,18 @@ def _first_order(problem, initial, iterations, settings, recorder) -> np.ndarray
     step = function(
         [], [problem.terms[n] for n in names], updates=updates, backend=problem.backend
     )
+    return _FirstOrderStep(step, names, learning_rate, state)
+
+
+def _first_order(problem, initial, iterations, settings, recorder) -> np.ndarray:
+    """GD or Adam: a compiled step that returns the losses before updating the image."""
+    problem.set_image(initial)
+    image = problem.image
+    step = _first_order_step(problem, settings)
+    step.reset(problem, settings.learning_rate)
     for _ in range(iterations):
         before = image.get_value()
-        values = dict(zip(names, (float(v) for v in step()), strict=True))
+        values = dict(zip(step.names, (float(v) for v in step.function()), strict=True))
         problem.evaluations += 1
         recorder.record(problem.evaluation_from_terms(values), before)
     evaluation, _ = problem.evaluate()

@@ -14,11 +14,18 @@ import pytensor.tensor as pt
 
 
 def _as_constant(value, like):
+    """A number as a constant of ``like``'s dtype; a symbolic value (a shared
+    learning rate, say) cast to it."""
+    if isinstance(value, pytensor.graph.basic.Variable):
+        return pt.cast(value, like.dtype)
     return pt.constant(np.asarray(value, dtype=like.dtype))
 
 
-def sgd(grads: Sequence, params: Sequence, learning_rate: float) -> dict:
+def sgd(grads: Sequence, params: Sequence, learning_rate) -> dict:
     """Plain gradient descent: ``p ← p − η ∇p``.
+
+    ``learning_rate`` is a number or a symbolic scalar (a shared variable lets one
+    compiled step serve any rate).
 
     Examples
     --------
@@ -35,7 +42,7 @@ def sgd(grads: Sequence, params: Sequence, learning_rate: float) -> dict:
 def adam(
     grads: Sequence,
     params: Sequence,
-    learning_rate: float = 1.0,
+    learning_rate=1.0,
     beta1: float = 0.9,
     beta2: float = 0.999,
     epsilon: float = 1e-8,
@@ -46,7 +53,7 @@ def adam(
     ``p ← p − η √(1−β2^t)/(1−β1^t) · m / (√v + ε)``.
 
     The default learning rate of 1.0 suits pixel values in 0–255 (an update moves a
-    pixel by about one grey level).
+    pixel by about one grey level). It may be a symbolic scalar, as in :func:`sgd`.
 
     Examples
     --------
@@ -64,7 +71,7 @@ def adam(
         v = pytensor.shared(np.zeros_like(value), name=f"{p.name}.adam_v")
         m_new = _as_constant(beta1, p) * m + _as_constant(1 - beta1, p) * g
         v_new = _as_constant(beta2, p) * v + _as_constant(1 - beta2, p) * pt.sqr(g)
-        lr = pt.cast(learning_rate * fix, p.dtype)
+        lr = pt.cast(_as_constant(learning_rate, p) * fix, p.dtype)
         updates[m] = m_new
         updates[v] = v_new
         updates[p] = p - lr * m_new / (pt.sqrt(v_new) + _as_constant(epsilon, p))

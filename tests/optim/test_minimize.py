@@ -275,3 +275,39 @@ def test_lbfgs_runs_with_blas_on_one_thread_and_naahs_kernels_on_all(problem, no
         }
     assert seen == [(2, {1})] * len(seen)
     assert after == {2}
+
+
+def test_first_order_steps_compile_once_per_problem_and_start_afresh(
+    weights_path, content, style, noise, monkeypatch
+):
+    import importlib
+
+    minimize_module = importlib.import_module("naah.optim.minimize")
+
+    compiled = []
+    real_function = minimize_module.function
+
+    def counting(*args, **kwargs):
+        compiled.append(1)
+        return real_function(*args, **kwargs)
+
+    monkeypatch.setattr(minimize_module, "function", counting)
+    transfer = StyleTransfer(weights_path, style_layers=("conv1_1", "conv2_1"))
+    problem = transfer.prepare(content, style)
+    x0 = start(problem, noise)
+    adam = OptimizerSettings("adam", learning_rate=4.0)
+    first, _ = minimize(problem, x0, 3, adam)
+    minimize(problem, x0, 5, OptimizerSettings("adam", learning_rate=1.0))
+    again, history = minimize(problem, x0, 3, adam)
+    assert len(compiled) == 1  # three runs, two learning rates, one compiled step
+    # Adam's moments and step count start from zero each run, so a repeat of the
+    # first run follows the same iterates.
+    np.testing.assert_array_equal(again, first)
+    # An independent Adam in numpy over the problem's own gradient, 1 step.
+    one, _ = minimize(problem, x0, 1, adam)
+    _, g = problem.evaluate(x0)
+    m, v = 0.1 * g, 0.001 * g**2
+    fix = np.sqrt(1 - 0.999) / (1 - 0.9)
+    expected = x0 - 4.0 * fix * m / (np.sqrt(v) + 1e-8)
+    low, high = problem.pixel_bounds()
+    np.testing.assert_allclose(one, np.clip(expected, low, high), rtol=1e-4, atol=1e-3)
