@@ -193,8 +193,8 @@ def loss_flops(size: int, widths) -> float:
 class Worker:
     """A :mod:`bench_worker` process answering JSON commands over a pipe."""
 
-    def __init__(self, framework: str, backend: str = "c", env=None):
-        self.name = "PyTorch" if framework == "torch" else f"naah {backend}"
+    def __init__(self, framework: str, backend: str = "c", env=None, name=None):
+        self.name = name or ("PyTorch" if framework == "torch" else f"naah {backend}")
         command = [sys.executable, str(HERE / "bench_worker.py"), "serve"]
         self.process = subprocess.Popen(
             [*command, framework, "--backend", backend],
@@ -245,8 +245,16 @@ def measure_size(size: int, args, files) -> dict:
         frameworks.append(("torch", "c"))
     workers = []
     try:
+        if args.baseline:
+            frameworks.append(("baseline", args.backends[0]))
         for framework, backend in frameworks:
-            worker = Worker(framework, backend, worker_env(framework, args.threads))
+            env = worker_env(framework, args.threads)
+            name = None
+            if framework == "baseline":
+                # The same worker, importing naah from the baseline checkout.
+                env["PYTHONPATH"] = os.pathsep.join((str(HERE), args.baseline))
+                framework, name = "naah", f"{BASELINE} {backend}"
+            worker = Worker(framework, backend, env, name)
             workers.append(worker)
             weights = files["npz"] if framework == "torch" else files["mat"]
             worker.setup = worker.ask("setup", size=size, weights=weights)
@@ -307,6 +315,9 @@ def lbfgs_overhead(size: int, iterations: int, threads=None) -> dict:
 
 
 # -- tables --------------------------------------------------------------------------
+BASELINE = "baseline naah"
+
+
 def median(values) -> float:
     return statistics.median(values)
 
@@ -317,6 +328,8 @@ def speed_table(sizes, measured, gflops, widths) -> str:
     header = ["size", *(f"{n} s/eval" for n in names)]
     if "PyTorch" in names:
         header += [f"{n} / PyTorch" for n in naah_names]
+    baselines = [n for n in names if n.startswith(BASELINE)]
+    header += [f"{naah_names[0]} / {n}" for n in baselines]
     header += ["FLOP floor s", *(f"{n} / floor" for n in names), "GFLOP"]
     rows = []
     for size in sizes:
@@ -327,6 +340,7 @@ def speed_table(sizes, measured, gflops, widths) -> str:
         row += [f"{median(t):.3f} ({min(t):.3f}–{max(t):.3f})" for t in times.values()]
         if "PyTorch" in names:
             row += [_ratios(times[n], times["PyTorch"]) for n in naah_names]
+        row += [_ratios(times[naah_names[0]], times[n]) for n in baselines]
         row += [f"{floor:.3f}", *(f"{median(times[n]) / floor:.1f}" for n in names)]
         row.append(f"{loss_flops(size, widths) / 1e9:.1f}")
         rows.append(row)
@@ -427,6 +441,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--pause", type=float, default=PAUSE)
     parser.add_argument("--weights", help="a VGG-19 weights file (default: random)")
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also time naah imported from this checkout (e.g. a git worktree of "
+        "the last release), in turn with the others: a side-by-side regression check",
+    )
     parser.add_argument("--json", help="also write the raw measurements here")
     parser.add_argument(
         "--tiny", action="store_true", help="CI smoke run: size 32, 2 evals, < 60 s"

@@ -72,7 +72,13 @@ class NaahProblem:
 
         _jax_targets_workaround()
         content, style, image = images(size)
-        transfer = StyleTransfer(weights, backend=self.backend)
+        import naah
+
+        # The command line's fast settings; older naah kept freed memory by itself.
+        options = {}
+        if hasattr(naah, "Runtime"):
+            options["runtime"] = naah.Runtime(keep_freed_memory=True)
+        transfer = StyleTransfer(weights, backend=self.backend, **options)
         self.problem = transfer.prepare(content, style)
         self.x = preprocess(image, self.problem.mean_pixel).ravel().astype(np.float64)
 

@@ -16,6 +16,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from naah._version import __version__
 from naah.architecture import CONV_LAYERS
@@ -113,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``naah`` argument parser, with subcommands ``stylize`` and ``weights``."""
-    common = argparse.ArgumentParser(add_help=False)
+    # A _Parser, as typeshed wants a subcommand's parents of its parser's class; a
+    # parent only lends its arguments, so its error() is never called.
+    common = _Parser(add_help=False)
     common.add_argument(
         "--debug",
         action="store_true",
@@ -218,7 +221,7 @@ def _add_stylize(commands, common) -> None:
 # -- stylize ---------------------------------------------------------------------------
 def _stylize(args) -> int:
     """Check everything, then load, compile, optimise and write."""
-    output = _writable(args.output, "output image", SAVE_FORMATS)
+    output = _writable_file(args.output, "output image", SAVE_FORMATS)  # -o is required
     plot = _plot_path(args.plot, output)
     history = _writable(args.history, "--history", HISTORY_FORMATS)
     _distinct(output=output, plot=plot, history=history)
@@ -324,33 +327,36 @@ def _read_image(path: str, what: str):
 
 def _writable(path: str | None, what: str, suffixes) -> Path | None:
     """``path`` as a Path once it is known that a file of that type can go there."""
-    if path is None:
-        return None
-    path = Path(path).expanduser()
-    if path.suffix.lower() not in suffixes:
+    return None if path is None else _writable_file(path, what, suffixes)
+
+
+def _writable_file(path: str | Path, what: str, suffixes) -> Path:
+    """:func:`_writable` for a ``path`` that is given."""
+    file = Path(path).expanduser()
+    if file.suffix.lower() not in suffixes:
         raise UsageError(
-            f"{what} {str(path)!r}: unsupported extension {path.suffix or '(none)'!r}; "
+            f"{what} {str(file)!r}: unsupported extension {file.suffix or '(none)'!r}; "
             f"use one of {', '.join(suffixes)}"
         )
-    if path.is_dir():
-        raise UsageError(f"{what} {str(path)!r} is a directory; give a file name")
-    folder = path.parent
+    if file.is_dir():
+        raise UsageError(f"{what} {str(file)!r} is a directory; give a file name")
+    folder = file.parent
     if not folder.is_dir():
         raise UsageError(
-            f"{what} {str(path)!r}: folder {str(folder)!r} does not exist; create it first"
+            f"{what} {str(file)!r}: folder {str(folder)!r} does not exist; create it first"
         )
     try:  # a real probe: os.access is no guide for root or read-only mounts
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}."):
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{file.name}."):
             pass
     except OSError as error:
         raise UsageError(
-            f"{what} {str(path)!r}: folder {str(folder)!r} is not writable "
+            f"{what} {str(file)!r}: folder {str(folder)!r} is not writable "
             f"({error.strerror or error})"
         ) from None
-    return path
+    return file
 
 
-def _plot_path(plot: str | bool | None, output: Path) -> Path | None:
+def _plot_path(plot: str | Literal[True] | None, output: Path) -> Path | None:
     if plot is None:
         return None
     try:
@@ -359,7 +365,7 @@ def _plot_path(plot: str | bool | None, output: Path) -> Path | None:
         raise UsageError("--plot needs matplotlib: pip install 'naah[plot]'") from None
     formats = {f".{ext}" for ext in Figure().canvas.get_supported_filetypes()}
     path = output.with_name(f"{output.stem}.loss.png") if plot is True else plot
-    return _writable(path, "--plot", sorted(formats))
+    return _writable_file(path, "--plot", sorted(formats))
 
 
 def _distinct(**paths: Path | None) -> None:

@@ -162,7 +162,13 @@ class StyleProblem:
             if not value >= 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value}")
             getattr(self, name).set_value(np.float32(value))
-        self.weights = replace(self.weights, **changes)
+        w = self.weights
+        self.weights = replace(
+            w,
+            alpha=changes.get("alpha", w.alpha),
+            beta=changes.get("beta", w.beta),
+            tv_weight=changes.get("tv_weight", w.tv_weight),
+        )
 
     def _loss_terms(self) -> dict:
         w = self.weights

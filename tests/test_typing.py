@@ -13,10 +13,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "mypy"
 
 
-@pytest.mark.xfail(
-    reason="34 mypy errors in naah.ops, models, cli, problem, testing, training: being fixed (issue 9)",
-    strict=False,
-)
 @pytest.mark.slow
 def test_mypy_finds_no_errors():
     if importlib.util.find_spec("mypy") is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pytensor.tensor as pt
@@ -251,7 +252,9 @@ def _training_step(net, learning_rate, momentum, weight_decay, backend):
     decay = sum((pt.sqr(w).sum() for w in kernels), pt.constant(np.float32(0)))
     loss = cross_entropy + np.float32(weight_decay / 2) * decay
     params = net.params()
-    updates = momentum_updates(pt.grad(loss, params), params, learning_rate, momentum)
+    # A list of wrt gives a list of gradients; PyTensor's return type is the union.
+    grads = cast(list, pt.grad(loss, params))
+    updates = momentum_updates(grads, params, learning_rate, momentum)
     updates.update(net.random_updates())
     correct = pt.eq(scores.argmax(axis=1), y).sum()
     return function([x, y], [cross_entropy, correct], updates=updates, backend=backend)

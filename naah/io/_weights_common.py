@@ -7,14 +7,17 @@ public :mod:`naah.io.weights` import from here; this module imports none of them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from naah._lazy import lazy_import
 from naah.architecture import WEIGHT_LAYERS, kernel_size
 
-h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
+if TYPE_CHECKING:  # the real module, for annotations
+    import h5py
+else:
+    h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
 # Where the pretrained models are published.
 MATCONVNET_URL = "https://www.vlfeat.org/matconvnet/pretrained/"
 KERAS_URL = "https://github.com/fchollet/deep-learning-models/releases/tag/v0.1"

@@ -11,7 +11,7 @@ the layers kept, a block of rows at a time for the large ones.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +29,10 @@ from naah.io._weights_common import (
     open_h5,
 )
 
-h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
+if TYPE_CHECKING:  # the real module, for annotations
+    import h5py
+else:
+    h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
 
 # Keras' 'caffe' preprocessing subtracts BGR (103.939, 116.779, 123.68)
 # (keras/applications/imagenet_utils.py); the same mean in RGB order.

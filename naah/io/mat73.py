@@ -16,14 +16,17 @@ Datasets are read lazily: arrays ``keep`` declines are never read.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from naah._lazy import lazy_import
 from naah.io.matv5 import KeepPredicate, Path, Skipped
 
-h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
+if TYPE_CHECKING:  # the real module, for annotations
+    import h5py
+else:
+    h5py = lazy_import("h5py")  # MATLAB v7.3 and Keras files only
 # Names MATLAB reserves at the root of the file for its own bookkeeping.
 RESERVED_PREFIX = "#"
 _NUMERIC_CLASSES = {

@@ -43,7 +43,8 @@ class Relu(Op):
 
     __props__ = ()
 
-    def make_node(self, x):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, x):  # type: ignore[override]
         x = _float_tensor(x, "ReLU input")
         return Apply(self, [x], [x.type()])
 
@@ -77,7 +78,8 @@ class ReluGrad(Op):
 
     __props__ = ()
 
-    def make_node(self, y, gz):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, y, gz):  # type: ignore[override]
         y, gz = _float_tensor(y, "ReLU output"), _float_tensor(gz, "output gradient")
         if y.type.ndim != gz.type.ndim:
             raise TypeError(f"ranks differ: {y.type} and {gz.type}")

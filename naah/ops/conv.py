@@ -60,7 +60,8 @@ class Conv2d(_ConvOp):
     >>> y = Conv2d(pad=1)(x, w)  # 3x3 kernels keep the spatial size
     """
 
-    def make_node(self, x, w, b=None):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, x, w, b=None):  # type: ignore[override]
         x, w = as_batch(x, "input"), as_batch(w, "kernel")
         _same_dtype(x, w, "input", "kernel")
         inputs = [x, w]
@@ -147,7 +148,8 @@ class Conv2dGradInput(_ConvOp):
     >>> gx = Conv2dGradInput(pad=1, stride=2)(gz, w, (9, 11))
     """
 
-    def make_node(self, gz, w, input_size):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, gz, w, input_size):  # type: ignore[override]
         gz, w = as_batch(gz, "output gradient"), as_batch(w, "kernel")
         _same_dtype(gz, w, "output gradient", "kernel")
         input_size = pt.as_tensor_variable(input_size, dtype="int64")
@@ -201,7 +203,8 @@ class Conv2dGradKernel(_ConvOp):
     >>> gw = Conv2dGradKernel(pad=1)(x, gz, (3, 3))
     """
 
-    def make_node(self, x, gz, kernel_size):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, x, gz, kernel_size):  # type: ignore[override]
         x, gz = as_batch(x, "input"), as_batch(gz, "output gradient")
         _same_dtype(x, gz, "input", "output gradient")
         kernel_size = pt.as_tensor_variable(kernel_size, dtype="int64")

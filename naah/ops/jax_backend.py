@@ -24,6 +24,8 @@ means TF32 tensor cores (about 1e-3 relative error, several times faster). Set
 
 from __future__ import annotations
 
+from typing import cast
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -76,7 +78,11 @@ class ShapeExpression(Op):
         shapes = (np.asarray(s, "int64") for s in shapes)
         values = dict(zip(self.shapes, shapes, strict=True))
         for node in toposort(self.outputs, blockers=self.shapes):
-            args = [values[v] if v in values else v.data for v in node.inputs]
+            # Inputs not computed from the shapes are constants.
+            args = [
+                values[v] if v in values else cast(Constant, v).data
+                for v in node.inputs
+            ]
             for out, value in zip(node.outputs, _perform(node, args), strict=True):
                 values[out] = np.asarray(value, dtype=out.type.dtype)
         return [int(values[o] if o in values else o.data) for o in self.outputs]
@@ -168,7 +174,7 @@ def _static_scalars(variable):
         if any(e is None for e in entries):
             return None
         return [e if isinstance(e, Variable) else e[0] for e in entries]
-    arrays = []
+    arrays: list[Variable] = []
     if not _shape_leaves(variable, arrays):
         return None
     if variable.type.ndim == 0:
@@ -184,7 +190,7 @@ def _static_scalars(variable):
 
 # Ops of which some inputs are shapes: Op -> (first shape input, whether it is one
 # vector (True) or each input a scalar).
-SHAPE_INPUTS = {
+SHAPE_INPUTS: dict[type[Op], tuple[int, bool]] = {
     Reshape: (1, True),
     Alloc: (1, False),
     AllocEmpty: (0, False),
@@ -223,7 +229,7 @@ optdb.register(
 )
 
 
-def _concrete_size(size, op) -> tuple[int, int]:
+def _concrete_size(size, op) -> tuple[int, ...]:
     """``size`` as two Python ints, or an error explaining why JAX needs them."""
     try:
         return tuple(int(s) for s in size)

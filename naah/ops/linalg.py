@@ -43,7 +43,8 @@ class MatMul(Op):
 
     __props__ = ()
 
-    def make_node(self, a, b):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, a, b):  # type: ignore[override]
         a, b = _as_matrix(a, "a"), _as_matrix(b, "b")
         if a.type.dtype != b.type.dtype:
             raise TypeError(f"dtypes differ: {a.type.dtype} and {b.type.dtype}")
@@ -75,7 +76,8 @@ class Gram(Op):
 
     __props__ = ()
 
-    def make_node(self, f):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, f):  # type: ignore[override]
         f = _as_matrix(f, "F")
         out = TensorType(f.type.dtype, shape=(f.type.shape[0], f.type.shape[0]))()
         return Apply(self, [f], [out])

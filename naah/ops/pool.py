@@ -110,7 +110,8 @@ class Pool2d(_PoolOp):
     >>> y = Pool2d("max", window=2)(pt.tensor4("x"))
     """
 
-    def make_node(self, x):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, x):  # type: ignore[override]
         x = as_batch(x, "input")
         return Apply(self, [x], [self.pooled_type(x)()])
 
@@ -160,7 +161,8 @@ class Pool2dGrad(_PoolOp):
     >>> gx = Pool2dGrad("max", window=2)(x, gz)
     """
 
-    def make_node(self, x, gz):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, x, gz):  # type: ignore[override]
         x, gz = as_batch(x, "input"), as_batch(gz, "output gradient")
         return Apply(self, [x, gz], [x.type()])
 
@@ -221,7 +223,8 @@ class MaxPool2dGradGrad(_PoolOp):
     def __init__(self, window=2, stride=None, pad=0, ceil_mode=False):
         super().__init__("max", window, stride, pad, ceil_mode)
 
-    def make_node(self, x, gx):
+    # Named inputs; PyTensor types Op.make_node as (*inputs).
+    def make_node(self, x, gx):  # type: ignore[override]
         x, gx = as_batch(x, "input"), as_batch(gx, "input gradient")
         if x.type.dtype != gx.type.dtype:
             raise TypeError(

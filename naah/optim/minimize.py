@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.compile.sharedvalue import SharedVariable
 
 from naah.compile import function
 from naah.optim.history import History, IterationRecord
@@ -178,7 +179,7 @@ class _FirstOrderStep:
 
     function: Callable
     names: list[str]
-    learning_rate: object  # shared float32 scalar
+    learning_rate: SharedVariable  # shared float32 scalar
     state: list  # Adam's moments and step count: zeroed at each run's start
 
     def reset(self, problem, learning_rate: float) -> None:
@@ -195,8 +196,13 @@ _steps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _first_order_step(problem, settings) -> _FirstOrderStep:
-    key = (settings.method, settings.beta1, settings.beta2, settings.epsilon)
-    key += (settings.bounds,)
+    key = (
+        settings.method,
+        settings.beta1,
+        settings.beta2,
+        settings.epsilon,
+        settings.bounds,
+    )
     cached = _steps.setdefault(problem, {})
     if key not in cached:
         cached[key] = _compile_first_order_step(problem, settings)

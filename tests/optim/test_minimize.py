@@ -298,7 +298,7 @@ def test_first_order_steps_compile_once_per_problem_and_start_afresh(
     adam = OptimizerSettings("adam", learning_rate=4.0)
     first, _ = minimize(problem, x0, 3, adam)
     minimize(problem, x0, 5, OptimizerSettings("adam", learning_rate=1.0))
-    again, history = minimize(problem, x0, 3, adam)
+    again, _ = minimize(problem, x0, 3, adam)
     assert len(compiled) == 1  # three runs, two learning rates, one compiled step
     # Adam's moments and step count start from zero each run, so a repeat of the
     # first run follows the same iterates.
