@@ -10,6 +10,7 @@ when the Numba backend is not used.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -17,12 +18,14 @@ import sys
 CODE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
 
-def import_seconds(module: str) -> float:
+def import_seconds(module: str, path: str | None = None) -> float:
+    env = dict(os.environ, PYTHONPATH=path) if path else None
     out = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", CODE.format(module=module)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
     return float(out)
 
@@ -30,12 +33,18 @@ def import_seconds(module: str) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument(
+        "--baseline", metavar="DIR", help="also time naah imported from this checkout"
+    )
     args = parser.parse_args(argv)
-    # Interleaved, so that a busy machine slows both alike.
-    times: dict[str, list[float]] = {"pytensor.tensor": [], "naah": []}
+    # Interleaved, so that a busy machine slows all alike.
+    sources = {"pytensor.tensor": ("pytensor.tensor", None), "naah": ("naah", None)}
+    if args.baseline:
+        sources["naah (baseline)"] = ("naah", args.baseline)
+    times: dict[str, list[float]] = {name: [] for name in sources}
     for _ in range(args.runs):
-        for module, values in times.items():
-            values.append(import_seconds(module))
+        for name, (module, path) in sources.items():
+            times[name].append(import_seconds(module, path))
     base = statistics.median(times["pytensor.tensor"])
     print("| module | median s | min s | max s | ratio |")
     print("|---|---|---|---|---|")

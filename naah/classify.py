@@ -19,11 +19,12 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import pytensor.tensor as pt
 from PIL import Image
+from pytensor.compile import Function
 
 from naah.architecture import POOLING_FACTOR
 from naah.compile import function
@@ -34,7 +35,7 @@ from naah.runtime import DEFAULT, Runtime
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 # One compiled classifier per network and backend, dropped with the network.
-_COMPILED: weakref.WeakKeyDictionary[VGG_19, dict[str, Any]] = (
+_COMPILED: weakref.WeakKeyDictionary[VGG_19, dict[str, Function]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -155,7 +156,7 @@ def _labels(net: VGG_19, labels: Sequence[str] | None, classes: int) -> list[str
     return labels
 
 
-def _classifier(net: VGG_19, backend: str):
+def _classifier(net: VGG_19, backend: str) -> Function:
     """The compiled (N, 3, H, W) batch → (N, classes) probabilities of ``net``."""
     per_backend = _COMPILED.setdefault(net, {})
     if backend not in per_backend:
@@ -167,11 +168,13 @@ def _classifier(net: VGG_19, backend: str):
     return per_backend[backend]
 
 
-def _batch(images, mean_pixel: np.ndarray) -> np.ndarray:
+def _batch(
+    images: ImageLike | Sequence[ImageLike], mean_pixel: np.ndarray
+) -> np.ndarray:
     """Images as one mean-subtracted float32 NCHW batch."""
     single = isinstance(images, np.ndarray) and images.ndim == 3
     if single or not isinstance(images, (list, tuple, np.ndarray)):
-        images = [images]
+        images = [cast(ImageLike, images)]  # a single image
     arrays = [preprocess(load_image(image), mean_pixel) for image in images]
     sizes = sorted({a.shape[2:] for a in arrays})
     if len(sizes) != 1:

@@ -14,9 +14,9 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, NoReturn, TextIO, TypeVar
 
 from naah._version import __version__
 from naah.architecture import CONV_LAYERS
@@ -31,7 +31,7 @@ from naah.io.locate import (
 )
 from naah.io.weights import load_weights
 from naah.models import POOL_MODES
-from naah.optim import METHODS, OptimizerSettings
+from naah.optim import METHODS, IterationRecord, OptimizerSettings
 from naah.runtime import Runtime
 from naah.style_transfer import (
     DEFAULT_ALPHA,
@@ -42,6 +42,11 @@ from naah.style_transfer import (
     INITS,
     StyleTransfer,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_T = TypeVar("_T")
 
 PROG = "naah"
 DEFAULT_ITERATIONS = 500  # StyleTransfer.run's default
@@ -69,7 +74,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
@@ -159,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_stylize(commands, common) -> None:
+def _add_stylize(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> None:
     p = commands.add_parser(
         "stylize",
         parents=[common],
@@ -219,7 +226,7 @@ def _add_stylize(commands, common) -> None:
 
 
 # -- stylize ---------------------------------------------------------------------------
-def _stylize(args) -> int:
+def _stylize(args: argparse.Namespace) -> int:
     """Check everything, then load, compile, optimise and write."""
     output = _writable_file(args.output, "output image", SAVE_FORMATS)  # -o is required
     plot = _plot_path(args.plot, output)
@@ -262,7 +269,7 @@ def _stylize(args) -> int:
     return 0
 
 
-def _style_transfer(args) -> tuple[StyleTransfer, Path]:
+def _style_transfer(args: argparse.Namespace) -> tuple[StyleTransfer, Path]:
     """Find the weights and check the settings; nothing is loaded yet."""
     try:
         weights = find_weights(args.weights)
@@ -304,12 +311,14 @@ def _style_transfer(args) -> tuple[StyleTransfer, Path]:
     return transfer, weights
 
 
-def _snapshot_writer(output: Path, every: int | None, iterations: int):
+def _snapshot_writer(
+    output: Path, every: int | None, iterations: int
+) -> Callable[[IterationRecord, np.ndarray], None] | None:
     if every is None:
         return None
     digits = max(4, len(str(iterations)))
 
-    def write(record, image) -> None:
+    def write(record: IterationRecord, image: np.ndarray) -> None:
         if record.iteration % every == 0:
             name = f"{output.stem}.iter{record.iteration:0{digits}d}{output.suffix}"
             save_image(output.with_name(name), image)
@@ -317,7 +326,7 @@ def _snapshot_writer(output: Path, every: int | None, iterations: int):
     return write
 
 
-def _read_image(path: str, what: str):
+def _read_image(path: str, what: str) -> np.ndarray:
     """Load an input image now, so that a bad one stops the command before work."""
     try:
         return load_image(path)
@@ -325,12 +334,12 @@ def _read_image(path: str, what: str):
         raise UsageError(f"cannot read {what} {path!r}: {error}") from None
 
 
-def _writable(path: str | None, what: str, suffixes) -> Path | None:
+def _writable(path: str | None, what: str, suffixes: Collection[str]) -> Path | None:
     """``path`` as a Path once it is known that a file of that type can go there."""
     return None if path is None else _writable_file(path, what, suffixes)
 
 
-def _writable_file(path: str | Path, what: str, suffixes) -> Path:
+def _writable_file(path: str | Path, what: str, suffixes: Collection[str]) -> Path:
     """:func:`_writable` for a ``path`` that is given."""
     file = Path(path).expanduser()
     if file.suffix.lower() not in suffixes:
@@ -380,7 +389,7 @@ def _distinct(**paths: Path | None) -> None:
 
 
 # -- weights ---------------------------------------------------------------------------
-def _download(args) -> int:
+def _download(args: argparse.Namespace) -> int:
     say = _printer(args.quiet)
     say(
         f"{PROG}: fetching the VGG-19 weights (535 MB; an interrupted download resumes)"
@@ -390,7 +399,7 @@ def _download(args) -> int:
     return 0
 
 
-def _info(args) -> int:
+def _info(args: argparse.Namespace) -> int:
     if not Path(args.file).is_file():
         raise UsageError(f"no weights file at {args.file!r}")
     weights = load_weights(args.file)
@@ -425,7 +434,7 @@ def _info(args) -> int:
     return 0
 
 
-def _path(args) -> int:
+def _path(args: argparse.Namespace) -> int:
     for label, path in search_order():
         state = "found" if path.is_file() else "missing"
         print(f"{label + ':':<15}{path} ({state})")
@@ -434,7 +443,7 @@ def _path(args) -> int:
 
 
 # -- helpers ---------------------------------------------------------------------------
-def _printer(quiet: bool):
+def _printer(quiet: bool) -> Callable[[str], None]:
     def say(message: str) -> None:
         if not quiet:
             print(message, file=sys.stderr)
@@ -442,12 +451,19 @@ def _printer(quiet: bool):
     return say
 
 
-def _error(message) -> None:
+def _error(message: object) -> None:
     text = " ".join(str(message).split())
     print(f"{PROG}: error: {text}", file=sys.stderr)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     text = " ".join(str(message).split())
     print(f"{PROG}: warning: {text}", file=sys.stderr)
 
@@ -480,7 +496,7 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
-def _number(text: str, kind, what: str):
+def _number(text: str, kind: Callable[[str], _T], what: str) -> _T:
     try:
         return kind(text)
     except ValueError:

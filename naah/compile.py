@@ -18,11 +18,13 @@ Backends
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pytensor
 from pytensor.compile import Function
 from pytensor.compile.mode import Mode
+from pytensor.graph.basic import Variable
 
 BACKENDS = ("c", "numba", "jax")
 
@@ -77,13 +79,15 @@ def _require_jax() -> None:
 
 
 def function(
-    inputs: Sequence,
-    outputs,
+    inputs: Sequence[Variable],
+    outputs: Variable | Iterable[Variable] | None,
     *,
-    updates=None,
+    updates: Iterable[tuple[Variable, Variable]]
+    | dict[Variable, Variable]
+    | None = None,
     backend: str = "c",
     name: str | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> Function:
     """Compile ``outputs`` as a function of ``inputs`` in naah's mode for ``backend``.
 

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.compile import Function
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.tensor.sharedvar import TensorSharedVariable
+from pytensor.tensor.variable import TensorVariable
 
 from naah.compile import function
 from naah.io.images import preprocess
@@ -77,13 +82,13 @@ class StyleProblem:
     def __init__(
         self,
         net: VGG_19,
-        content,
-        style,
+        content: np.ndarray,
+        style: np.ndarray,
         weights: LossWeights,
         *,
-        backend="c",
+        backend: str = "c",
         runtime: Runtime = DEFAULT,
-    ):
+    ) -> None:
         if not weights.content_layers and not weights.style_layers:
             raise ValueError(
                 "no content and no style layers: there is nothing to optimise"
@@ -103,7 +108,9 @@ class StyleProblem:
         self.image = _shared_array(4, "generated_image")
         self._targets_of = self._compile_targets()
         self.terms = self._loss_terms()
-        self.gradient = pytensor.grad(self.terms["total"], self.image)
+        self.gradient = cast(
+            TensorVariable, pytensor.grad(self.terms["total"], self.image)
+        )
         self._term_names = list(self.terms)
         self._evaluate = function(
             [],
@@ -112,7 +119,7 @@ class StyleProblem:
         )
         self.set_images(content, style)
 
-    def _compile_targets(self):
+    def _compile_targets(self) -> Function:
         """One function giving P^l (content layers) and A^l (style layers) of an image;
         shapes are not fixed, so it serves the content and the style image alike."""
         w = self.weights
@@ -122,7 +129,7 @@ class StyleProblem:
         outputs += [gram_matrix(features[n]) for n in w.style_layers]
         return function([x], outputs, backend=self.backend)
 
-    def set_images(self, content, style) -> None:
+    def set_images(self, content: np.ndarray, style: np.ndarray) -> None:
         """Retarget the problem at another pair (any size): computes P^l and A^l once
         and starts the generated image at the content image."""
         self.content_image = np.asarray(content, dtype=np.float32)
@@ -145,13 +152,19 @@ class StyleProblem:
         self.image.set_value(preprocess(self.content_image, self.mean_pixel))
         self.evaluations = 0
 
-    def targets_of(self, image) -> list:
+    def targets_of(self, image: np.ndarray) -> list[np.ndarray]:
         """P^l of the content layers, then A^l of the style layers, for an
         (H, W, 3) RGB image."""
         with self.runtime.activate(self.backend):
             return self._targets_of(preprocess(image, self.mean_pixel))
 
-    def set_loss_weights(self, *, alpha=None, beta=None, tv_weight=None) -> None:
+    def set_loss_weights(
+        self,
+        *,
+        alpha: float | None = None,
+        beta: float | None = None,
+        tv_weight: float | None = None,
+    ) -> None:
         """Change α, β or the total-variation weight without recompiling."""
         changes = {
             k: float(v)
@@ -170,7 +183,7 @@ class StyleProblem:
             tv_weight=changes.get("tv_weight", w.tv_weight),
         )
 
-    def _loss_terms(self) -> dict:
+    def _loss_terms(self) -> dict[str, TensorVariable]:
         w = self.weights
         features = self.net.features(self.image, [*w.content_layers, *w.style_layers])
         zero = pt.constant(np.float32(0))
@@ -262,11 +275,11 @@ class StyleProblem:
         return -mean, 255.0 - mean
 
 
-def _shared_scalar(value: float, name: str):
+def _shared_scalar(value: float, name: str) -> SharedVariable:
     return pytensor.shared(np.float32(value), name=name)
 
 
-def _shared_array(ndim: int, name: str):
+def _shared_array(ndim: int, name: str) -> TensorSharedVariable:
     """A float32 shared variable of any shape (set later)."""
     return pytensor.shared(
         np.zeros((1,) * ndim, np.float32), name=name, shape=(None,) * ndim

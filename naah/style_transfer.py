@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
 from naah.io.images import (
+    ImageLike,
     deprocess,
     load_image,
     preprocess,
@@ -25,6 +28,9 @@ from naah.optim import History, IterationRecord, OptimizerSettings, minimize
 from naah.problem import LossWeights, StyleProblem
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 # Gatys et al. (2015), section 2: content from conv4_2; style from conv1_1 … conv5_1
 # with equal weights w_l = 1/5.
@@ -60,7 +66,7 @@ class StyleResult:
         """The image as a PIL image."""
         return to_pil(self.image)
 
-    def save(self, path: str | os.PathLike):
+    def save(self, path: str | os.PathLike) -> Path:
         """Write the image (format from the extension), atomically."""
         return save_image(path, self.image)
 
@@ -167,8 +173,13 @@ class StyleTransfer:
         return tuple(n for n in FEATURE_LAYERS[: deepest + 1] if n in CONV_LAYERS)
 
     def prepare(
-        self, content, style, *, size: int | None = None, style_scale: float = 1.0
-    ):
+        self,
+        content: ImageLike,
+        style: ImageLike,
+        *,
+        size: int | None = None,
+        style_scale: float = 1.0,
+    ) -> StyleProblem:
         """Build and compile the loss for one content/style pair.
 
         Parameters
@@ -206,8 +217,8 @@ class StyleTransfer:
 
     def run(
         self,
-        content,
-        style,
+        content: ImageLike,
+        style: ImageLike,
         *,
         iterations: int = 500,
         size: int | None = DEFAULT_SIZE,
@@ -265,7 +276,13 @@ class StyleTransfer:
             if bar is not None:
                 bar.close()
 
-    def _load_pair(self, content, style, size, style_scale):
+    def _load_pair(
+        self,
+        content: ImageLike,
+        style: ImageLike,
+        size: int | None,
+        style_scale: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
         if size is not None and (not isinstance(size, int) or size <= 0):
             raise ValueError(f"size must be a positive int, got {size!r}")
         if not style_scale > 0:
@@ -276,7 +293,7 @@ class StyleTransfer:
         return content_image, style_image
 
     def initial_image(
-        self, init, problem: StyleProblem, seed: int | None = None
+        self, init: str | ImageLike, problem: StyleProblem, seed: int | None = None
     ) -> np.ndarray:
         """The start image for ``problem``, (H, W, 3) float32 RGB in 0–255.
 
@@ -311,7 +328,7 @@ def optimize(
     *,
     snapshots: Iterable[int] = (),
     callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
-    bar=None,
+    bar: tqdm | None = None,
     stop: Callable[[IterationRecord], bool] | None = None,
 ) -> StyleResult:
     """Minimise a prepared problem from ``initial``: the one per-iteration path of
@@ -368,7 +385,7 @@ def optimize(
     return StyleResult(image=image, history=history, snapshots=kept)
 
 
-def _progress_bar(total: int, enabled: bool):
+def _progress_bar(total: int, enabled: bool) -> tqdm | None:
     if not enabled:
         return None
     from tqdm.auto import tqdm
@@ -376,14 +393,14 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="it", desc="naah")
 
 
-def _non_negative(value, name: str) -> float:
+def _non_negative(value: float, name: str) -> float:
     value = float(value)
     if not value >= 0:
         raise ValueError(f"{name} must be a non-negative number, got {value}")
     return value
 
 
-def _layer_names(names, kind: str) -> tuple[str, ...]:
+def _layer_names(names: str | Iterable[str], kind: str) -> tuple[str, ...]:
     names = (names,) if isinstance(names, str) else tuple(names)
     for name in names:
         if name not in FEATURE_LAYERS:
@@ -394,7 +411,9 @@ def _layer_names(names, kind: str) -> tuple[str, ...]:
     return names
 
 
-def _style_layer_weights(style_layers) -> dict[str, float]:
+def _style_layer_weights(
+    style_layers: str | Iterable[str] | Mapping[str, float],
+) -> dict[str, float]:
     if isinstance(style_layers, Mapping):
         names = _layer_names(list(style_layers), "style")
         weights = {n: _non_negative(style_layers[n], f"weight of {n}") for n in names}

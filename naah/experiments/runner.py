@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from naah.io.images import preprocess
+from naah.io.images import ImageLike, preprocess
 from naah.optim import IterationRecord, OptimizerSettings
+from naah.problem import StyleProblem
 from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer, optimize
 
 
@@ -42,12 +43,12 @@ class PreparedPair:
     def __init__(
         self,
         transfer: StyleTransfer,
-        content,
-        style,
+        content: ImageLike,
+        style: ImageLike,
         *,
         size: int | None = DEFAULT_SIZE,
         style_scale: float = 1.0,
-    ):
+    ) -> None:
         self.transfer = transfer
         self.problem = transfer.prepare(
             content, style, size=size, style_scale=style_scale
@@ -61,7 +62,9 @@ class PreparedPair:
         """(H, W, 3) of the generated image."""
         return self.problem.shape
 
-    def initial_image(self, init: str | np.ndarray = "noise", seed: int = 0):
+    def initial_image(
+        self, init: str | np.ndarray = "noise", seed: int = 0
+    ) -> np.ndarray:
         """The start image, (H, W, 3) float32 RGB in 0–255, as
         :meth:`naah.StyleTransfer.initial_image` makes it for this pair."""
         self._activate()
@@ -121,7 +124,9 @@ class PreparedPair:
             problem, start, iterations, settings, snapshots=snapshots, stop=stop
         )
 
-    def _settings(self, optimizer, learning_rate) -> OptimizerSettings:
+    def _settings(
+        self, optimizer: str | None, learning_rate: float | None
+    ) -> OptimizerSettings:
         base = self.transfer.optimizer
         return OptimizerSettings(
             optimizer or base.method,
@@ -132,7 +137,7 @@ class PreparedPair:
             base.bounds,
         )
 
-    def _problem_for(self, alpha, beta):
+    def _problem_for(self, alpha: float | None, beta: float | None) -> StyleProblem:
         self._activate()
         defaults = self.transfer.loss_weights
         self.problem.set_loss_weights(

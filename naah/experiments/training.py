@@ -10,12 +10,13 @@ runs on a CPU: the same 19 weight layers, fewer channels. Its weights come from
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.compile import Function
 from pytensor.tensor.special import log_softmax
 
 from naah.architecture import (
@@ -99,7 +100,7 @@ def random_vgg19_weights(
     seed: int = 0,
     *,
     image_size: int = 32,
-    mean_pixel=(0.0, 0.0, 0.0),
+    mean_pixel: Sequence[float] | np.ndarray = (0.0, 0.0, 0.0),
     class_names: tuple[str, ...] | None = None,
 ) -> VGGWeights:
     """He-initialised VGG-19 weights, for training from scratch.
@@ -230,18 +231,24 @@ def _image_side(*sets: ImageSet) -> int:
     return shape[0]
 
 
-def _batch(images: np.ndarray, mean_pixel, scale: float) -> np.ndarray:
+def _batch(images: np.ndarray, mean_pixel: np.ndarray, scale: float) -> np.ndarray:
     """(N, 3, H, W) float32 network input: mean-subtracted, divided by ``scale``."""
     batch = np.concatenate([preprocess(image, mean_pixel) for image in images])
     return batch * np.float32(1.0 / scale)
 
 
-def _batches(order: np.ndarray, size: int):
+def _batches(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for first in range(0, len(order), size):
         yield order[first : first + size]
 
 
-def _training_step(net, learning_rate, momentum, weight_decay, backend):
+def _training_step(
+    net: VGG_19,
+    learning_rate: float,
+    momentum: float,
+    weight_decay: float,
+    backend: str,
+) -> Function:
     """Compiled ``step(x, y) -> (mean loss, correct)`` that updates the weights."""
     x = pt.tensor4("images", dtype="float32")
     y = pt.ivector("labels")
@@ -260,7 +267,7 @@ def _training_step(net, learning_rate, momentum, weight_decay, backend):
     return function([x, y], [cross_entropy, correct], updates=updates, backend=backend)
 
 
-def _predictor(net, backend) -> Callable[[np.ndarray], np.ndarray]:
+def _predictor(net: VGG_19, backend: str) -> Callable[[np.ndarray], np.ndarray]:
     """Compiled class prediction (no dropout) of a preprocessed batch."""
     x = pt.tensor4("images", dtype="float32")
     classes = net.output(x).flatten(2).argmax(axis=1)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pytensor.tensor.special import softmax
+from pytensor.tensor.variable import TensorVariable
 
 from naah.layers.base import Layer
 from naah.ops.activation import relu as _relu_op
 
+# An activation function: symbolic input to symbolic output.
+Activation = Callable[[TensorVariable], TensorVariable]
 
-def relu(x):
+
+def relu(x: TensorVariable) -> TensorVariable:
     """Rectified linear unit, ``max(x, 0)`` (naah's threaded :class:`~naah.ops.Relu`).
 
     Examples
@@ -23,15 +27,15 @@ def relu(x):
     return _relu_op(x)
 
 
-def identity(x):
+def identity(x: TensorVariable) -> TensorVariable:
     """``x`` unchanged: the ``'linear'`` activation."""
     return x
 
 
-ACTIVATIONS: dict[str, Callable] = {"relu": relu, "linear": identity}
+ACTIVATIONS: dict[str, Activation] = {"relu": relu, "linear": identity}
 
 
-def resolve_activation(activation: str | Callable | None) -> Callable:
+def resolve_activation(activation: str | Callable | None) -> Activation:
     """An activation function from a name in :data:`ACTIVATIONS`, a callable or None.
 
     Examples
@@ -64,7 +68,7 @@ class ReLU(Layer):
     array([[[[0., 2.]]]])
     """
 
-    def __call__(self, x, *, training: bool = False):
+    def __call__(self, x: TensorVariable, *, training: bool = False) -> TensorVariable:
         return relu(x)
 
 
@@ -82,5 +86,5 @@ class Softmax(Layer):
     array([[0.25, 0.75]])
     """
 
-    def __call__(self, x, *, training: bool = False):
+    def __call__(self, x: TensorVariable, *, training: bool = False) -> TensorVariable:
         return softmax(x, axis=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor
 from pytensor.tensor.sharedvar import TensorSharedVariable
+from pytensor.tensor.variable import TensorVariable
 
 
 class Layer:
@@ -21,12 +22,12 @@ class Layer:
         The layer's name; MatConvNet's (``conv4_2``, ``pool5``, ``fc6``) in VGG_19.
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         self.name = name
         self.params: dict[str, TensorSharedVariable] = {}
 
     def add_param(
-        self, key: str, value: np.ndarray, dtype="float32"
+        self, key: str, value: np.ndarray, dtype: str = "float32"
     ) -> TensorSharedVariable:
         """Register ``value`` as the shared variable ``<name>.<key>`` and return it."""
         shared = pytensor.shared(
@@ -37,7 +38,7 @@ class Layer:
         self.params[key] = shared
         return shared
 
-    def __call__(self, x, *, training: bool = False):
+    def __call__(self, x: TensorVariable, *, training: bool = False) -> TensorVariable:
         """Symbolic output for input ``x``; ``training`` switches dropout on."""
         raise NotImplementedError
 

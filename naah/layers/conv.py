@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from pytensor.tensor.variable import TensorVariable
 
 from naah.layers.activation import resolve_activation
 from naah.layers.base import Layer
+from naah.ops._common import IntOrInts
 from naah.ops.conv import Conv2d, conv2d
 
 
@@ -42,10 +44,10 @@ class ConvLayer(Layer):
         kernel: np.ndarray,
         bias: np.ndarray,
         *,
-        pad=0,
-        stride=1,
+        pad: IntOrInts = 0,
+        stride: IntOrInts = 1,
         activation: str | Callable | None = None,
-    ):
+    ) -> None:
         super().__init__(name)
         kernel, bias = np.asarray(kernel), np.asarray(bias)
         if kernel.ndim != 4 or bias.shape != (kernel.shape[0],):
@@ -64,10 +66,10 @@ class ConvLayer(Layer):
     def kernel_shape(self) -> tuple[int, int, int, int]:
         return tuple(self.W.get_value(borrow=True).shape)
 
-    def __call__(self, x, *, training: bool = False):
+    def __call__(self, x: TensorVariable, *, training: bool = False) -> TensorVariable:
         return self.activation(conv2d(x, self.W, self.pad, self.stride, bias=self.b))
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         n, _, h, w = input_shape
         out, _, kh, kw = self.kernel_shape
         top, bottom, left, right = self.pad

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from pytensor.tensor.variable import TensorVariable
 
 from naah.layers.activation import resolve_activation
 from naah.layers.base import Layer
@@ -35,7 +36,7 @@ class FCLayer(Layer):
         bias: np.ndarray,
         *,
         activation: str | Callable | None = None,
-    ):
+    ) -> None:
         super().__init__(name)
         weights, bias = np.asarray(weights), np.asarray(bias)
         if weights.ndim != 2 or bias.shape != (weights.shape[1],):
@@ -49,7 +50,12 @@ class FCLayer(Layer):
 
     @classmethod
     def from_conv(
-        cls, name: str, kernel: np.ndarray, bias: np.ndarray, **kwargs
+        cls,
+        name: str,
+        kernel: np.ndarray,
+        bias: np.ndarray,
+        *,
+        activation: str | Callable | None = None,
     ) -> FCLayer:
         """The dense view of a convolution whose kernel covers its whole input.
 
@@ -58,11 +64,12 @@ class FCLayer(Layer):
         order, so the (out, in, h, w) kernel becomes an (in*h*w, out) matrix.
         """
         kernel = np.asarray(kernel)
-        return cls(name, kernel.reshape(kernel.shape[0], -1).T, bias, **kwargs)
+        weights = kernel.reshape(kernel.shape[0], -1).T
+        return cls(name, weights, bias, activation=activation)
 
-    def __call__(self, x, *, training: bool = False):
+    def __call__(self, x: TensorVariable, *, training: bool = False) -> TensorVariable:
         flat = x.flatten(2) if x.ndim > 2 else x
         return self.activation(matmul(flat, self.W) + self.b)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (input_shape[0], self.W.get_value(borrow=True).shape[1])

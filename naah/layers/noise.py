@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from pytensor.tensor.random import shared_rng
+from pytensor.tensor.variable import TensorVariable
 
 from naah.layers.base import Layer
 
@@ -36,7 +37,7 @@ class Dropout(Layer):
     {drop6.rng: ...}
     """
 
-    def __init__(self, name: str, p: float = 0.5, seed: int | None = None):
+    def __init__(self, name: str, p: float = 0.5, seed: int | None = None) -> None:
         super().__init__(name)
         if not 0.0 <= p < 1.0:
             raise ValueError(f"{name}: dropout probability must be in [0, 1), got {p}")
@@ -44,7 +45,7 @@ class Dropout(Layer):
         self.rng = shared_rng(seed=seed, name=f"{name}.rng")
         self.updates: dict = {}
 
-    def __call__(self, x, *, training: bool = False):
+    def __call__(self, x: TensorVariable, *, training: bool = False) -> TensorVariable:
         if not training or self.p == 0.0:
             return x
         keep = 1.0 - self.p

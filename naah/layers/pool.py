@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pytensor.tensor.variable import TensorVariable
+
 from naah.layers.base import Layer
+from naah.ops._common import IntOrInts
 from naah.ops.pool import Pool2d, pool2d
 
 
@@ -29,11 +32,11 @@ class PoolLayer(Layer):
         self,
         name: str,
         mode: str = "max",
-        window=2,
-        stride=None,
-        pad=0,
-        ceil_mode=False,
-    ):
+        window: IntOrInts = 2,
+        stride: IntOrInts | None = None,
+        pad: IntOrInts = 0,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__(name)
         try:
             self._op = Pool2d(mode, window, stride, pad, ceil_mode)
@@ -41,10 +44,10 @@ class PoolLayer(Layer):
             raise ValueError(f"{name}: {error}") from None
         self.mode = mode
 
-    def __call__(self, x, *, training: bool = False):
+    def __call__(self, x: TensorVariable, *, training: bool = False) -> TensorVariable:
         op = self._op
         return pool2d(x, op.mode, op.window, op.stride, op.pad, op.ceil_mode)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         n, c, h, w = input_shape
         return (n, c, *self._op.output_size(h, w))

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.tensor.sharedvar import TensorSharedVariable
+from pytensor.tensor.variable import TensorVariable
 
 from naah.architecture import FC_LAYERS, RELU_AFTER, TRAINING_LAYERS
 from naah.io.weights import VGGWeights, load_weights
@@ -71,7 +73,7 @@ class VGG_19:
         fully_connected: bool = False,
         dropout: float = 0.5,
         seed: int | None = None,
-    ):
+    ) -> None:
         if pooling not in POOL_MODES:
             modes = " or ".join(repr(mode) for mode in POOL_MODES)
             raise ValueError(f"pooling must be {modes}, got {pooling!r}")
@@ -93,7 +95,9 @@ class VGG_19:
                 "that starts at conv1_1"
             )
 
-    def _make_layer(self, name, kind, dropout, seed) -> Layer | None:
+    def _make_layer(
+        self, name: str, kind: str, dropout: float, seed: int | None
+    ) -> Layer | None:
         if kind == "conv":
             params = self.weights.params.get(name)
             if params is None:
@@ -136,7 +140,7 @@ class VGG_19:
             )
         return f"no layer named {name!r}; VGG-19's layers are {', '.join(all_names)}"
 
-    def params(self) -> list:
+    def params(self) -> list[TensorSharedVariable]:
         """All shared variables of the network (kernels and biases), in order."""
         return [p for layer in self.layers.values() for p in layer.params.values()]
 
@@ -153,7 +157,7 @@ class VGG_19:
 
     def features(
         self,
-        x,
+        x: TensorVariable,
         layers: Iterable[str],
         *,
         pre_relu: bool = False,
@@ -203,7 +207,7 @@ class VGG_19:
             return name
         return relu_name
 
-    def output(self, x, *, training: bool = False):
+    def output(self, x: TensorVariable, *, training: bool = False) -> TensorVariable:
         """Symbolic class probabilities (``prob``) for the batch ``x``."""
         return self.features(x, ["prob"], training=training)["prob"]
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.graph.basic import Variable
+from pytensor.graph.basic import Apply
+from pytensor.tensor import TensorLike
+from pytensor.tensor.variable import TensorVariable
+
+# A size given per axis: one int for all, or one per axis.
+IntOrInts = int | Sequence[int]
+# One input's symbolic shape in ``infer_shape``: a length per axis.
+Shape = tuple[TensorVariable, ...]
 
 
-def _ints(value, count: int) -> tuple:
+def _ints(value: IntOrInts, count: int) -> tuple:
     """``value`` repeated ``count`` times if it is one int, else as a tuple."""
     if isinstance(value, (int, np.integer)):
         return (int(value),) * count
@@ -20,7 +29,7 @@ def _ints(value, count: int) -> tuple:
         return (value,)  # not iterable: rejected by the caller's check
 
 
-def pair(value, name: str) -> tuple[int, int]:
+def pair(value: IntOrInts, name: str) -> tuple[int, int]:
     """``value`` as a (vertical, horizontal) pair of positive ints."""
     values = _ints(value, 2)
     if len(values) != 2 or not all(isinstance(v, int) and v > 0 for v in values):
@@ -30,7 +39,7 @@ def pair(value, name: str) -> tuple[int, int]:
     return values
 
 
-def padding(value) -> tuple[int, int, int, int]:
+def padding(value: IntOrInts) -> tuple[int, int, int, int]:
     """``value`` as MatConvNet's (top, bottom, left, right) padding.
 
     An int pads all four sides, a pair pads (vertical, horizontal).
@@ -46,7 +55,7 @@ def padding(value) -> tuple[int, int, int, int]:
     return values
 
 
-def as_batch(x, name: str) -> Variable:
+def as_batch(x: TensorLike, name: str) -> TensorVariable:
     """``x`` as a float tensor variable of rank 4 (an NCHW batch or OIHW kernel)."""
     x = pt.as_tensor_variable(x)
     if x.type.ndim != 4:
@@ -58,20 +67,22 @@ def as_batch(x, name: str) -> Variable:
     return x
 
 
-def static_size(size, window, stride, before, after):
+def static_size(
+    size: int | None, window: int, stride: int, before: int, after: int
+) -> int | None:
     """Static output length when the input length is known, else None."""
     if size is None:
         return None
     return (size + before + after - window) // stride + 1
 
 
-def node_and_shapes(args):
+def node_and_shapes(args: Sequence[Any]) -> tuple[Apply, list[Shape]]:
     """Unpack ``infer_shape`` arguments: PyTensor 3.0 passes (fgraph, node, shapes),
     later releases (node, shapes)."""
     return args[-2], args[-1]
 
 
-def source_version(*paths) -> int:
+def source_version(*paths: Path | str) -> int:
     """A 32-bit hash of these source files, to salt PyTensor's Numba cache keys.
 
     PyTensor caches compiled Numba graphs by Op type and props; the kernels' source
@@ -81,7 +92,14 @@ def source_version(*paths) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def pool_output_size(size, window, stride, pad_before, pad_after, ceil_mode):
+def pool_output_size(
+    size: int,
+    window: int,
+    stride: int,
+    pad_before: int,
+    pad_after: int,
+    ceil_mode: bool,
+) -> int:
     """Output length of a pooling window along one axis.
 
     Floor mode (default) is MatConvNet's ``vl_nnpool``. Ceil mode is Caffe's: a

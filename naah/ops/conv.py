@@ -8,15 +8,22 @@ The activation is a separate graph node.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_type
-from pytensor.graph.basic import Apply
-from pytensor.graph.op import Op
+from pytensor.graph.basic import Apply, Variable
+from pytensor.graph.op import Op, OutputStorageType
+from pytensor.tensor import TensorLike
 from pytensor.tensor.type import TensorType
+from pytensor.tensor.variable import TensorVariable
 
 from naah._lazy import lazy_import
 from naah.ops._common import (
+    IntOrInts,
+    Shape,
     as_batch,
     node_and_shapes,
     padding,
@@ -33,12 +40,12 @@ class _ConvOp(Op):
 
     __props__ = ("pad", "stride")
 
-    def __init__(self, pad=0, stride=1):
+    def __init__(self, pad: IntOrInts = 0, stride: IntOrInts = 1) -> None:
         self.pad = padding(pad)
         self.stride = pair(stride, "stride")
 
     @property
-    def geometry(self):
+    def geometry(self) -> tuple[int, int, int, int, int, int]:
         return (*self.pad, *self.stride)
 
 
@@ -61,7 +68,9 @@ class Conv2d(_ConvOp):
     """
 
     # Named inputs; PyTensor types Op.make_node as (*inputs).
-    def make_node(self, x, w, b=None):  # type: ignore[override]
+    def make_node(  # type: ignore[override]
+        self, x: TensorLike, w: TensorLike, b: TensorLike | None = None
+    ) -> Apply:
         x, w = as_batch(x, "input"), as_batch(w, "kernel")
         _same_dtype(x, w, "input", "kernel")
         inputs = [x, w]
@@ -88,12 +97,19 @@ class Conv2d(_ConvOp):
         out = TensorType(x.type.dtype, shape=shape)()
         return Apply(self, inputs, [out])
 
-    def perform(self, node, inputs, output_storage):
+    def perform(
+        self,
+        node: Apply,
+        inputs: Sequence[np.ndarray],
+        output_storage: OutputStorageType,
+    ) -> None:
         x, w, *bias = (np.ascontiguousarray(a) for a in inputs)
         self._check_shapes(x, w, *bias)
         output_storage[0][0] = threads.conv2d_forward(x, w, *self.geometry, *bias)
 
-    def _check_shapes(self, x, w, bias=None):
+    def _check_shapes(
+        self, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None
+    ) -> None:
         if bias is not None and bias.shape != (w.shape[0],):
             raise ValueError(
                 f"bias has shape {bias.shape} but there are {w.shape[0]} kernels "
@@ -112,7 +128,7 @@ class Conv2d(_ConvOp):
                 f"{padded[0]}x{padded[1]} after padding; use a larger input or more padding"
             )
 
-    def infer_shape(self, *args):
+    def infer_shape(self, *args: Any) -> list[Shape]:
         _, (x_shape, w_shape, *_) = node_and_shapes(args)
         pt_, pb, pl, pr = self.pad
         sh, sw = self.stride
@@ -125,9 +141,14 @@ class Conv2d(_ConvOp):
             )
         ]
 
-    def pullback(self, inputs, outputs, cotangents):
-        x, w, *bias = inputs
-        (gz,) = cotangents
+    def pullback(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        cotangents: Sequence[Variable],
+    ) -> list[Variable]:
+        x, w, *bias = cast(Sequence[TensorVariable], inputs)
+        (gz,) = cast(Sequence[TensorVariable], cotangents)
         grad_input = Conv2dGradInput(self.pad, self.stride)(gz, w, x.shape[2:])
         grad_kernel = Conv2dGradKernel(self.pad, self.stride)(x, gz, w.shape[2:])
         grad_bias = [gz.sum(axis=(0, 2, 3))] if bias else []
@@ -149,7 +170,9 @@ class Conv2dGradInput(_ConvOp):
     """
 
     # Named inputs; PyTensor types Op.make_node as (*inputs).
-    def make_node(self, gz, w, input_size):  # type: ignore[override]
+    def make_node(  # type: ignore[override]
+        self, gz: TensorLike, w: TensorLike, input_size: TensorLike
+    ) -> Apply:
         gz, w = as_batch(gz, "output gradient"), as_batch(w, "kernel")
         _same_dtype(gz, w, "output gradient", "kernel")
         input_size = pt.as_tensor_variable(input_size, dtype="int64")
@@ -158,33 +181,45 @@ class Conv2dGradInput(_ConvOp):
         )()
         return Apply(self, [gz, w, input_size], [out])
 
-    def perform(self, node, inputs, output_storage):
+    def perform(
+        self,
+        node: Apply,
+        inputs: Sequence[np.ndarray],
+        output_storage: OutputStorageType,
+    ) -> None:
         gz, w, (height, width) = inputs
         gz, w = np.ascontiguousarray(gz), np.ascontiguousarray(w)
         output_storage[0][0] = threads.conv2d_grad_input(
             gz, w, int(height), int(width), *self.geometry
         )
 
-    def infer_shape(self, *args):
+    def infer_shape(self, *args: Any) -> list[Shape]:
         node, (gz_shape, w_shape, _) = node_and_shapes(args)
-        size = node.inputs[2]
+        size = cast(TensorVariable, node.inputs[2])
         return [(gz_shape[0], w_shape[1], size[0], size[1])]
 
-    def connection_pattern(self, node):
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
         # The size only shapes the output: no gradient flows to it.
         return [[True], [True], [False]]
 
-    def pullback(self, inputs, outputs, cotangents):
+    def pullback(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        cotangents: Sequence[Variable],
+    ) -> list[Variable]:
         # The output is A_w^T gz, where A_w x = Conv2d(x, w) on inputs of this
         # size. For a cotangent c of the input's shape, <c, A_w^T gz> =
         # <Conv2d(c, w), gz>: linear in gz through Conv2d (whose output has gz's
         # shape, since c has the input size gz came from), in w through the kernel
         # gradient of that convolution.
-        gz, w, _ = inputs
+        gz, w, _ = cast(Sequence[TensorVariable], inputs)
         (cot,) = cotangents
         return [
-            Conv2d(self.pad, self.stride)(cot, w),
-            Conv2dGradKernel(self.pad, self.stride)(cot, gz, w.shape[2:]),
+            cast(Variable, Conv2d(self.pad, self.stride)(cot, w)),
+            cast(
+                Variable, Conv2dGradKernel(self.pad, self.stride)(cot, gz, w.shape[2:])
+            ),
             disconnected_type(),
         ]
 
@@ -204,7 +239,9 @@ class Conv2dGradKernel(_ConvOp):
     """
 
     # Named inputs; PyTensor types Op.make_node as (*inputs).
-    def make_node(self, x, gz, kernel_size):  # type: ignore[override]
+    def make_node(  # type: ignore[override]
+        self, x: TensorLike, gz: TensorLike, kernel_size: TensorLike
+    ) -> Apply:
         x, gz = as_batch(x, "input"), as_batch(gz, "output gradient")
         _same_dtype(x, gz, "input", "output gradient")
         kernel_size = pt.as_tensor_variable(kernel_size, dtype="int64")
@@ -213,36 +250,48 @@ class Conv2dGradKernel(_ConvOp):
         )()
         return Apply(self, [x, gz, kernel_size], [out])
 
-    def perform(self, node, inputs, output_storage):
+    def perform(
+        self,
+        node: Apply,
+        inputs: Sequence[np.ndarray],
+        output_storage: OutputStorageType,
+    ) -> None:
         x, gz, (kh, kw) = inputs
         x, gz = np.ascontiguousarray(x), np.ascontiguousarray(gz)
         output_storage[0][0] = threads.conv2d_grad_kernel(
             x, gz, int(kh), int(kw), *self.geometry
         )
 
-    def infer_shape(self, *args):
+    def infer_shape(self, *args: Any) -> list[Shape]:
         node, (x_shape, gz_shape, _) = node_and_shapes(args)
-        size = node.inputs[2]
+        size = cast(TensorVariable, node.inputs[2])
         return [(gz_shape[1], x_shape[1], size[0], size[1])]
 
-    def connection_pattern(self, node):
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
         # The size only shapes the output: no gradient flows to it.
         return [[True], [True], [False]]
 
-    def pullback(self, inputs, outputs, cotangents):
+    def pullback(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        cotangents: Sequence[Variable],
+    ) -> list[Variable]:
         # The output gw satisfies <gw, c> = <Conv2d(x, c), gz> for any c of the
         # kernels' shape: linear in x through the input gradient of that
         # convolution, in gz through Conv2d(x, c).
-        x, gz, _ = inputs
+        x, gz, _ = cast(Sequence[TensorVariable], inputs)
         (cot,) = cotangents
         return [
-            Conv2dGradInput(self.pad, self.stride)(gz, cot, x.shape[2:]),
-            Conv2d(self.pad, self.stride)(x, cot),
+            cast(
+                Variable, Conv2dGradInput(self.pad, self.stride)(gz, cot, x.shape[2:])
+            ),
+            cast(Variable, Conv2d(self.pad, self.stride)(x, cot)),
             disconnected_type(),
         ]
 
 
-def _same_dtype(a, b, a_role, b_role):
+def _same_dtype(a: TensorVariable, b: TensorVariable, a_role: str, b_role: str) -> None:
     if a.type.dtype != b.type.dtype:
         raise TypeError(
             f"{a_role} is {a.type.dtype} but {b_role} is {b.type.dtype}; cast one so "
@@ -250,7 +299,13 @@ def _same_dtype(a, b, a_role, b_role):
         )
 
 
-def conv2d(x, w, pad=0, stride=1, bias=None):
+def conv2d(
+    x: TensorLike,
+    w: TensorLike,
+    pad: IntOrInts = 0,
+    stride: IntOrInts = 1,
+    bias: TensorLike | None = None,
+) -> TensorVariable:
     """Cross-correlate an NCHW batch with OIHW kernels (no flip).
 
     Parameters
@@ -277,5 +332,5 @@ def conv2d(x, w, pad=0, stride=1, bias=None):
     array([4., 6., 6., 4.])
     """
     if bias is None:
-        return Conv2d(pad, stride)(x, w)
-    return Conv2d(pad, stride)(x, w, bias)
+        return cast(TensorVariable, Conv2d(pad, stride)(x, w))
+    return cast(TensorVariable, Conv2d(pad, stride)(x, w, bias))

@@ -8,20 +8,25 @@ style-transfer evaluation on scipy's BLAS.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.graph.basic import Apply
-from pytensor.graph.op import Op
+from pytensor.graph.basic import Apply, Variable
+from pytensor.graph.op import Op, OutputStorageType
+from pytensor.tensor import TensorLike
 from pytensor.tensor.type import TensorType
+from pytensor.tensor.variable import TensorVariable
 
 from naah._lazy import lazy_import
-from naah.ops._common import node_and_shapes
+from naah.ops._common import Shape, node_and_shapes
 
 kernels = lazy_import("naah.ops.kernels")
 threads = lazy_import("naah.ops.threads")
 
 
-def _product(a, b):
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` with its rows shared between naah's worker threads (one share, on
     BLAS's threads, outside :func:`threads.parallel`)."""
     out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
@@ -31,7 +36,7 @@ def _product(a, b):
     return out
 
 
-def _as_matrix(x, name):
+def _as_matrix(x: TensorLike, name: str) -> TensorVariable:
     x = pt.as_tensor_variable(x)
     if x.type.ndim != 2 or x.type.dtype not in ("float32", "float64"):
         raise TypeError(f"{name} must be a float32/float64 matrix, got {x.type}")
@@ -44,14 +49,19 @@ class MatMul(Op):
     __props__ = ()
 
     # Named inputs; PyTensor types Op.make_node as (*inputs).
-    def make_node(self, a, b):  # type: ignore[override]
+    def make_node(self, a: TensorLike, b: TensorLike) -> Apply:  # type: ignore[override]
         a, b = _as_matrix(a, "a"), _as_matrix(b, "b")
         if a.type.dtype != b.type.dtype:
             raise TypeError(f"dtypes differ: {a.type.dtype} and {b.type.dtype}")
         out = TensorType(a.type.dtype, shape=(a.type.shape[0], b.type.shape[1]))()
         return Apply(self, [a, b], [out])
 
-    def perform(self, node, inputs, output_storage):
+    def perform(
+        self,
+        node: Apply,
+        inputs: Sequence[np.ndarray],
+        output_storage: OutputStorageType,
+    ) -> None:
         a, b = inputs
         if a.shape[1] != b.shape[0]:
             raise ValueError(
@@ -61,12 +71,17 @@ class MatMul(Op):
             np.ascontiguousarray(a), np.ascontiguousarray(b)
         )
 
-    def infer_shape(self, *args):
+    def infer_shape(self, *args: Any) -> list[Shape]:
         _, (a_shape, b_shape) = node_and_shapes(args)
         return [(a_shape[0], b_shape[1])]
 
-    def pullback(self, inputs, outputs, cotangents):
-        a, b = inputs
+    def pullback(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        cotangents: Sequence[Variable],
+    ) -> list[Variable]:
+        a, b = cast(Sequence[TensorVariable], inputs)
         (g,) = cotangents
         return [matmul(g, b.T), matmul(a.T, g)]
 
@@ -77,26 +92,36 @@ class Gram(Op):
     __props__ = ()
 
     # Named inputs; PyTensor types Op.make_node as (*inputs).
-    def make_node(self, f):  # type: ignore[override]
+    def make_node(self, f: TensorLike) -> Apply:  # type: ignore[override]
         f = _as_matrix(f, "F")
         out = TensorType(f.type.dtype, shape=(f.type.shape[0], f.type.shape[0]))()
         return Apply(self, [f], [out])
 
-    def perform(self, node, inputs, output_storage):
+    def perform(
+        self,
+        node: Apply,
+        inputs: Sequence[np.ndarray],
+        output_storage: OutputStorageType,
+    ) -> None:
         f = np.ascontiguousarray(inputs[0])
         output_storage[0][0] = _product(f, f.T)
 
-    def infer_shape(self, *args):
+    def infer_shape(self, *args: Any) -> list[Shape]:
         _, ((n, _),) = node_and_shapes(args)
         return [(n, n)]
 
-    def pullback(self, inputs, outputs, cotangents):
+    def pullback(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        cotangents: Sequence[Variable],
+    ) -> list[Variable]:
         (f,) = inputs
-        (g,) = cotangents
+        (g,) = cast(Sequence[TensorVariable], cotangents)
         return [matmul(g + g.T, f)]
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> TensorVariable:
     """Symbolic ``a @ b`` for float matrices, on scipy's BLAS.
 
     Examples
@@ -104,10 +129,10 @@ def matmul(a, b):
     >>> import pytensor.tensor as pt
     >>> c = matmul(pt.matrix("a"), pt.matrix("b"))
     """
-    return MatMul()(a, b)
+    return cast(TensorVariable, MatMul()(a, b))
 
 
-def gram(f):
+def gram(f: TensorLike) -> TensorVariable:
     """Symbolic Gram matrix ``F Fᵀ`` of an (N, M) matrix.
 
     Examples
@@ -118,4 +143,4 @@ def gram(f):
     array([[9., 0.],
            [0., 9.]])
     """
-    return Gram()(f)
+    return cast(TensorVariable, Gram()(f))

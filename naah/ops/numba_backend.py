@@ -8,6 +8,8 @@ registration is a thin jitted call with the Op's settings baked in.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from pytensor.link.numba.dispatch.basic import (
     numba_njit,
@@ -24,7 +26,7 @@ from naah.ops.pool import MaxPool2dGradGrad, Pool2d, Pool2dGrad
 # The kernels' source salts PyTensor's Numba cache key: editing or upgrading them
 # never reuses stale machine code.
 KERNELS_VERSION = source_version(
-    *(m.__file__ for m in (kernels, winograd, padding, blas, _common))
+    *(cast(str, m.__file__) for m in (kernels, winograd, padding, blas, _common))
 )
 
 

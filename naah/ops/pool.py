@@ -8,14 +8,21 @@ the remainder). Padding never wins a max and is left out of an average's divisor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.graph.basic import Apply
-from pytensor.graph.op import Op
+from pytensor.graph.basic import Apply, Variable
+from pytensor.graph.op import Op, OutputStorageType
+from pytensor.tensor import TensorLike
 from pytensor.tensor.type import TensorType
+from pytensor.tensor.variable import TensorVariable
 
 from naah._lazy import lazy_import
 from naah.ops._common import (
+    IntOrInts,
+    Shape,
     as_batch,
     node_and_shapes,
     padding,
@@ -32,7 +39,14 @@ POOL_MODES = ("max", "avg")
 class _PoolOp(Op):
     __props__ = ("mode", "window", "stride", "pad", "ceil_mode")
 
-    def __init__(self, mode="max", window=2, stride=None, pad=0, ceil_mode=False):
+    def __init__(
+        self,
+        mode: str = "max",
+        window: IntOrInts = 2,
+        stride: IntOrInts | None = None,
+        pad: IntOrInts = 0,
+        ceil_mode: bool = False,
+    ) -> None:
         if mode not in POOL_MODES:
             raise ValueError(f"pooling mode must be 'max' or 'avg', got {mode!r}")
         self.mode = mode
@@ -47,10 +61,12 @@ class _PoolOp(Op):
         self.ceil_mode = bool(ceil_mode)
 
     @property
-    def settings(self):
+    def settings(
+        self,
+    ) -> tuple[bool, tuple[int, int], tuple[int, int], tuple[int, int, int, int], bool]:
         return (self.mode == "max", self.window, self.stride, self.pad, self.ceil_mode)
 
-    def output_size(self, height, width):
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
         kh, kw = self.window
         sh, sw = self.stride
         pt_, pb, pl, pr = self.pad
@@ -59,7 +75,7 @@ class _PoolOp(Op):
             pool_output_size(width, kw, sw, pl, pr, self.ceil_mode),
         )
 
-    def pooled_type(self, x):
+    def pooled_type(self, x: TensorVariable) -> TensorType:
         """Type of the pooled ``x``, static sizes included where ``x``'s are known."""
         h, w = x.type.shape[2:]
         static = (None, None) if h is None or w is None else self.output_size(h, w)
@@ -70,7 +86,7 @@ class _PoolOp(Op):
             )
         return TensorType(x.type.dtype, shape=(*x.type.shape[:2], *static))
 
-    def pooled_shape(self, x_shape):
+    def pooled_shape(self, x_shape: Shape) -> Shape:
         """Symbolic (N, C, H_out, W_out) for the symbolic input shape ``x_shape``."""
         kh, kw = self.window
         sh, sw = self.stride
@@ -82,7 +98,9 @@ class _PoolOp(Op):
             self._symbolic_size(x_shape[3], kw, sw, pl, pr),
         )
 
-    def _symbolic_size(self, size, window, stride, before, after):
+    def _symbolic_size(
+        self, size: TensorVariable, window: int, stride: int, before: int, after: int
+    ) -> TensorVariable:
         """:func:`naah.ops._common.pool_output_size` for a symbolic input length."""
         span = size + before + after - window
         if not self.ceil_mode:
@@ -111,11 +129,16 @@ class Pool2d(_PoolOp):
     """
 
     # Named inputs; PyTensor types Op.make_node as (*inputs).
-    def make_node(self, x):  # type: ignore[override]
+    def make_node(self, x: TensorLike) -> Apply:  # type: ignore[override]
         x = as_batch(x, "input")
         return Apply(self, [x], [self.pooled_type(x)()])
 
-    def perform(self, node, inputs, output_storage):
+    def perform(
+        self,
+        node: Apply,
+        inputs: Sequence[np.ndarray],
+        output_storage: OutputStorageType,
+    ) -> None:
         x = np.ascontiguousarray(inputs[0])
         h, w = x.shape[2:]
         if min(self.output_size(h, w)) < 1:
@@ -132,18 +155,22 @@ class Pool2d(_PoolOp):
         )
         output_storage[0][0] = out
 
-    def infer_shape(self, *args):
+    def infer_shape(self, *args: Any) -> list[Shape]:
         _, (x_shape,) = node_and_shapes(args)
         return [self.pooled_shape(x_shape)]
 
-    def pullback(self, inputs, outputs, cotangents):
+    def pullback(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        cotangents: Sequence[Variable],
+    ) -> list[Variable]:
         (x,) = inputs
         (gz,) = cotangents
-        return [
-            Pool2dGrad(self.mode, self.window, self.stride, self.pad, self.ceil_mode)(
-                x, gz
-            )
-        ]
+        pool_grad = Pool2dGrad(
+            self.mode, self.window, self.stride, self.pad, self.ceil_mode
+        )
+        return [cast(Variable, pool_grad(x, gz))]
 
 
 class Pool2dGrad(_PoolOp):
@@ -162,11 +189,16 @@ class Pool2dGrad(_PoolOp):
     """
 
     # Named inputs; PyTensor types Op.make_node as (*inputs).
-    def make_node(self, x, gz):  # type: ignore[override]
+    def make_node(self, x: TensorLike, gz: TensorLike) -> Apply:  # type: ignore[override]
         x, gz = as_batch(x, "input"), as_batch(gz, "output gradient")
         return Apply(self, [x, gz], [x.type()])
 
-    def perform(self, node, inputs, output_storage):
+    def perform(
+        self,
+        node: Apply,
+        inputs: Sequence[np.ndarray],
+        output_storage: OutputStorageType,
+    ) -> None:
         x, gz = (np.ascontiguousarray(a) for a in inputs)
         gx = np.empty_like(x)
         threads.run(
@@ -177,20 +209,25 @@ class Pool2dGrad(_PoolOp):
         )
         output_storage[0][0] = gx
 
-    def infer_shape(self, *args):
+    def infer_shape(self, *args: Any) -> list[Shape]:
         _, (x_shape, _) = node_and_shapes(args)
         return [x_shape]
 
-    def pullback(self, inputs, outputs, cotangents):
+    def pullback(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        cotangents: Sequence[Variable],
+    ) -> list[Variable]:
         x, _ = inputs
         (cot,) = cotangents
         settings = (self.window, self.stride, self.pad, self.ceil_mode)
         if self.mode == "max":
-            grad_gz = MaxPool2dGradGrad(*settings)(x, cot)
+            grad_gz = cast(Variable, MaxPool2dGradGrad(*settings)(x, cot))
         else:
             # The transpose of spreading each gradient evenly over its window is
             # averaging over the same window: the average pooling itself.
-            grad_gz = Pool2d("avg", *settings)(cot)
+            grad_gz = cast(Variable, Pool2d("avg", *settings)(cot))
         # x decides only which pixel wins (max) or nothing but the shape (avg): it
         # is connected, and its gradient is zero wherever it exists. Theano's
         # max-pool gradients did the same.
@@ -220,11 +257,17 @@ class MaxPool2dGradGrad(_PoolOp):
     array([[[[1.]]]])
     """
 
-    def __init__(self, window=2, stride=None, pad=0, ceil_mode=False):
+    def __init__(
+        self,
+        window: IntOrInts = 2,
+        stride: IntOrInts | None = None,
+        pad: IntOrInts = 0,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__("max", window, stride, pad, ceil_mode)
 
     # Named inputs; PyTensor types Op.make_node as (*inputs).
-    def make_node(self, x, gx):  # type: ignore[override]
+    def make_node(self, x: TensorLike, gx: TensorLike) -> Apply:  # type: ignore[override]
         x, gx = as_batch(x, "input"), as_batch(gx, "input gradient")
         if x.type.dtype != gx.type.dtype:
             raise TypeError(
@@ -232,7 +275,12 @@ class MaxPool2dGradGrad(_PoolOp):
             )
         return Apply(self, [x, gx], [self.pooled_type(x)()])
 
-    def perform(self, node, inputs, output_storage):
+    def perform(
+        self,
+        node: Apply,
+        inputs: Sequence[np.ndarray],
+        output_storage: OutputStorageType,
+    ) -> None:
         x, gx = (np.ascontiguousarray(a) for a in inputs)
         if x.shape != gx.shape:
             raise ValueError(
@@ -249,20 +297,32 @@ class MaxPool2dGradGrad(_PoolOp):
         )
         output_storage[0][0] = out
 
-    def infer_shape(self, *args):
+    def infer_shape(self, *args: Any) -> list[Shape]:
         _, (x_shape, _) = node_and_shapes(args)
         return [self.pooled_shape(x_shape)]
 
-    def pullback(self, inputs, outputs, cotangents):
+    def pullback(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        cotangents: Sequence[Variable],
+    ) -> list[Variable]:
         x, _ = inputs
         (cot,) = cotangents
         # Linear in gx with Pool2dGrad as its transpose; piecewise constant in x.
         settings = (self.window, self.stride, self.pad, self.ceil_mode)
-        grad_gx = Pool2dGrad("max", *settings)(x, cot)
+        grad_gx = cast(Variable, Pool2dGrad("max", *settings)(x, cot))
         return [pt.zeros_like(x), grad_gx]
 
 
-def pool2d(x, mode="max", window=2, stride=None, pad=0, ceil_mode=False):
+def pool2d(
+    x: TensorLike,
+    mode: str = "max",
+    window: IntOrInts = 2,
+    stride: IntOrInts | None = None,
+    pad: IntOrInts = 0,
+    ceil_mode: bool = False,
+) -> TensorVariable:
     """Pool an NCHW batch over its last two axes.
 
     Parameters
@@ -289,4 +349,4 @@ def pool2d(x, mode="max", window=2, stride=None, pad=0, ceil_mode=False):
     array([[ 5.,  7.],
            [13., 15.]])
     """
-    return Pool2d(mode, window, stride, pad, ceil_mode)(x)
+    return cast(TensorVariable, Pool2d(mode, window, stride, pad, ceil_mode)(x))

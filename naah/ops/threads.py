@@ -19,12 +19,13 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import LibController, ThreadpoolController
 
 from naah.ops import kernels, winograd
 
@@ -37,7 +38,7 @@ _local = threading.local()
 
 
 @lru_cache(maxsize=1)
-def _blas_libraries():
+def _blas_libraries() -> list[LibController]:
     # Created once: inspecting the loaded libraries takes milliseconds. naah.ops.blas
     # has loaded the BLAS the kernels call by the time this runs.
     return ThreadpoolController().select(user_api="blas").lib_controllers
@@ -71,7 +72,7 @@ class _BlasLimit:
     to leave restores them, whatever order the threads leave in.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._holders = 0
         self._saved: list[int] = []
@@ -95,7 +96,7 @@ class _BlasLimit:
                     lib.set_num_threads(count)
 
     @contextmanager
-    def widened(self, count: int):
+    def widened(self, count: int) -> Iterator[None]:
         """BLAS on ``count`` threads for a kernel that does not split its work."""
         self._set(count)
         try:
@@ -114,7 +115,7 @@ _blas_limit = _BlasLimit()
 
 
 @contextmanager
-def parallel(count: int | None = None):
+def parallel(count: int | None = None) -> Iterator[None]:
     """Run naah's kernels on ``count`` worker threads, BLAS on one, in this thread.
 
     ``count`` defaults to the BLAS setting in effect (``OPENBLAS_NUM_THREADS``,
@@ -147,7 +148,7 @@ def parallel(count: int | None = None):
 
 
 @contextmanager
-def _serial():
+def _serial() -> Iterator[None]:
     """For kernels that do not split their work: BLAS's own threads, as outside
     :func:`parallel`, for the kernel's length."""
     if workers() > 1:
@@ -157,7 +158,9 @@ def _serial():
         yield
 
 
-def run(task, count: int, parts: int | None = None) -> None:
+def run(
+    task: Callable[[int, int], object], count: int, parts: int | None = None
+) -> None:
     """``task(first, last)`` on contiguous shares of ``range(count)``, one per worker.
 
     ``task`` must release the GIL (a ``nogil`` Numba function) for the shares to
@@ -182,7 +185,13 @@ def run(task, count: int, parts: int | None = None) -> None:
             future.result()
 
 
-def _winograd(x, w, pad, adjoint: bool, bias=None):
+def _winograd(
+    x: np.ndarray,
+    w: np.ndarray,
+    pad: tuple[int, int, int, int],
+    adjoint: bool,
+    bias: np.ndarray | None = None,
+) -> np.ndarray:
     """:func:`winograd.conv3x3` (or its input gradient) split over the workers.
 
     Each worker takes a share of the tile rows, or, when there are too few tiles
@@ -199,10 +208,10 @@ def _winograd(x, w, pad, adjoint: bool, bias=None):
     rows, channels = winograd.tile_rows(shape), shape[1]
     bias = np.empty(0, x.dtype) if bias is None else bias
 
-    def transform(first, last):
+    def transform(first: int, last: int) -> None:
         winograd.transform_kernels(w, u, plane, first, last)
 
-    def correlate_rows(first, last):
+    def correlate_rows(first: int, last: int) -> None:
         winograd.correlate(
             x,
             u,
@@ -216,7 +225,7 @@ def _winograd(x, w, pad, adjoint: bool, bias=None):
             out,
         )
 
-    def correlate_channels(first, last):
+    def correlate_channels(first: int, last: int) -> None:
         winograd.correlate(
             x, u, plane, adjoint, pad[0], pad[2], (0, rows), (first, last), bias, out
         )
@@ -229,12 +238,14 @@ def _winograd(x, w, pad, adjoint: bool, bias=None):
     return out
 
 
-def _shift_gemm(x, w, pad):
+def _shift_gemm(
+    x: np.ndarray, w: np.ndarray, pad: tuple[int, int, int, int]
+) -> np.ndarray:
     """:func:`kernels.shift_gemm_rows` over all output rows, split over the workers."""
     shape = kernels.shift_gemm_output_shape(x.shape, w.shape, *pad)
     out = np.empty(shape, x.dtype)
 
-    def rows(first, last):
+    def rows(first: int, last: int) -> None:
         kernels.shift_gemm_rows(x, w, pad[0], pad[2], first, last, out)
 
     run(rows, shape[0] * shape[2])
@@ -242,8 +253,16 @@ def _shift_gemm(x, w, pad):
 
 
 def conv2d_forward(
-    x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w, bias=None
-):
+    x: np.ndarray,
+    w: np.ndarray,
+    pad_top: int,
+    pad_bottom: int,
+    pad_left: int,
+    pad_right: int,
+    stride_h: int,
+    stride_w: int,
+    bias: np.ndarray | None = None,
+) -> np.ndarray:
     """:func:`naah.ops.kernels.conv2d_forward` on :func:`workers` threads, plus
     ``bias`` per output channel if given.
 
@@ -266,7 +285,7 @@ def conv2d_forward(
     return _add_bias(out, bias)
 
 
-def _add_bias(out, bias):
+def _add_bias(out: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     if bias is not None:
         run(
             lambda a, b: kernels.add_bias_planes(out, bias, a, b),
@@ -276,8 +295,17 @@ def _add_bias(out, bias):
 
 
 def conv2d_grad_input(
-    gz, w, height, width, pad_top, pad_bottom, pad_left, pad_right, stride_h, stride_w
-):
+    gz: np.ndarray,
+    w: np.ndarray,
+    height: int,
+    width: int,
+    pad_top: int,
+    pad_bottom: int,
+    pad_left: int,
+    pad_right: int,
+    stride_h: int,
+    stride_w: int,
+) -> np.ndarray:
     """:func:`naah.ops.kernels.conv2d_grad_input` on :func:`workers` threads.
 
     With stride 1 and padding smaller than the kernel, the gradient is a
@@ -300,7 +328,9 @@ def conv2d_grad_input(
         return kernels.conv2d_grad_input(gz, w, height, width, *pad, stride_h, stride_w)
 
 
-def conv2d_grad_kernel(x, gz, kh, kw, *geometry):
+def conv2d_grad_kernel(
+    x: np.ndarray, gz: np.ndarray, kh: int, kw: int, *geometry: int
+) -> np.ndarray:
     """:func:`naah.ops.kernels.conv2d_grad_kernel`, on BLAS's threads."""
     with _serial():
         return kernels.conv2d_grad_kernel(x, gz, kh, kw, *geometry)

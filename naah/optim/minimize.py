@@ -10,6 +10,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytensor
@@ -19,6 +20,9 @@ from pytensor.compile.sharedvalue import SharedVariable
 from naah.compile import function
 from naah.optim.history import History, IterationRecord
 from naah.optim.updates import adam, sgd
+
+if TYPE_CHECKING:
+    from naah.problem import Evaluation, StyleProblem
 
 METHODS = ("lbfgs", "adam", "gd")
 
@@ -41,7 +45,7 @@ class OptimizerSettings:
     epsilon: float = 1e-8
     bounds: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(
                 f"unknown optimizer {self.method!r}; choose one of {METHODS}"
@@ -61,13 +65,13 @@ Callback = Callable[[IterationRecord, np.ndarray], None]
 class _Recorder:
     """Turns evaluations into history records and forwards them to the callback."""
 
-    def __init__(self, problem, callback: Callback | None):
+    def __init__(self, problem: StyleProblem, callback: Callback | None) -> None:
         self.problem = problem
         self.callback = callback
         self.history = History()
         self.start = time.perf_counter()
 
-    def record(self, evaluation, image_nchw) -> None:
+    def record(self, evaluation: Evaluation, image_nchw: np.ndarray) -> None:
         record = IterationRecord(
             iteration=len(self.history),
             total=evaluation.total,
@@ -84,7 +88,7 @@ class _Recorder:
 
 
 def minimize(
-    problem,
+    problem: StyleProblem,
     initial: np.ndarray,
     iterations: int,
     settings: OptimizerSettings | None = None,
@@ -124,11 +128,17 @@ def minimize(
     return image, recorder.history
 
 
-def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
+def _lbfgs(
+    problem: StyleProblem,
+    initial: np.ndarray,
+    iterations: int,
+    settings: OptimizerSettings,
+    recorder: _Recorder,
+) -> np.ndarray:
     """One scipy L-BFGS-B run for all iterations, so its memory spans the whole run."""
     last: dict = {}
 
-    def loss_and_grad(x):
+    def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
         # scipy starts by evaluating x0, which iteration 0 already did.
         if "x" in last and np.array_equal(x, last["x"]):
             return last["evaluation"].total, last["grad"].copy()
@@ -138,7 +148,7 @@ def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
         )
         return evaluation.total, last["grad"].copy()
 
-    def on_iteration(x):
+    def on_iteration(x: np.ndarray) -> None:
         if not np.array_equal(x, last["x"]):
             loss_and_grad(x)
         recorder.record(last["evaluation"], x.reshape(problem.nchw_shape))
@@ -165,7 +175,7 @@ def _lbfgs(problem, initial, iterations, settings, recorder) -> np.ndarray:
     return x.reshape(problem.nchw_shape).astype(np.float32)
 
 
-def _lbfgs_bounds(problem):
+def _lbfgs_bounds(problem: StyleProblem) -> np.ndarray:
     low, high = problem.pixel_bounds()
     shape = problem.nchw_shape
     lows = np.broadcast_to(low, shape).ravel().astype(np.float64)
@@ -182,7 +192,7 @@ class _FirstOrderStep:
     learning_rate: SharedVariable  # shared float32 scalar
     state: list  # Adam's moments and step count: zeroed at each run's start
 
-    def reset(self, problem, learning_rate: float) -> None:
+    def reset(self, problem: StyleProblem, learning_rate: float) -> None:
         self.learning_rate.set_value(np.float32(learning_rate))
         for variable in self.state:
             value = variable.get_value(borrow=True)
@@ -195,7 +205,9 @@ class _FirstOrderStep:
 _steps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _first_order_step(problem, settings) -> _FirstOrderStep:
+def _first_order_step(
+    problem: StyleProblem, settings: OptimizerSettings
+) -> _FirstOrderStep:
     key = (
         settings.method,
         settings.beta1,
@@ -209,7 +221,9 @@ def _first_order_step(problem, settings) -> _FirstOrderStep:
     return cached[key]
 
 
-def _compile_first_order_step(problem, settings) -> _FirstOrderStep:
+def _compile_first_order_step(
+    problem: StyleProblem, settings: OptimizerSettings
+) -> _FirstOrderStep:
     image = problem.image
     learning_rate = pytensor.shared(np.float32(settings.learning_rate), "learning_rate")
     if settings.method == "adam":
@@ -234,7 +248,13 @@ def _compile_first_order_step(problem, settings) -> _FirstOrderStep:
     return _FirstOrderStep(step, names, learning_rate, state)
 
 
-def _first_order(problem, initial, iterations, settings, recorder) -> np.ndarray:
+def _first_order(
+    problem: StyleProblem,
+    initial: np.ndarray,
+    iterations: int,
+    settings: OptimizerSettings,
+    recorder: _Recorder,
+) -> np.ndarray:
     """GD or Adam: a compiled step that returns the losses before updating the image."""
     problem.set_image(initial)
     image = problem.image

@@ -11,9 +11,17 @@ from collections.abc import Sequence
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.graph.basic import Variable
+from pytensor.tensor.sharedvar import TensorSharedVariable
+from pytensor.tensor.variable import TensorVariable
+
+# A number, or a symbolic scalar such as a shared learning rate.
+Scalar = float | Variable
+# ``{shared variable: its new value}``, for ``pytensor.function(updates=...)``.
+Updates = dict[Variable, Variable]
 
 
-def _as_constant(value, like):
+def _as_constant(value: Scalar, like: TensorVariable) -> TensorVariable:
     """A number as a constant of ``like``'s dtype; a symbolic value (a shared
     learning rate, say) cast to it."""
     if isinstance(value, pytensor.graph.basic.Variable):
@@ -21,7 +29,11 @@ def _as_constant(value, like):
     return pt.constant(np.asarray(value, dtype=like.dtype))
 
 
-def sgd(grads: Sequence, params: Sequence, learning_rate) -> dict:
+def sgd(
+    grads: Sequence[Variable],
+    params: Sequence[TensorSharedVariable],
+    learning_rate: Scalar,
+) -> Updates:
     """Plain gradient descent: ``p ← p − η ∇p``.
 
     ``learning_rate`` is a number or a symbolic scalar (a shared variable lets one
@@ -40,13 +52,13 @@ def sgd(grads: Sequence, params: Sequence, learning_rate) -> dict:
 
 
 def adam(
-    grads: Sequence,
-    params: Sequence,
-    learning_rate=1.0,
+    grads: Sequence[Variable],
+    params: Sequence[TensorSharedVariable],
+    learning_rate: Scalar = 1.0,
     beta1: float = 0.9,
     beta2: float = 0.999,
     epsilon: float = 1e-8,
-) -> dict:
+) -> Updates:
     """Adam (Kingma & Ba 2015), with bias-corrected moment estimates.
 
     ``m ← β1 m + (1−β1) g``, ``v ← β2 v + (1−β2) g²``,
@@ -64,7 +76,7 @@ def adam(
     step = pytensor.shared(np.float32(0), name="adam.t")
     t = step + 1
     fix = pt.sqrt(1 - np.float32(beta2) ** t) / (1 - np.float32(beta1) ** t)
-    updates: dict = {step: t}
+    updates: Updates = {step: t}
     for p, g in zip(params, grads, strict=True):
         value = p.get_value(borrow=True)
         m = pytensor.shared(np.zeros_like(value), name=f"{p.name}.adam_m")
@@ -79,11 +91,11 @@ def adam(
 
 
 def momentum(
-    grads: Sequence,
-    params: Sequence,
-    learning_rate: float = 0.01,
+    grads: Sequence[Variable],
+    params: Sequence[TensorSharedVariable],
+    learning_rate: Scalar = 0.01,
     momentum: float = 0.9,
-) -> dict:
+) -> Updates:
     """Stochastic gradient descent with (heavy-ball) momentum.
 
     ``v ← μ v − η ∇p``, ``p ← p + v``, with one velocity ``v`` per parameter,
@@ -100,7 +112,7 @@ def momentum(
     """
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    updates: dict = {}
+    updates: Updates = {}
     for p, g in zip(params, grads, strict=True):
         value = p.get_value(borrow=True)
         velocity = pytensor.shared(np.zeros_like(value), name=f"{p.name}.velocity")
