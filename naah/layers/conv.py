@@ -9,7 +9,7 @@ from pytensor.tensor.variable import TensorVariable
 
 from naah.layers.activation import resolve_activation
 from naah.layers.base import Layer
-from naah.ops._common import IntOrInts
+from naah.ops import IntOrInts
 from naah.ops.conv import Conv2d, conv2d
 
 

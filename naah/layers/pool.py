@@ -5,7 +5,7 @@ from __future__ import annotations
 from pytensor.tensor.variable import TensorVariable
 
 from naah.layers.base import Layer
-from naah.ops._common import IntOrInts
+from naah.ops import IntOrInts
 from naah.ops.pool import Pool2d, pool2d
 
 

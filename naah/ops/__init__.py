@@ -9,6 +9,7 @@ second, so naah imports it only when :func:`naah.compile.get_mode` is asked for 
 mode="NUMBA")`` directly, ``import naah.ops.numba_backend`` first.
 """
 
+from naah.ops._common import IntOrInts
 from naah.ops.activation import Relu, ReluGrad, relu
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel, conv2d
 from naah.ops.linalg import Gram, MatMul, gram, matmul
@@ -19,6 +20,7 @@ __all__ = [
     "Conv2dGradInput",
     "Conv2dGradKernel",
     "Gram",
+    "IntOrInts",
     "MatMul",
     "MaxPool2dGradGrad",
     "Pool2d",

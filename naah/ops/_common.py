@@ -14,6 +14,7 @@ from pytensor.tensor import TensorLike
 from pytensor.tensor.variable import TensorVariable
 
 # A size given per axis: one int for all, or one per axis.
+#: An int for every axis, or one per axis: the form of pad, stride and window.
 IntOrInts = int | Sequence[int]
 # One input's symbolic shape in ``infer_shape``: a length per axis.
 Shape = tuple[TensorVariable, ...]
