@@ -6,12 +6,19 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
+from naah.checkpointing import (
+    CHECKPOINT_EVERY,
+    Checkpointer,
+    read_run,
+    sha256_of_file,
+    sha256_of_pixels,
+)
 from naah.io.images import (
     ImageLike,
     deprocess,
@@ -24,7 +31,14 @@ from naah.io.images import (
 from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights, load_weights
 from naah.models import POOL_MODES, VGG_19
-from naah.optim import History, IterationRecord, OptimizerSettings, minimize
+from naah.optim import (
+    DivergenceError,
+    History,
+    IterationRecord,
+    Minimizer,
+    MinimizerState,
+    OptimizerSettings,
+)
 from naah.problem import LossWeights, StyleProblem
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
@@ -50,16 +64,31 @@ class StyleResult:
     Attributes
     ----------
     image : ndarray of shape (H, W, 3), uint8
+        The iterate with the lowest total loss (``history[best_iteration]``). For
+        L-BFGS, whose loss only decreases, it is the last one; GD and Adam may
+        have passed a better image than their last.
     history : History
         Per iteration: total, content and style loss, each style layer's E_l, time
         and evaluations.
     snapshots : dict of int to ndarray (H, W, 3) uint8
         The image at each requested iteration.
+    best_iteration : int
+    last_image : ndarray of shape (H, W, 3), uint8, or None
+        The last iterate (None when it is not finite: a diverged run).
+    status : str
+        ``'finished'`` (all iterations done), ``'stopped'`` (a ``stop`` check or
+        L-BFGS-B converged), ``'interrupted'`` or ``'diverged'``.
+    checkpoint : Path or None
+        The checkpoint written last, if any.
     """
 
     image: np.ndarray
     history: History
     snapshots: dict[int, np.ndarray] = field(default_factory=dict)
+    best_iteration: int = -1
+    last_image: np.ndarray | None = None
+    status: str = "finished"
+    checkpoint: Path | None = None
 
     @property
     def pil(self) -> Image.Image:
@@ -227,6 +256,8 @@ class StyleTransfer:
         snapshots: Iterable[int] = (),
         callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
         progress: bool = False,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
     ) -> StyleResult:
         """Transfer the style of ``style`` onto ``content``.
 
@@ -248,10 +279,32 @@ class StyleTransfer:
             current (H, W, 3) float image.
         progress : bool
             Show a progress bar (tqdm).
+        checkpoint : path, optional
+            Write a checkpoint there (:mod:`naah.checkpointing`) every
+            ``checkpoint_every`` iterations and at least once a minute, at the end,
+            on KeyboardInterrupt and when the divergence guard gives up;
+            :meth:`resume` continues from it.
+        checkpoint_every : int
 
         Returns
         -------
         StyleResult
+            Its ``image`` is the iterate of lowest loss.
+
+        Raises
+        ------
+        RunInterrupted
+            On KeyboardInterrupt: ``error.result`` holds the best image so far.
+        RunDiverged
+            When the loss stays NaN or infinite (:mod:`naah.optim`):
+            ``error.result`` holds the best image seen.
+
+        Examples
+        --------
+        >>> st = StyleTransfer()  # doctest: +SKIP
+        >>> result = st.run("tubingen.jpg", "starry_night.jpg", iterations=300,
+        ...                 checkpoint="tubingen.ckpt")  # doctest: +SKIP
+        >>> result = StyleTransfer.resume("tubingen.ckpt", iterations=600)  # doctest: +SKIP
         """
         if not isinstance(iterations, int) or iterations < 0:
             raise ValueError(
@@ -261,7 +314,144 @@ class StyleTransfer:
             raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
         problem = self.prepare(content, style, size=size, style_scale=style_scale)
         initial = preprocess(self.initial_image(init, problem), problem.mean_pixel)
-        bar = _progress_bar(iterations, progress)
+        checkpointer = None
+        if checkpoint is not None:
+            description = self._description(
+                problem,
+                content,
+                style,
+                run={
+                    "iterations": iterations,
+                    "size": size,
+                    "style_scale": style_scale,
+                    "init": init if isinstance(init, str) else "image",
+                },
+            )
+            checkpointer = Checkpointer(checkpoint, description, checkpoint_every)
+        return self._optimize(
+            problem,
+            initial,
+            iterations,
+            snapshots=snapshots,
+            callback=callback,
+            progress=progress,
+            checkpointer=checkpointer,
+        )
+
+    @classmethod
+    def resume(
+        cls,
+        checkpoint: str | os.PathLike,
+        *,
+        iterations: int | None = None,
+        weights: str | os.PathLike | VGGWeights | None = None,
+        content: ImageLike | None = None,
+        style: ImageLike | None = None,
+        save_to: str | os.PathLike | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        snapshots: Iterable[int] = (),
+        callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
+        progress: bool = False,
+        runtime: Runtime = DEFAULT_RUNTIME,
+    ) -> StyleResult:
+        """Continue a run from its checkpoint, with the same iterates as if it had
+        never stopped.
+
+        The settings, the image size and the optimiser's whole state come from the
+        checkpoint; the weights and images are read again from their paths (or
+        those given here) and must be the ones the run used: their checksums are
+        compared before anything is compiled.
+
+        Parameters
+        ----------
+        checkpoint : path
+            Written by :meth:`run` (or ``naah stylize``).
+        iterations : int, optional
+            The new total (default: the run's own). A finished run can be continued
+            with a larger one.
+        weights, content, style : optional
+            Where the run's inputs are now, if not at their recorded paths (arrays
+            given to :meth:`run` must be given again).
+        save_to : path, optional
+            Where to write the checkpoints of the continued run (default
+            ``checkpoint`` itself).
+        checkpoint_every, snapshots, callback, progress, runtime
+            As for :meth:`run` and :class:`StyleTransfer`.
+
+        Returns
+        -------
+        StyleResult
+            Its history includes the iterations before the checkpoint.
+
+        Raises
+        ------
+        naah.io.checkpoint.CheckpointError
+            If the file is not a complete checkpoint.
+        ValueError
+            If an input differs from the run's, or ``iterations`` is below the
+            iterations already done.
+
+        Examples
+        --------
+        >>> result = StyleTransfer.resume("tubingen.ckpt", iterations=1000)  # doctest: +SKIP
+        """
+        saved, state = read_run(checkpoint)
+        meta = saved.metadata
+        done = int(meta["iteration"])
+        total = int(meta["run"]["iterations"]) if iterations is None else iterations
+        if not isinstance(total, int) or total < done:
+            raise ValueError(
+                f"the checkpoint {saved.path} is at iteration {done}; iterations "
+                f"(the new total) must be at least that, got {iterations!r}"
+            )
+        inputs = meta["inputs"]
+        weights = _recorded_input(weights, inputs["weights"], "weights", saved.path)
+        if not isinstance(weights, VGGWeights):
+            _check_file_checksum(weights, inputs["weights"], saved.path)
+        transfer = cls.from_settings(meta["settings"], weights=weights, runtime=runtime)
+        problem = transfer.prepare(
+            _recorded_input(content, inputs["content"], "content", saved.path),
+            _recorded_input(style, inputs["style"], "style", saved.path),
+            size=meta["run"]["size"],
+            style_scale=meta["run"]["style_scale"],
+        )
+        for name in ("content", "style"):
+            image = getattr(problem, f"{name}_image")
+            if sha256_of_pixels(image) != inputs[name]["sha256"]:
+                raise ValueError(
+                    f"the {name} image is not the one the run of {saved.path} used "
+                    f"(its pixels at {image.shape[1]}x{image.shape[0]} differ)"
+                )
+        description = {k: meta[k] for k in ("settings", "run", "inputs")}
+        description["run"] = {**description["run"], "iterations": total}
+        checkpointer = Checkpointer(
+            saved.path if save_to is None else save_to, description, checkpoint_every
+        )
+        return transfer._optimize(
+            problem,
+            None,
+            total,
+            snapshots=snapshots,
+            callback=callback,
+            progress=progress,
+            checkpointer=checkpointer,
+            state=state,
+        )
+
+    def _optimize(
+        self,
+        problem: StyleProblem,
+        initial: np.ndarray | None,
+        iterations: int,
+        *,
+        snapshots: Iterable[int],
+        callback: Callable[[IterationRecord, np.ndarray], None] | None,
+        progress: bool,
+        checkpointer: Checkpointer | None,
+        state: MinimizerState | None = None,
+    ) -> StyleResult:
+        done = len(state.history) - 1 if state is not None else 0
+        bar = _progress_bar(iterations, progress, initial=max(done, 0))
         try:
             return optimize(
                 problem,
@@ -271,10 +461,71 @@ class StyleTransfer:
                 snapshots=snapshots,
                 callback=callback,
                 bar=bar,
+                state=state,
+                checkpointer=checkpointer,
             )
         finally:
             if bar is not None:
                 bar.close()
+
+    @property
+    def settings(self) -> dict[str, object]:
+        """Every keyword of this transfer but ``weights`` and ``runtime``, as plain
+        JSON values (see :meth:`from_settings`)."""
+        w = self.loss_weights
+        o = self.optimizer
+        return {
+            "content_layers": list(w.content_layers),
+            "style_layers": dict(w.style_layers),
+            "alpha": w.alpha,
+            "beta": w.beta,
+            "tv_weight": w.tv_weight,
+            "pooling": self.pooling,
+            "optimizer": o.method,
+            "learning_rate": o.learning_rate,
+            "beta1": o.beta1,
+            "beta2": o.beta2,
+            "bounds": o.bounds,
+            "seed": self.seed,
+            "backend": self.backend,
+        }
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, object],
+        *,
+        weights: str | os.PathLike | VGGWeights | None = None,
+        runtime: Runtime = DEFAULT_RUNTIME,
+    ) -> StyleTransfer:
+        """A transfer with the keywords of :attr:`settings`."""
+        return cls(weights, runtime=runtime, **settings)  # type: ignore[arg-type]
+
+    def _description(
+        self,
+        problem: StyleProblem,
+        content: ImageLike,
+        style: ImageLike,
+        run: dict[str, object],
+    ) -> dict[str, object]:
+        """The unchanging part of a checkpoint's metadata."""
+        return {
+            "settings": self.settings,
+            "run": run,
+            "inputs": {
+                "content": _image_identity(content, problem.content_image),
+                "style": _image_identity(style, problem.style_image),
+                "weights": self._weights_identity(),
+            },
+        }
+
+    def _weights_identity(self) -> dict[str, object]:
+        source = self.net.weights.source
+        path = os.path.abspath(source.path)
+        digest = source.sha256
+        if digest is None and os.path.isfile(path):
+            digest = sha256_of_file(path)
+        return {"path": path, "sha256": digest, "size": source.size}
 
     def _load_pair(
         self,
@@ -316,13 +567,77 @@ class StyleTransfer:
         return image
 
 
+def _image_identity(given: ImageLike, pixels: np.ndarray) -> dict[str, object]:
+    path = os.path.abspath(given) if isinstance(given, (str, os.PathLike)) else None
+    return {"path": path, "sha256": sha256_of_pixels(pixels)}
+
+
+def _recorded_input(
+    given: Any, recorded: Mapping[str, Any], what: str, checkpoint: Path
+) -> Any:
+    """The input given to :meth:`StyleTransfer.resume`, else the recorded path."""
+    if given is not None:
+        return given
+    if recorded.get("path") is None:
+        raise ValueError(
+            f"the run of {checkpoint} was given its {what} as an array: pass it "
+            f"again ({what}=...)"
+        )
+    return recorded["path"]
+
+
+def _check_file_checksum(
+    path: str | os.PathLike | None, recorded: Mapping[str, Any], checkpoint: Path
+) -> None:
+    """Refuse weights other than the run's, before they are loaded."""
+    want = recorded.get("sha256")
+    file = find_weights(path)
+    if want is not None and sha256_of_file(file) != want:
+        raise ValueError(
+            f"the weights file {file} is not the one the run of {checkpoint} used "
+            f"({recorded.get('path')}, SHA-256 {want[:12]}…)"
+        )
+
+
 class StopRun(Exception):
     """Raise from a ``stop`` check of :func:`optimize` to end a run early."""
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (or a signal turned into this): what it had done.
+
+    Attributes
+    ----------
+    result : StyleResult or None
+        The best image so far and the history; None if the interrupt came before
+        the first evaluation finished.
+    reason : BaseException
+        The original interrupt (a KeyboardInterrupt or a subclass).
+    """
+
+    def __init__(self, result: StyleResult | None, reason: BaseException) -> None:
+        super().__init__(str(reason))
+        self.result = result
+        self.reason = reason
+
+
+class RunDiverged(DivergenceError):
+    """The divergence guard gave up (:class:`naah.optim.DivergenceError`).
+
+    Attributes
+    ----------
+    result : StyleResult or None
+        The best image seen and the history; None if the start was not finite.
+    """
+
+    def __init__(self, message: str, iteration: int, result: StyleResult | None):
+        super().__init__(message, iteration)
+        self.result = result
+
+
 def optimize(
     problem: StyleProblem,
-    initial: np.ndarray,
+    initial: np.ndarray | None,
     iterations: int,
     settings: OptimizerSettings,
     *,
@@ -330,36 +645,53 @@ def optimize(
     callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
     bar: tqdm | None = None,
     stop: Callable[[IterationRecord], bool] | None = None,
+    state: MinimizerState | None = None,
+    checkpointer: Checkpointer | None = None,
 ) -> StyleResult:
     """Minimise a prepared problem from ``initial``: the one per-iteration path of
     :meth:`StyleTransfer.run` and :mod:`naah.experiments`.
 
     After each iteration it keeps the requested snapshots, calls ``callback`` with
-    the (H, W, 3) float image, advances the progress ``bar`` (a tqdm bar) and ends
-    the run when ``stop(record)`` is true, returning the image reached there.
+    the (H, W, 3) float image, advances the progress ``bar`` (a tqdm bar), writes
+    a checkpoint when one is due and ends the run when ``stop(record)`` is true.
 
     Parameters
     ----------
     problem : StyleProblem
-    initial : ndarray of shape (1, 3, H, W)
-        Preprocessed start image.
+    initial : ndarray of shape (1, 3, H, W) or None
+        Preprocessed start image (None with ``state``).
     iterations : int
+        The iteration to reach (a total, counting those of ``state``).
     settings : OptimizerSettings
     snapshots, callback, bar, stop : optional
         See above.
+    state : MinimizerState, optional
+        Continue this saved run instead of starting from ``initial``.
+    checkpointer : Checkpointer, optional
+        Writes checkpoints during the run, at its end, on an interrupt and when the
+        divergence guard gives up.
 
     Returns
     -------
     StyleResult
+
+    Raises
+    ------
+    RunInterrupted
+        On KeyboardInterrupt, with the result so far (a checkpoint written first).
+    RunDiverged
+        When the divergence guard gives up, with the best result seen.
     """
     wanted = set(snapshots)
     kept: dict[int, np.ndarray] = {}
-    last = [initial]
-    records = History()
+    if state is not None:
+        run = Minimizer.restore(problem, settings, state)
+    else:
+        if initial is None:
+            raise ValueError("optimize needs an initial image or a state")
+        run = Minimizer(problem, settings, initial)
 
     def on_iteration(record: IterationRecord, image_nchw: np.ndarray) -> None:
-        records.append(record)
-        last[0] = image_nchw
         if record.iteration in wanted or callback is not None:
             image = deprocess(image_nchw, problem.mean_pixel)
             if record.iteration in wanted:
@@ -374,23 +706,51 @@ def optimize(
                 refresh=False,
             )
             bar.update(1)
+        if checkpointer is not None and checkpointer.due(record.iteration):
+            checkpointer.write(run)
         if stop is not None and stop(record):
             raise StopRun
 
+    def result(status: str) -> StyleResult:
+        written = None
+        if checkpointer is not None and run.history:
+            written = checkpointer.write(run, status)
+        return StyleResult(
+            image=to_uint8(deprocess(run.best_image, problem.mean_pixel)),
+            history=run.history,
+            snapshots=kept,
+            best_iteration=run.best_iteration,
+            last_image=_finite_uint8(run.image, problem.mean_pixel),
+            status=status,
+            checkpoint=written,
+        )
+
     try:
-        final, history = minimize(problem, initial, iterations, settings, on_iteration)
+        run.run(iterations, on_iteration)
     except StopRun:
-        final, history = last[0], records
-    image = to_uint8(deprocess(np.asarray(final), problem.mean_pixel))
-    return StyleResult(image=image, history=history, snapshots=kept)
+        return result("stopped")
+    except KeyboardInterrupt as interrupt:
+        partial = result("interrupted") if run.history else None
+        raise RunInterrupted(partial, interrupt) from interrupt
+    except DivergenceError as error:
+        partial = result("diverged") if run.history else None
+        raise RunDiverged(str(error), error.iteration, partial) from error
+    return result("finished" if run.status == "iterations" else "stopped")
 
 
-def _progress_bar(total: int, enabled: bool) -> tqdm | None:
+def _finite_uint8(image_nchw: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray | None:
+    """The image as uint8 RGB, or None if it holds NaN (a diverged iterate)."""
+    if not np.isfinite(image_nchw).all():
+        return None
+    return to_uint8(deprocess(image_nchw, mean_pixel))
+
+
+def _progress_bar(total: int, enabled: bool, initial: int = 0) -> tqdm | None:
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="it", desc="naah")
+    return tqdm(total=total, initial=initial, unit="it", desc="naah")
 
 
 def _non_negative(value: float, name: str) -> float:

@@ -13,10 +13,11 @@ any unit of a lower layer, never one of its own layer or above::
        naah.runtime                         running functions
     5  naah.problem                         the style transfer loss, compiled
     6  naah.optim                           optimisers of a problem
-    7  naah.style_transfer, naah.classify,  applications of the models
+    7  naah.checkpointing                   what a run's checkpoint holds
+    8  naah.style_transfer, naah.classify,  applications of the models
        naah.plotting
-    8  naah.cli, naah.experiments           front ends
-    9  naah (the package's __init__),       the public facade, which imports from
+    9  naah.cli, naah.experiments           front ends
+   10  naah (the package's __init__),       the public facade, which imports from
        naah.__main__                        everything
 
 A private module (``naah.ops._common``) is imported only inside its package.
@@ -49,6 +50,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("naah.losses", "naah.compile", "naah.runtime"),
     ("naah.problem",),
     ("naah.optim",),
+    ("naah.checkpointing",),
     ("naah.style_transfer", "naah.classify", "naah.plotting"),
     ("naah.cli", "naah.experiments"),
     ("naah", "naah.__main__"),

@@ -41,8 +41,9 @@ _STATUS = {
 # Bound types of setulb's ``nbd``: 0 none, 1 lower only, 2 both, 3 upper only.
 _BOTH_BOUNDS = 2
 # The arrays setulb reads and writes: together, L-BFGS-B's whole state.
-_STATE_ARRAYS = ("x", "f", "g", "wa", "iwa", "task", "ln_task", "lsave", "isave")
-_STATE_ARRAYS += ("dsave",)
+_STATE_ARRAYS = (
+    "x", "f", "g", "wa", "iwa", "task", "ln_task", "lsave", "isave", "dsave",
+)  # fmt: skip
 
 
 def _scipy_version() -> str:
@@ -103,7 +104,7 @@ class LBFGSB:
             self.high[:] = bounds[1]
             self.nbd[:] = _BOTH_BOUNDS
             np.clip(x, self.low, self.high, out=x)
-        self.arrays = {
+        self.arrays: dict[str, np.ndarray] = {
             "x": x,
             "f": np.zeros((), np.float64),
             "g": np.zeros(n, np.float64),

@@ -287,7 +287,7 @@ class Minimizer:
         self._last = (x.copy(), evaluation)
         return evaluation.total, grad.ravel().astype(np.float64)
 
-    def _start_lbfgs(self, callback: Callback | None) -> None:
+    def _start_lbfgs(self, callback: Callback | None) -> LBFGSB:
         bounds = _lbfgs_bounds(self.problem) if self.settings.bounds else None
         x0 = np.asarray(self._image, np.float64).ravel()
         solver = LBFGSB(x0, bounds, LBFGS_SETTINGS)
@@ -305,25 +305,24 @@ class Minimizer:
         if not self.history:
             assert self._last is not None
             self._record(self._last[1], self.image, callback)
+        return solver
 
     def _run_lbfgs(self, iterations: int, callback: Callback | None) -> None:
-        if self._solver is None:
-            self._start_lbfgs(callback)
-        assert self._solver is not None
+        solver = self._solver or self._start_lbfgs(callback)
         while self.iteration < iterations:
             try:
-                moved = self._solver.step(self._evaluate_checked)
+                moved = solver.step(self._evaluate_checked)
             except _NonFinite as bad:
                 self._rolled_back(bad.evaluation)
                 # L-BFGS's loss only decreases, so the best iterate is the last one.
                 self._image = self.best_image
                 self._solver = None
-                self._start_lbfgs(callback)
+                solver = self._start_lbfgs(callback)
                 continue
             if not moved:
-                self.status = self._solver.status
+                self.status = solver.status
                 return
-            x = self._solver.x
+            x = solver.x
             if self._last is None or not np.array_equal(x, self._last[0]):
                 self._evaluate_checked(x)
             assert self._last is not None

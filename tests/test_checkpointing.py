@@ -1,0 +1,194 @@
+"""StyleTransfer checkpoints: what they hold, when they are written, true resume
+through the file for every optimiser, and refusals of other inputs.
+
+Fixture weights and two real images at 40 px, shallow layers (conv1_1, conv2_1), so
+that each transfer compiles in seconds.
+"""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from naah import StyleTransfer
+from naah._version import __version__
+from naah.checkpointing import MAX_OVERHEAD, Checkpointer, read_run
+from naah.io.checkpoint import CheckpointError, read_checkpoint
+from naah.style_transfer import RunDiverged, RunInterrupted
+from naah.testing import write_vgg19_mat
+
+IMAGES = Path(__file__).resolve().parents[1] / "data"
+if not (IMAGES / "tubingen.jpg").exists():
+    IMAGES = Path("/work/shared/images")
+SIZE = 40
+SHALLOW = {"content_layers": ("conv2_1",), "style_layers": ("conv1_1", "conv2_1")}
+OPTIMIZERS = {
+    "lbfgs": {},
+    "adam": {"learning_rate": 5.0},
+    "gd": {"learning_rate": 1e-3},
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    write_vgg19_mat(folder / "vgg19.mat")
+    for name in ("tubingen.jpg", "starry_night.jpg"):
+        shutil.copy(IMAGES / name, folder / name)
+    return folder
+
+
+def transfer(folder, optimizer="lbfgs"):
+    return StyleTransfer(
+        folder / "vgg19.mat", optimizer=optimizer, **SHALLOW, **OPTIMIZERS[optimizer]
+    )
+
+
+def run(folder, iterations, optimizer="lbfgs", **options):
+    return transfer(folder, optimizer).run(
+        folder / "tubingen.jpg", folder / "starry_night.jpg",
+        iterations=iterations, size=SIZE, **options,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(folder):
+    return {name: run(folder, 12, name) for name in OPTIMIZERS}
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_resume_from_the_file_follows_the_uninterrupted_run(
+    folder, uninterrupted, optimizer, tmp_path
+):
+    ckpt = tmp_path / "run.ckpt"
+    first = run(folder, 5, optimizer, checkpoint=ckpt)
+    assert first.checkpoint == ckpt and first.status == "finished"
+    resumed = StyleTransfer.resume(ckpt, iterations=12)
+    whole = uninterrupted[optimizer]
+    ours = np.array(resumed.history.column("total"))
+    theirs = np.array(whole.history.column("total"))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert np.abs(resumed.image.astype(int) - whole.image.astype(int)).max() <= 1
+    assert read_checkpoint(ckpt).metadata["iteration"] == 12
+
+
+def test_the_checkpoint_holds_settings_inputs_history_and_version(folder, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    result = run(folder, 3, "adam", checkpoint=ckpt)
+    saved, state = read_run(ckpt)
+    meta = saved.metadata
+    assert meta["naah_version"] == __version__
+    assert meta["settings"]["optimizer"] == "adam"
+    assert meta["settings"]["learning_rate"] == 5.0
+    assert meta["settings"]["style_layers"] == {"conv1_1": 0.5, "conv2_1": 0.5}
+    assert meta["run"] == {"iterations": 3, "size": SIZE, "style_scale": 1.0,
+                           "init": "noise"}  # fmt: skip
+    inputs = meta["inputs"]
+    assert inputs["content"]["path"] == str(folder / "tubingen.jpg")
+    assert len(inputs["weights"]["sha256"]) == 64
+    assert [r["total"] for r in meta["history"]] == result.history.column("total")
+    assert {"image", "best_image", "first_order.0"} <= set(saved.arrays)
+    assert meta["status"] == "finished" and meta["iteration"] == 3
+    assert state.history == result.history
+
+
+def test_a_checkpoint_is_written_every_n_iterations(folder, tmp_path, monkeypatch):
+    seen = []
+    write = Checkpointer.write
+
+    def counting(self, minimizer, status="running"):
+        seen.append((minimizer.history[-1].iteration, status))
+        return write(self, minimizer, status)
+
+    monkeypatch.setattr(Checkpointer, "write", counting)
+    run(folder, 7, "gd", checkpoint=tmp_path / "run.ckpt", checkpoint_every=3)
+    assert seen == [(3, "running"), (6, "running"), (7, "finished")]
+
+
+def test_time_based_checkpoints_keep_their_cost_below_the_overhead_bound(tmp_path):
+    checkpointer = Checkpointer(tmp_path / "x.ckpt", {}, every=1000, seconds=0.0)
+    checkpointer._write_seconds = 1.0  # a slow write: wait 1 / MAX_OVERHEAD seconds
+    checkpointer._since -= 0.5 / MAX_OVERHEAD
+    assert not checkpointer.due(1)
+    checkpointer._since -= 0.6 / MAX_OVERHEAD
+    assert checkpointer.due(2)
+
+
+def test_an_interrupt_writes_a_checkpoint_that_resumes(folder, uninterrupted, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+
+    def interrupt(record, image):
+        if record.iteration == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted) as caught:
+        run(folder, 12, "lbfgs", checkpoint=ckpt, callback=interrupt)
+    partial = caught.value.result
+    assert partial.status == "interrupted" and len(partial.history) == 5
+    assert read_checkpoint(ckpt).metadata["status"] == "interrupted"
+    resumed = StyleTransfer.resume(ckpt)  # the run's own total: 12
+    np.testing.assert_allclose(
+        resumed.history.column("total"),
+        uninterrupted["lbfgs"].history.column("total"),
+        rtol=1e-6,
+    )
+
+
+def test_divergence_keeps_the_best_image_and_a_checkpoint(folder, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    st = transfer(folder, "adam")
+
+    def explode(record, image):
+        if record.iteration == 3:  # from now on every loss overflows float32
+            st._problem.set_loss_weights(beta=1e38, alpha=1e38)
+
+    with pytest.raises(RunDiverged, match="rollbacks") as caught:
+        st.run(folder / "tubingen.jpg", folder / "starry_night.jpg", iterations=20,
+               size=SIZE, checkpoint=ckpt, callback=explode)  # fmt: skip
+    result = caught.value.result
+    assert result.status == "diverged"
+    assert result.best_iteration == int(np.argmin(result.history.column("total")))
+    assert read_checkpoint(ckpt).metadata["status"] == "diverged"
+
+
+def test_resume_refuses_another_image_naming_it(folder, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    run(folder, 2, "gd", checkpoint=ckpt)
+    with pytest.raises(ValueError, match="content image is not the one"):
+        StyleTransfer.resume(ckpt, content=folder / "starry_night.jpg")
+
+
+def test_resume_refuses_other_weights_before_loading_them(folder, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    run(folder, 2, "gd", checkpoint=ckpt)
+    other = write_vgg19_mat(tmp_path / "other.mat", seed=1)
+    with pytest.raises(ValueError, match="weights file .*other.mat is not the one"):
+        StyleTransfer.resume(ckpt, weights=other)
+
+
+def test_resume_refuses_fewer_iterations_than_done(folder, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    run(folder, 4, "gd", checkpoint=ckpt)
+    with pytest.raises(ValueError, match="at iteration 4; iterations"):
+        StyleTransfer.resume(ckpt, iterations=3)
+
+
+def test_resume_of_a_run_given_arrays_asks_for_them(folder, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    content = np.full((SIZE, SIZE, 3), 100, np.float32)
+    transfer(folder, "gd").run(content, folder / "starry_night.jpg", iterations=2,
+                               size=SIZE, checkpoint=ckpt)  # fmt: skip
+    with pytest.raises(ValueError, match=r"as an array: pass it again \(content="):
+        StyleTransfer.resume(ckpt)
+    result = StyleTransfer.resume(ckpt, content=content, iterations=3)
+    assert len(result.history) == 4
+
+
+def test_a_truncated_checkpoint_is_a_clear_error_before_any_work(folder, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    run(folder, 2, "gd", checkpoint=ckpt)
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="run.ckpt is not a complete"):
+        StyleTransfer.resume(ckpt)
