@@ -1,28 +1,54 @@
 """The ``naah`` command: argument parsing and wiring of :mod:`naah`'s parts.
 
-``naah stylize`` checks every option, input and output path before it loads the
-weights or compiles anything. Exit status: 0 success, 1 a failure while working
-(unreadable weights, a failed download…), 2 a bad command line (the message says
-which option and why; nothing is written), 130 interrupted. Errors are one line on
-stderr; ``--debug`` shows the traceback of failures instead.
+``naah stylize`` checks every option, input and output path, and that the images are
+large enough for the deepest layer used, before it loads the weights or compiles
+anything; it never writes over an input. Exit status: 0 success, 1 a failure while
+working (unreadable weights, a failed download, the image not written…), 2 a bad
+command line (the message says which option and why; nothing is written), 130
+interrupted. Errors are one line on stderr; ``--debug`` shows the traceback of
+failures instead. A snapshot, plot or history that cannot be written is a warning
+naming the file, and the run goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
+import re
+import shlex
+import signal
 import sys
 import tempfile
+import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NoReturn, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
+
+import numpy as np
 
 from naah._version import __version__
-from naah.architecture import CONV_LAYERS
+from naah.architecture import (
+    CONV_LAYERS,
+    CONVS_PER_BLOCK,
+    FEATURE_LAYERS,
+    MATCONVNET_LAYERS,
+    POOLING_FACTOR,
+)
+from naah.checkpointing import CHECKPOINT_EVERY, read_run
 from naah.compile import BACKENDS, get_mode
+from naah.io.checkpoint import CheckpointError
 from naah.io.download import download_weights
-from naah.io.images import SAVE_FORMATS, ImageError, load_image, save_image
+from naah.io.images import (
+    SAVE_FORMATS,
+    ImageError,
+    load_image,
+    resize_to_long_edge,
+    save_image,
+)
 from naah.io.locate import (
     WeightsNotFoundError,
     default_weights_path,
@@ -31,7 +57,7 @@ from naah.io.locate import (
 )
 from naah.io.weights import load_weights
 from naah.models import POOL_MODES
-from naah.optim import METHODS, IterationRecord, OptimizerSettings
+from naah.optim import METHODS, History, IterationRecord, OptimizerSettings
 from naah.runtime import Runtime
 from naah.style_transfer import (
     DEFAULT_ALPHA,
@@ -40,11 +66,11 @@ from naah.style_transfer import (
     DEFAULT_SIZE,
     DEFAULT_STYLE_LAYERS,
     INITS,
+    RunDiverged,
+    RunInterrupted,
+    StyleResult,
     StyleTransfer,
 )
-
-if TYPE_CHECKING:
-    import numpy as np
 
 _T = TypeVar("_T")
 
@@ -52,9 +78,21 @@ PROG = "naah"
 DEFAULT_ITERATIONS = 500  # StyleTransfer.run's default
 HISTORY_FORMATS = (".csv", ".json")
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+# 128 + the signal number, as shells report a process ended by SIGTERM.
+EXIT_TERMINATED = 128 + signal.SIGTERM
+# VGG-19's poolings are 2x2 windows of stride 2 in MatConvNet's floor mode
+# (naah.architecture): each halves a side, rounding down, so a layer that follows k
+# of them needs an input side of at least POOL_STRIDE ** k (pool5: POOLING_FACTOR).
+POOL_STRIDE = round(POOLING_FACTOR ** (1 / len(CONVS_PER_BLOCK)))
+
+
+class CommandError(Exception):
+    """A failure while working whose message says it all: exit status 1."""
+
+
 # Failures whose message says it all (WeightsError and ImageError are ValueErrors,
 # DownloadError an OSError); any other exception is also named, with a --debug hint.
-EXPECTED_ERRORS = (OSError, ValueError, ImportError)
+EXPECTED_ERRORS = (OSError, ValueError, ImportError, CommandError)
 FORMAT_NAMES = {
     "matconvnet": "MatConvNet, MATLAB v5/v7 MAT-file",
     "matlab-v7.3": "MatConvNet, MATLAB v7.3 MAT-file (HDF5)",
@@ -77,6 +115,20 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Refuse unknown arguments here, so that a subcommand's own parser (whose
+        prog is ``naah stylize``…) reports them, not the top-level one."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that a run stops as on Ctrl-C."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``naah`` command with ``argv`` (default ``sys.argv[1:]``).
@@ -84,19 +136,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0, 1 (failure), 2 (bad command line) or 130 (interrupted).
+        The exit status: 0, 1 (failure), 2 (bad command line), 130 (interrupted by
+        Ctrl-C, SIGINT) or 143 (SIGTERM).
 
     Examples
     --------
     >>> main(["stylize", "content.jpg", "style.jpg", "-o", "out.png"])  # doctest: +SKIP
     0
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    with _terminate_as_interrupt():
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     debug = False
     try:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exit_:  # --help, --version
             return int(exit_.code or 0)
+        args.argv = argv
         debug = getattr(args, "debug", False)
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
@@ -104,9 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         _error(error)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupt_status(interrupt)
     except Exception as error:
         if debug:
             raise
@@ -115,6 +175,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             _error(f"{type(error).__name__}: {error} (--debug shows where)")
         return EXIT_FAILURE
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While running, SIGTERM raises :class:`Terminated` (main thread only; the
+    previous handler comes back afterwards, so that in-process callers keep theirs).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum: int, frame: object) -> NoReturn:
+    raise Terminated(f"signal {signum}")
+
+
+def _interrupt_status(interrupt: BaseException) -> int:
+    reason = interrupt.reason if isinstance(interrupt, RunInterrupted) else interrupt
+    return EXIT_TERMINATED if isinstance(reason, Terminated) else EXIT_INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,10 +257,24 @@ def _add_stylize(
         help="paint a content image in the style of another",
         description="Paint CONTENT in the style of STYLE (Gatys et al. 2015).",
     )
-    p.add_argument("content", metavar="CONTENT", help="content image")
-    p.add_argument("style", metavar="STYLE", help="style image")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help=f"result image ({', '.join(SAVE_FORMATS)})")  # fmt: skip
+    p.add_argument("content", metavar="CONTENT", nargs="?",
+                   help="content image (with --resume: the run's, by default)")  # fmt: skip
+    p.add_argument("style", metavar="STYLE", nargs="?",
+                   help="style image (with --resume: the run's, by default)")  # fmt: skip
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help=f"result image ({', '.join(SAVE_FORMATS)}): the iterate of "
+                   "lowest loss; required but with --resume")  # fmt: skip
+    p.add_argument("--resume", metavar="CKPT",
+                   help="continue the run of checkpoint CKPT, with its settings; "
+                   "--iterations is the new total")  # fmt: skip
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="where to write the run's checkpoint (default OUT_stem.ckpt; "
+                   "with --resume, CKPT)")  # fmt: skip
+    p.add_argument("--checkpoint-every", type=_positive_int, default=CHECKPOINT_EVERY,
+                   metavar="N", help="write the checkpoint every N iterations and at "
+                   "least once a minute (default %(default)s)")  # fmt: skip
+    p.add_argument("--no-checkpoint", action="store_true",
+                   help="write no checkpoint")  # fmt: skip
     p.add_argument("--weights", metavar="PATH",
                    help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)")  # fmt: skip
     p.add_argument("--size", type=_positive_int, default=DEFAULT_SIZE, metavar="N",
@@ -184,20 +282,22 @@ def _add_stylize(
     p.add_argument("--style-scale", type=_positive_float, default=1.0, metavar="S",
                    help="style image's long edge relative to --size (default 1)")  # fmt: skip
     p.add_argument("--iterations", type=_non_negative_int, default=DEFAULT_ITERATIONS,
-                   metavar="N", help="optimiser iterations (default %(default)s)")  # fmt: skip
+                   metavar="N", help="optimiser iterations, in all (default %(default)s)")  # fmt: skip
     p.add_argument("--optimizer", choices=METHODS, default=METHODS[0],
                    help="optimiser (default %(default)s)")  # fmt: skip
     p.add_argument("--learning-rate", type=_positive_float,
                    default=OptimizerSettings.learning_rate, metavar="LR",
                    help="step size of adam and gd, in pixel units (default %(default)s)")  # fmt: skip
-    p.add_argument("--beta1", type=float, default=OptimizerSettings.beta1,
-                   help="Adam's beta1 (default %(default)s)")  # fmt: skip
-    p.add_argument("--beta2", type=float, default=OptimizerSettings.beta2,
-                   help="Adam's beta2 (default %(default)s)")  # fmt: skip
-    p.add_argument("--alpha", type=_non_negative_float, default=DEFAULT_ALPHA,
-                   help="content weight (default %(default)s)")  # fmt: skip
-    p.add_argument("--beta", type=_non_negative_float, default=DEFAULT_BETA,
-                   help="style weight (default %(default)s)")  # fmt: skip
+    p.add_argument("--beta1", type=_adam_beta, default=OptimizerSettings.beta1,
+                   help="Adam's beta1, in [0, 1) (default %(default)s)")  # fmt: skip
+    p.add_argument("--beta2", type=_adam_beta, default=OptimizerSettings.beta2,
+                   help="Adam's beta2, in [0, 1) (default %(default)s)")  # fmt: skip
+    p.add_argument("--alpha", "--content-weight", dest="alpha", metavar="ALPHA",
+                   type=_non_negative_float, default=DEFAULT_ALPHA,
+                   help="content weight α (default %(default)s)")  # fmt: skip
+    p.add_argument("--beta", "--style-weight", dest="beta", metavar="BETA",
+                   type=_non_negative_float, default=DEFAULT_BETA,
+                   help="style weight β (default %(default)s)")  # fmt: skip
     p.add_argument("--content-layers", type=_names, default=DEFAULT_CONTENT_LAYERS,
                    metavar="L1,L2", help="default " + ",".join(DEFAULT_CONTENT_LAYERS))  # fmt: skip
     p.add_argument("--style-layers", type=_names, default=DEFAULT_STYLE_LAYERS,
@@ -211,72 +311,382 @@ def _add_stylize(
     p.add_argument("--init", default=INITS[0], metavar="|".join((*INITS, "PATH")),
                    help="initial image: white noise, the content or style image, or a "
                    "file (default %(default)s)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="N",
+                   help="seed of the noise, 0 or more (default 0)")  # fmt: skip
     p.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0],
                    help="how graphs run: see naah.compile; jax for GPUs (default %(default)s)")  # fmt: skip
     p.add_argument("--save-every", type=_positive_int, metavar="N",
-                   help="also write the image every N iterations, as OUT_stem.iter0010.png…")  # fmt: skip
-    p.add_argument("--plot", nargs="?", const=True, metavar="PATH",
-                   help="plot the losses per iteration (default PATH OUT_stem.loss.png)")  # fmt: skip
+                   help="also write the image every N iterations (and at the start), "
+                   "beside OUT as OUT_stem.iterNNNN.EXT: NNNN is the iteration, "
+                   "4 digits or more")  # fmt: skip
+    p.add_argument("--print-every", type=_non_negative_int, default=0, metavar="N",
+                   help="print the losses every N iterations, one line on stdout "
+                   "(default 0: never; the progress bar only)")  # fmt: skip
+    p.add_argument("--plot", action="store_true",
+                   help="plot the losses per iteration as OUT_stem.loss.png")  # fmt: skip
+    p.add_argument("--plot-file", metavar="PATH",
+                   help="plot the losses per iteration to PATH (.png, .pdf, .svg…) "
+                   "instead")  # fmt: skip
     p.add_argument("--history", metavar="PATH",
                    help="write the losses per iteration as .csv or .json")  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true",
-                   help="print nothing but errors and warnings")  # fmt: skip
+                   help="no progress bar or messages: only errors, warnings and "
+                   "--print-every lines")  # fmt: skip
     p.set_defaults(handler=_stylize)
 
 
 # -- stylize ---------------------------------------------------------------------------
 def _stylize(args: argparse.Namespace) -> int:
     """Check everything, then load, compile, optimise and write."""
-    output = _writable_file(args.output, "output image", SAVE_FORMATS)  # -o is required
-    plot = _plot_path(args.plot, output)
+    if args.resume is not None:
+        return _resume(args)
+    if args.content is None or args.style is None:
+        raise UsageError("give CONTENT and STYLE images (or --resume CKPT)")
+    if args.output is None:
+        raise UsageError("give the result's file name with -o OUT")
+    output = _writable_file(args.output, "output image", SAVE_FORMATS)
+    plot = _plot_path(args.plot, args.plot_file, output)
     history = _writable(args.history, "--history", HISTORY_FORMATS)
-    _distinct(output=output, plot=plot, history=history)
+    checkpoint = _checkpoint_path(args, output)
+    outputs = {
+        "output image": output,
+        "loss plot": plot,
+        "history file": history,
+        "checkpoint": checkpoint,
+    }
+    _distinct(outputs)
+    if args.save_every is not None:
+        _not_snapshots(outputs, output, args.save_every, args.iterations)
     transfer, weights = _style_transfer(args)
+    inputs = {"content image": args.content, "style image": args.style}
+    if args.init not in INITS:
+        inputs["--init image"] = args.init
+    _inputs_kept({**inputs, "weights file": str(weights)}, outputs, args)
     content = _read_image(args.content, "content image")
     style = _read_image(args.style, "style image")
     init = args.init if args.init in INITS else _read_image(args.init, "--init")
+    content, style = _sized_images(content, style, args, transfer)
 
     say = _printer(args.quiet)
     say(f"{PROG}: loading {weights} and compiling (slower the first time)...")
-    start = time.perf_counter()
-    result = transfer.run(
-        content,
-        style,
-        iterations=args.iterations,
-        size=args.size,
-        style_scale=args.style_scale,
-        init=init,
-        callback=_snapshot_writer(output, args.save_every, args.iterations),
-        progress=not args.quiet,
+    files = _Outputs(output, history, plot, checkpoint)
+    return _finish(
+        args,
+        transfer,
+        files,
+        lambda: transfer.run(
+            content,
+            style,
+            iterations=args.iterations,
+            size=args.size,
+            style_scale=args.style_scale,
+            init=init,
+            callback=_on_iteration(args, output),
+            progress=not args.quiet,
+            checkpoint=checkpoint,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_info=files.info(args.content, args.style),
+        ),
     )
-    result.save(output)
-    if history is not None:
-        result.history.save(history)
-    if plot is not None:
-        from naah.plotting import plot_history
 
-        plot_history(result.history, plot)
+
+class _Outputs:
+    """The files a run writes, and how its checkpoint remembers them."""
+
+    def __init__(
+        self,
+        output: Path,
+        history: Path | None,
+        plot: Path | None,
+        checkpoint: Path | None,
+    ) -> None:
+        self.output, self.history, self.plot = output, history, plot
+        self.checkpoint = checkpoint
+
+    def info(self, content: str, style: str) -> dict[str, str | None]:
+        def absolute(path: str | Path | None) -> str | None:
+            return None if path is None else os.path.abspath(path)
+
+        return {
+            "output": absolute(self.output),
+            "history": absolute(self.history),
+            "plot": absolute(self.plot),
+            "content": absolute(content),
+            "style": absolute(style),
+        }
+
+
+def _finish(
+    args: argparse.Namespace,
+    transfer: StyleTransfer,
+    files: _Outputs,
+    run: Callable[[], StyleResult],
+) -> int:
+    """Run, then write the results; on an interrupt or divergence, write what the
+    run reached and say how to go on."""
+    say = _printer(args.quiet)
+    start = time.perf_counter()
+    try:
+        result = run()
+    except RunInterrupted as interrupt:
+        if interrupt.result is None:
+            raise
+        written, _ = _write_results(interrupt.result, transfer, files)
+        last = interrupt.result.history[-1].iteration
+        _write_line(
+            f"{PROG}: interrupted at iteration {last}; wrote "
+            f"{_listing(written, interrupt.result.checkpoint)}"
+            + _resume_hint(interrupt.result.checkpoint),
+            sys.stderr,
+        )
+        return _interrupt_status(interrupt)
+    except RunDiverged as diverged:
+        if diverged.result is None:
+            raise CommandError(str(diverged)) from None
+        written, _ = _write_results(diverged.result, transfer, files)
+        best = diverged.result.best_iteration
+        raise CommandError(
+            f"{diverged}; wrote the best image (iteration {best}): "
+            f"{_listing(written, diverged.result.checkpoint)}"
+        ) from None
+    written, failure = _write_results(result, transfer, files)
     elapsed = time.perf_counter() - start
-    for path in (output, history, plot):
-        if path is not None:
-            say(f"{PROG}: wrote {path}")
+    for path in written:
+        say(f"{PROG}: wrote {path}")
+    if result.checkpoint is not None:
+        say(f"{PROG}: wrote checkpoint {result.checkpoint} (continue with --resume)")
     last = result.history[-1]
+    best = result.history[result.best_iteration]
+    which = "" if best is last else f"; best loss at iteration {best.iteration}"
     say(
-        f"{PROG}: {args.iterations} iterations in {elapsed:.1f} s; final loss "
-        f"{last.total:.4g} (content {last.content:.4g}, style {last.style:.4g})"
+        f"{PROG}: {last.iteration} iterations in {elapsed:.1f} s; final loss "
+        f"{last.total:.4g} ({_terms(last, transfer.loss_weights.tv_weight)}){which}"
     )
+    if result.status == "stopped":
+        say(f"{PROG}: L-BFGS-B stopped early: it found no better image")
+    if failure is not None:
+        raise failure
     return 0
 
 
-def _style_transfer(args: argparse.Namespace) -> tuple[StyleTransfer, Path]:
-    """Find the weights and check the settings; nothing is loaded yet."""
+# Options a resumed run takes from its checkpoint: given anyway, they must agree.
+# dest -> where the checkpoint keeps it.
+_RESUME_KEEPS = {
+    "alpha": ("settings", "alpha"),
+    "beta": ("settings", "beta"),
+    "tv_weight": ("settings", "tv_weight"),
+    "content_layers": ("settings", "content_layers"),
+    "style_layers": ("settings", "style_layers"),
+    "style_weights": ("settings", "style_layers"),
+    "pooling": ("settings", "pooling"),
+    "optimizer": ("settings", "optimizer"),
+    "learning_rate": ("settings", "learning_rate"),
+    "beta1": ("settings", "beta1"),
+    "beta2": ("settings", "beta2"),
+    "seed": ("settings", "seed"),
+    "backend": ("settings", "backend"),
+    "size": ("run", "size"),
+    "style_scale": ("run", "style_scale"),
+    "init": ("run", "init"),
+}
+_OPTION_NAMES = {
+    "alpha": "--alpha",
+    "beta": "--beta",
+    "style_weights": "--style-weights",
+}
+_UNSET = object()
+
+
+def _resume(args: argparse.Namespace) -> int:
+    """``naah stylize --resume CKPT``: check it all, then continue the run."""
+    ckpt = Path(args.resume).expanduser()
     try:
-        weights = find_weights(args.weights)
+        saved, _ = read_run(ckpt)
+    except FileNotFoundError:
+        raise UsageError(f"--resume: no checkpoint at {str(ckpt)!r}") from None
+    except CheckpointError as error:
+        raise UsageError(f"--resume: {error}") from None
+    meta = saved.metadata
+    info = meta.get("info", {})
+    _same_settings_as(args, meta, ckpt)
+    done = int(meta["iteration"])
+    given = _given_options(args.argv)
+    total = args.iterations if "iterations" in given else meta["run"]["iterations"]
+    if total < done:
+        raise UsageError(
+            f"--iterations {total}: the checkpoint is at iteration {done} already; "
+            "--iterations is the new total, give more"
+        )
+    recorded_output = info.get("output")
+    if args.output is None and recorded_output is None:
+        raise UsageError(f"{ckpt} does not say where the result goes: give -o OUT")
+    output = _writable_file(
+        args.output or recorded_output, "output image", SAVE_FORMATS
+    )
+    plot = _plot_path(args.plot, args.plot_file, output)
+    if plot is None and info.get("plot") and args.output is None:
+        plot = _writable_file(info["plot"], "loss plot", (Path(info["plot"]).suffix,))
+    history = _writable(
+        args.history or info.get("history"), "--history", HISTORY_FORMATS
+    )
+    checkpoint = (
+        None
+        if args.no_checkpoint
+        else _writable_file(args.checkpoint or ckpt, "--checkpoint", (".ckpt",))
+    )
+    outputs = {"output image": output, "loss plot": plot, "history file": history,
+               "checkpoint": checkpoint}  # fmt: skip
+    _distinct({k: v for k, v in outputs.items() if k != "checkpoint"})
+    content = args.content or info.get("content") or meta["inputs"]["content"]["path"]
+    style = args.style or info.get("style") or meta["inputs"]["style"]["path"]
+    for what, path in (("content image", content), ("style image", style)):
+        if path is None or not Path(path).is_file():
+            raise UsageError(
+                f"the run's {what} {path!r} is not there any more: give its new path "
+                "(CONTENT STYLE after --resume)"
+            )
+    weights = _find_weights(args.weights or meta["inputs"]["weights"]["path"])
+    inputs = {
+        "content image": content,
+        "style image": style,
+        "weights file": str(weights),
+    }
+    _inputs_kept(inputs, {**outputs, "checkpoint": None}, args)
+
+    say = _printer(args.quiet)
+    say(
+        f"{PROG}: resuming {ckpt} at iteration {done} of {total}; loading and compiling..."
+    )
+    transfer = StyleTransfer.from_settings(meta["settings"], weights=weights)
+    files = _Outputs(output, history, plot, checkpoint)
+    args.iterations = total  # for --print-every and snapshot names
+
+    def run() -> StyleResult:
+        return StyleTransfer.resume(
+            ckpt,
+            iterations=total,
+            weights=weights,
+            content=content,
+            style=style,
+            save_to=checkpoint or ckpt,
+            checkpoint_every=args.checkpoint_every,
+            checkpoint_info=files.info(content, style),
+            callback=_on_iteration(args, output),
+            progress=not args.quiet,
+            runtime=Runtime(keep_freed_memory=True),
+        )
+
+    return _finish(args, transfer, files, run)
+
+
+def _same_settings_as(
+    args: argparse.Namespace, meta: dict[str, Any], ckpt: Path
+) -> None:
+    """Refuse options given with --resume that differ from the run's."""
+    given = _given_options(args.argv)
+    if not given & set(_RESUME_KEEPS):
+        return
+    asked = _style_transfer(args, find=False)[0]
+    run = {"size": args.size, "style_scale": args.style_scale, "init": args.init}
+    for dest in sorted(given & set(_RESUME_KEEPS)):
+        section, key = _RESUME_KEEPS[dest]
+        mine = asked.settings[key] if section == "settings" else run[key]
+        theirs = meta[section][key]
+        if mine != theirs:
+            option = _OPTION_NAMES.get(dest, "--" + dest.replace("_", "-"))
+            raise UsageError(
+                f"{option} differs from the run of {ckpt} ({_show(mine)} here, "
+                f"{_show(theirs)} there); a resumed run keeps its settings: leave "
+                f"{option} out, or start a new run"
+            )
+
+
+def _show(value: object) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v:g}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _given_options(argv: Sequence[str]) -> set[str]:
+    """The dests of the stylize options that ``argv`` gives explicitly."""
+    parser = _subparser(build_parser(), "stylize")
+    namespace = argparse.Namespace(
+        **{a.dest: _UNSET for a in parser._actions if a.dest != "help"}
+    )
+    start = list(argv).index("stylize") + 1 if "stylize" in argv else 0
+    parser.parse_args(list(argv)[start:], namespace=namespace)
+    return {dest for dest, value in vars(namespace).items() if value is not _UNSET}
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    raise KeyError(name)
+
+
+def _listing(written: list[Path], checkpoint: Path | None) -> str:
+    names = [str(p) for p in written]
+    if checkpoint is not None:
+        names.append(f"checkpoint {checkpoint}")
+    return ", ".join(names) or "nothing"
+
+
+def _resume_hint(checkpoint: Path | None) -> str:
+    if checkpoint is None:
+        return ""
+    return f"; resume with: {PROG} stylize --resume {shlex.quote(str(checkpoint))}"
+
+
+def _checkpoint_path(args: argparse.Namespace, output: Path | None) -> Path | None:
+    if args.no_checkpoint:
+        if args.checkpoint is not None:
+            raise UsageError("--checkpoint and --no-checkpoint contradict each other")
+        return None
+    if args.checkpoint is not None:
+        return _writable_file(args.checkpoint, "--checkpoint", (".ckpt",))
+    if output is None:
+        return None
+    return output.with_name(f"{output.stem}.ckpt")
+
+
+def _write_results(
+    result: StyleResult, transfer: StyleTransfer, files: _Outputs
+) -> tuple[list[Path], CommandError | None]:
+    """Write the image, then the history and plot even if the image failed: the
+    files written, and the image's failure (to report after the others)."""
+    failure = None
+    try:
+        result.save(files.output)
+    except (OSError, ImageError) as error:
+        failure = CommandError(f"could not write {files.output}: {_reason(error)}")
+    written = [] if failure else [files.output]
+    if files.history is not None and _try_write(files.history, result.history.save):
+        written.append(files.history)
+    if files.plot is not None and _try_write(
+        files.plot, lambda target: _plot(result.history, target, transfer)
+    ):
+        written.append(files.plot)
+    return written, failure
+
+
+def _find_weights(path: str | None) -> Path:
+    try:
+        return find_weights(path)
     except WeightsNotFoundError as error:
-        if args.weights is not None:
+        if path is not None:
             raise UsageError(f"--weights: {error}") from None
         raise
+
+
+def _style_transfer(
+    args: argparse.Namespace, *, find: bool = True
+) -> tuple[StyleTransfer, Path | None]:
+    """Find the weights (unless ``find`` is false) and check the settings; nothing
+    is loaded yet."""
+    weights = _find_weights(args.weights) if find else None
     style_layers = args.style_layers
     if args.style_weights is not None:
         if len(args.style_weights) != len(style_layers):
@@ -286,6 +696,7 @@ def _style_transfer(args: argparse.Namespace) -> tuple[StyleTransfer, Path]:
                 "one weight per layer"
             )
         style_layers = dict(zip(style_layers, args.style_weights, strict=True))
+    _something_to_minimise(args)
     try:
         transfer = StyleTransfer(
             weights,
@@ -311,19 +722,90 @@ def _style_transfer(args: argparse.Namespace) -> tuple[StyleTransfer, Path]:
     return transfer, weights
 
 
-def _snapshot_writer(
-    output: Path, every: int | None, iterations: int
+def _on_iteration(
+    args: argparse.Namespace, output: Path
 ) -> Callable[[IterationRecord, np.ndarray], None] | None:
-    if every is None:
+    """The callback of the run: --save-every snapshots and --print-every lines."""
+    every, print_every = args.save_every, args.print_every
+    if every is None and not print_every:
         return None
+
+    def on_iteration(record: IterationRecord, image: np.ndarray) -> None:
+        if every is not None and record.iteration % every == 0:
+            path = _snapshot_path(output, record.iteration, args.iterations)
+            _try_write(path, lambda target: save_image(target, image))
+        if print_every and record.iteration > 0 and record.iteration % print_every == 0:
+            _write_line(
+                f"iteration {record.iteration}/{args.iterations}: total "
+                f"{record.total:.4g} ({_terms(record, args.tv_weight)})",
+                sys.stdout,
+            )
+
+    return on_iteration
+
+
+def _terms(record: IterationRecord, tv_weight: float) -> str:
+    """The unweighted loss terms of ``record``, for one line of text."""
+    tv = f", tv {record.tv:.4g}" if tv_weight > 0 else ""
+    return f"content {record.content:.4g}, style {record.style:.4g}{tv}"
+
+
+def _snapshot_path(output: Path, iteration: int, iterations: int) -> Path:
+    """Where --save-every writes the image at ``iteration``: OUT_stem.iterNNNN.EXT,
+    NNNN zero-padded to 4 digits or those of ``iterations``."""
     digits = max(4, len(str(iterations)))
+    return output.with_name(f"{output.stem}.iter{iteration:0{digits}d}{output.suffix}")
 
-    def write(record: IterationRecord, image: np.ndarray) -> None:
-        if record.iteration % every == 0:
-            name = f"{output.stem}.iter{record.iteration:0{digits}d}{output.suffix}"
-            save_image(output.with_name(name), image)
 
-    return write
+def _is_snapshot_name(name: str, output: Path, every: int, iterations: int) -> bool:
+    """Whether --save-every writes a snapshot of ``output`` named ``name``."""
+    pattern = rf"{re.escape(output.stem)}\.iter(\d+){re.escape(output.suffix)}"
+    match = re.fullmatch(pattern, name)
+    if match is None:
+        return False
+    iteration = int(match[1])
+    return (
+        iteration <= iterations
+        and iteration % every == 0
+        and _snapshot_path(output, iteration, iterations).name == name
+    )
+
+
+def _try_write(path: Path, write: Callable[[Path], object]) -> bool:
+    """``write(path)``; if that fails, warn (naming ``path``) and return False."""
+    try:
+        write(path)
+    except (OSError, ImageError) as error:
+        _warn(f"could not write {path}: {_reason(error)}")
+        return False
+    return True
+
+
+def _plot(history: History, path: Path, transfer: StyleTransfer) -> None:
+    from naah.plotting import plot_history
+
+    plot_history(history, path, loss_weights=transfer.loss_weights)
+
+
+def _reason(error: Exception) -> str:
+    """Why ``error`` happened, without the "[Errno 28]" of an OSError."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)
+
+
+def _something_to_minimise(args: argparse.Namespace) -> None:
+    """Refuse weights that leave every loss term out."""
+    weights = args.style_weights
+    style_on = args.beta > 0 and (weights is None or any(weights))
+    if args.alpha > 0 or style_on or args.tv_weight > 0:
+        return
+    style_off = "--beta 0" if args.beta == 0 else "--style-weights all 0"
+    raise UsageError(
+        f"--alpha 0, {style_off} and --tv-weight 0 leave nothing to minimise; give "
+        "the content (--alpha), style (--beta) or total-variation (--tv-weight) "
+        "term a positive weight"
+    )
 
 
 def _read_image(path: str, what: str) -> np.ndarray:
@@ -365,27 +847,182 @@ def _writable_file(path: str | Path, what: str, suffixes: Collection[str]) -> Pa
     return file
 
 
-def _plot_path(plot: str | Literal[True] | None, output: Path) -> Path | None:
-    if plot is None:
+def _plot_path(plot: bool, plot_file: str | None, output: Path) -> Path | None:
+    """--plot-file PATH, or OUT_stem.loss.png for --plot, or None for neither."""
+    if plot_file is None and not plot:
         return None
+    what = "--plot" if plot_file is None else "--plot-file"
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'naah[plot]'") from None
+        raise UsageError(f"{what} needs matplotlib: pip install 'naah[plot]'") from None
     formats = {f".{ext}" for ext in Figure().canvas.get_supported_filetypes()}
-    path = output.with_name(f"{output.stem}.loss.png") if plot is True else plot
-    return _writable_file(path, "--plot", sorted(formats))
+    default = output.with_name(f"{output.stem}.loss.png")
+    path = default if plot_file is None else Path(plot_file)
+    return _writable_file(path, what, sorted(formats))
 
 
-def _distinct(**paths: Path | None) -> None:
-    seen: dict[Path, str] = {}
-    for name, path in paths.items():
+def _distinct(outputs: dict[str, Path | None]) -> None:
+    """Refuse two outputs that are one file."""
+    seen: list[tuple[str, Path]] = []
+    for what, path in outputs.items():
         if path is None:
             continue
-        key = path.resolve()
-        if key in seen:
-            raise UsageError(f"{name} and {seen[key]} are the same file {str(path)!r}")
-        seen[key] = name
+        for other, earlier in seen:
+            if _same_file(path, earlier):
+                raise UsageError(
+                    f"{what} and {other} are the same file {str(path)!r}; give each "
+                    "its own name"
+                )
+        seen.append((what, path))
+
+
+def _not_snapshots(
+    outputs: dict[str, Path | None], output: Path, every: int, iterations: int
+) -> None:
+    """Refuse an output that a --save-every snapshot would replace."""
+    for what, path in outputs.items():
+        if (
+            path is not None
+            and _is_snapshot_name(path.name, output, every, iterations)
+            and _same_file(path.parent, output.parent)
+        ):
+            raise UsageError(
+                f"{what} {str(path)!r} is a name --save-every writes a snapshot to; "
+                "choose another"
+            )
+
+
+def _inputs_kept(
+    inputs: dict[str, str], outputs: dict[str, Path | None], args: argparse.Namespace
+) -> None:
+    """Refuse an output, or a --save-every snapshot, that is one of the inputs."""
+    for what, path in outputs.items():
+        for source, given in inputs.items():
+            if path is not None and _same_file(path, Path(given)):
+                raise UsageError(
+                    f"{what} {str(path)!r} is the {source} {given!r}; naah never "
+                    "writes over its inputs: choose another name"
+                )
+    output = outputs["output image"]
+    if args.save_every is None or output is None:
+        return
+    # Inputs exist, so a snapshot that is one of them exists too: look at the files
+    # named like snapshots in the output's folder (links and all).
+    try:
+        names = os.listdir(output.parent)
+    except OSError:
+        return
+    for name in names:
+        if _is_snapshot_name(name, output, args.save_every, args.iterations):
+            snapshot = output.with_name(name)
+            for source, given in inputs.items():
+                if _same_file(snapshot, Path(given)):
+                    raise UsageError(
+                        f"--save-every would write the snapshot {str(snapshot)!r} "
+                        f"over the {source} {given!r}; naah never writes over its "
+                        "inputs: choose another -o name or move the input"
+                    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same resolved path, or (for files
+    that exist) the same file through hard or symbolic links."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
+        return False
+
+
+# -- image sizes -----------------------------------------------------------------------
+def _min_image_side(layers: Iterable[str]) -> tuple[str, int]:
+    """The deepest of VGG-19's feature ``layers`` and the smallest image side that
+    reaches it: each of the poolings up to it (itself included) halves a side,
+    rounding down.
+
+    Examples
+    --------
+    >>> _min_image_side(["conv1_1", "conv4_2", "conv5_1"])
+    ('conv5_1', 16)
+    >>> _min_image_side(["pool5"])
+    ('pool5', 32)
+    """
+    deepest = max(layers, key=FEATURE_LAYERS.index)
+    pools = 0
+    for layer in MATCONVNET_LAYERS:
+        pools += layer.type == "pool"
+        if layer.name == deepest:
+            break
+    return deepest, POOL_STRIDE**pools
+
+
+def _sized_images(
+    content: np.ndarray,
+    style: np.ndarray,
+    args: argparse.Namespace,
+    transfer: StyleTransfer,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The content and style images resized as StyleTransfer.run resizes them, once
+    both are known to be large enough for the deepest layer used."""
+    weights = transfer.loss_weights
+    deepest, need = _min_image_side([*weights.content_layers, *weights.style_layers])
+    style_edge = _style_edge(args.size, args.style_scale)
+    needs = f"smaller than the {need}x{need} that {deepest} (deepest layer used) needs"
+    resized = resize_to_long_edge(content, args.size)
+    if min(resized.shape[:2]) < need:
+        raise UsageError(
+            f"content image {args.content!r} is {_shape(resized)} at --size "
+            f"{args.size}, {needs}; give --size "
+            f"{_least_long_edge(content.shape[:2], need)} or more"
+        )
+    resized_style = resize_to_long_edge(style, style_edge)
+    if min(resized_style.shape[:2]) < need:
+        least = _least_style_scale(style.shape[:2], need, args.size)
+        raise UsageError(
+            f"style image {args.style!r} is {_shape(resized_style)} at --style-scale "
+            f"{args.style_scale:g} (long edge {style_edge}), {needs}; "
+            f"give --style-scale {least} or more"
+        )
+    return resized, resized_style
+
+
+def _style_edge(size: int, style_scale: float) -> int:
+    """The style image's long edge, as StyleTransfer.run computes it."""
+    try:
+        return max(1, round(size * style_scale))
+    except OverflowError:
+        raise UsageError(
+            f"--style-scale {style_scale:g} is too large for --size {size}"
+        ) from None
+
+
+def _least_long_edge(shape: tuple[int, ...], need: int) -> int:
+    """The smallest long edge at which an image of ``shape`` (H, W) has both sides
+    of ``need`` pixels or more, each side rounded as naah.io.images resizes:
+    ``round(side * edge / long_side)``."""
+    long, short = max(shape[:2]), min(shape[:2])
+    edge = max(need, math.floor((need - 0.5) * long / short) - 1)  # just below
+    while round(short * (edge / long)) < need:
+        edge += 1
+    return edge
+
+
+def _least_style_scale(shape: tuple[int, ...], need: int, size: int) -> str:
+    """The smallest --style-scale, in few digits, that gives an image of ``shape``
+    both sides of ``need`` pixels or more at ``--size size``."""
+    edge = _least_long_edge(shape, need)
+    for digits in range(2, 18):
+        scale = float(f"{edge / size:.{digits}g}")
+        if _style_edge(size, scale) >= edge:
+            return f"{scale:g}" if digits <= 6 else repr(scale)
+    return repr(edge / size)
+
+
+def _shape(image: np.ndarray) -> str:
+    height, width = image.shape[:2]
+    return f"{width}x{height} pixels (width x height)"
 
 
 # -- weights ---------------------------------------------------------------------------
@@ -456,6 +1093,19 @@ def _error(message: object) -> None:
     print(f"{PROG}: error: {text}", file=sys.stderr)
 
 
+def _warn(message: str) -> None:
+    """``naah: warning: message`` on stderr, now (not through ``warnings``, whose
+    filters may make it an exception or hide a repeat)."""
+    _write_line(f"{PROG}: warning: {' '.join(message.split())}", sys.stderr)
+
+
+def _write_line(text: str, file: TextIO) -> None:
+    """Print a line above tqdm's progress bar, if one is showing, not through it."""
+    from tqdm import tqdm
+
+    tqdm.write(text, file=file)
+
+
 def _show_warning(
     message: Warning | str,
     category: type[Warning],
@@ -482,17 +1132,42 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _seed(text: str) -> int:
+    value = _non_negative_int(text)
+    try:
+        np.random.default_rng(value)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a seed numpy takes: {error}"
+        ) from None
+    return value
+
+
+def _finite_float(text: str) -> float:
     value = _number(text, float, "a number")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _finite_float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    value = _number(text, float, "a number")
+    value = _finite_float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
+
+
+def _adam_beta(text: str) -> float:
+    value = _finite_float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
     return value
 
 

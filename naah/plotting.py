@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.ticker import MaxNLocator
 
     from naah.optim.history import IterationRecord
+    from naah.problem import LossWeights
 
 __all__ = ["plot_history"]
 
@@ -27,6 +28,10 @@ CURVES = (
     ("content", "content loss $L_{content}$"),
     ("style", "style loss $L_{style}$"),
 )
+TITLE = "Loss per iteration"
+# The legend's title: what the total is (matplotlib mathtext).
+TOTAL_FORMULA = r"total $= \alpha\,L_{content} + \beta\,L_{style}$"
+TV_TERM = r" $+\,w_{TV}\,\mathrm{TV}$"
 FIGURE_SIZE = (6.4, 4.0)  # inches
 DPI = 150
 
@@ -37,6 +42,7 @@ def plot_history(
     ax: Axes | None = None,
     *,
     layers: bool = False,
+    loss_weights: LossWeights | None = None,
 ) -> Axes:
     """Plot total, content and style loss per iteration on a log scale.
 
@@ -51,6 +57,10 @@ def plot_history(
         window opens and any matplotlib backend works).
     layers : bool
         Also draw each style layer's :math:`E_l` (dashed).
+    loss_weights : LossWeights, optional
+        The run's α, β and total-variation weight (``StyleTransfer.loss_weights``),
+        shown with the formula of the total in the legend's title; without them
+        the formula has the symbols only.
 
     Returns
     -------
@@ -74,6 +84,8 @@ def plot_history(
     >>> ax = plot_history(history)
     >>> [line.get_label() for line in ax.lines]
     ['total loss', 'content loss $L_{content}$', 'style loss $L_{style}$']
+    >>> ax.get_title()
+    'Loss per iteration'
 
     The loss curves of a real run (needs the VGG-19 weights and two images):
 
@@ -103,12 +115,34 @@ def plot_history(
     ax.set_xlabel("iteration")
     ax.xaxis.set_major_locator(integer_ticks(integer=True))
     ax.set_ylabel("loss")
+    ax.set_title(TITLE)
     if ax.lines:
-        ax.legend()
+        ax.legend(title=_total_formula(loss_weights), title_fontsize="small")
     if path is not None:
         # .figure twice: the root figure, as axes in a SubFigure have no savefig.
         ax.figure.figure.savefig(Path(path), dpi=DPI)
     return ax
+
+
+def _total_formula(loss_weights: LossWeights | None = None) -> str:
+    r"""What the total loss is, as matplotlib mathtext, with the weights if given.
+
+    Examples
+    --------
+    >>> print(_total_formula())
+    total $= \alpha\,L_{content} + \beta\,L_{style}$ (+ TV)
+    >>> from naah.problem import LossWeights
+    >>> print(_total_formula(LossWeights(1.0, 1e3, {"conv1_1": 1.0}, ("conv4_2",))))
+    total $= \alpha\,L_{content} + \beta\,L_{style}$
+    $\alpha$ = 1, $\beta$ = 1000
+    """
+    if loss_weights is None:
+        return TOTAL_FORMULA + " (+ TV)"
+    w = loss_weights
+    values = rf"$\alpha$ = {w.alpha:g}, $\beta$ = {w.beta:g}"
+    if w.tv_weight > 0:
+        return f"{TOTAL_FORMULA}{TV_TERM}\n{values}, $w_{{TV}}$ = {w.tv_weight:g}"
+    return f"{TOTAL_FORMULA}\n{values}"
 
 
 def _matplotlib() -> tuple[type[Figure], type[MaxNLocator]]:

@@ -258,6 +258,7 @@ class StyleTransfer:
         progress: bool = False,
         checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
+        checkpoint_info: Mapping[str, Any] | None = None,
     ) -> StyleResult:
         """Transfer the style of ``style`` onto ``content``.
 
@@ -285,6 +286,9 @@ class StyleTransfer:
             on KeyboardInterrupt and when the divergence guard gives up;
             :meth:`resume` continues from it.
         checkpoint_every : int
+        checkpoint_info : mapping, optional
+            More JSON metadata for the checkpoint, under ``"info"`` (``naah
+            stylize`` stores its output paths there).
 
         Returns
         -------
@@ -327,6 +331,7 @@ class StyleTransfer:
                     "init": init if isinstance(init, str) else "image",
                 },
             )
+            description["info"] = dict(checkpoint_info or {})
             checkpointer = Checkpointer(checkpoint, description, checkpoint_every)
         return self._optimize(
             problem,
@@ -349,6 +354,7 @@ class StyleTransfer:
         style: ImageLike | None = None,
         save_to: str | os.PathLike | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
+        checkpoint_info: Mapping[str, Any] | None = None,
         snapshots: Iterable[int] = (),
         callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
         progress: bool = False,
@@ -375,6 +381,8 @@ class StyleTransfer:
         save_to : path, optional
             Where to write the checkpoints of the continued run (default
             ``checkpoint`` itself).
+        checkpoint_info : mapping, optional
+            Updates the checkpoint's ``"info"`` metadata (see :meth:`run`).
         checkpoint_every, snapshots, callback, progress, runtime
             As for :meth:`run` and :class:`StyleTransfer`.
 
@@ -423,6 +431,7 @@ class StyleTransfer:
                     f"(its pixels at {image.shape[1]}x{image.shape[0]} differ)"
                 )
         description = {k: meta[k] for k in ("settings", "run", "inputs")}
+        description["info"] = {**meta.get("info", {}), **(checkpoint_info or {})}
         description["run"] = {**description["run"], "iterations": total}
         checkpointer = Checkpointer(
             saved.path if save_to is None else save_to, description, checkpoint_every

@@ -2,11 +2,14 @@
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +18,10 @@ from PIL import Image
 from naah import cli
 from naah.cli import main
 from naah.io.download import DownloadError
-from naah.io.images import ImageError
+from naah.io.images import ImageError, resize_to_long_edge
 from naah.io.weights import KNOWN_FILES
-from naah.style_transfer import StyleTransfer
+from naah.optim import History, IterationRecord
+from naah.style_transfer import StyleResult, StyleTransfer
 from naah.testing import write_vgg19_mat
 
 ITERATIONS = 3
@@ -82,7 +86,7 @@ def adam_quiet_run(files):
     result = stylize(
         files, output, "--optimizer", "adam", "--learning-rate", 5, "--quiet",
         "--init", files["style"], "--history", folder / "h.json",
-        "--plot", folder / "curve.svg",
+        "--plot-file", folder / "curve.svg",
     )  # fmt: skip
     return (folder, output, *result)
 
@@ -151,7 +155,10 @@ def test_python_m_naah_exits_with_status_2_on_a_bad_command_line():
 def test_stylize_help_lists_every_option():
     status, out, _ = run(["stylize", "--help"])
     assert status == 0
-    for option in ("--style-weights", "--save-every", "--plot", "--backend", "--init"):
+    for option in (
+        "--style-weights", "--save-every", "--plot", "--plot-file", "--backend",
+        "--init", "--print-every", "--content-weight", "--style-weight",
+    ):  # fmt: skip
         assert option in out
 
 
@@ -180,8 +187,40 @@ BAD_OPTIONS = {
     "zero style scale": (["--style-scale", "0"], "--style-scale"),
     "zero save every": (["--save-every", "0"], "--save-every"),
     "unsupported history format": (["--history", "{out}/h.txt"], "--history"),
-    "unsupported plot format": (["--plot", "{out}/loss.xyz"], "--plot"),
-    "plot over the output": (["--plot", "{out}/result.png"], "same file"),
+    "unsupported plot format": (["--plot-file", "{out}/loss.xyz"], "--plot-file"),
+    "plot over the output": (["--plot-file", "{out}/result.png"], "same file"),
+    "plot named like a snapshot": (
+        ["--save-every", "2", "--plot-file", "{out}/result.iter0002.png"],
+        "--save-every",
+    ),
+    # Non-finite numbers, refused by the option's type (issue: --beta inf ran).
+    "infinite alpha": (["--alpha", "inf"], "--alpha"),
+    "nan beta": (["--beta", "nan"], "--beta"),
+    "infinite tv weight": (["--tv-weight", "inf"], "--tv-weight"),
+    "overflowing learning rate": (["--learning-rate", "1e999"], "--learning-rate"),
+    "infinite style scale": (["--style-scale", "inf"], "--style-scale"),
+    "style scale overflowing the size": (["--style-scale", "1e308"], "--style-scale"),
+    "nan style weight": (["--style-weights", "1,nan,1,1,1"], "--style-weights"),
+    "infinite beta1": (["--beta1", "inf"], "--beta1"),
+    "nan beta2": (["--beta2", "nan"], "--beta2"),
+    "beta2 of 1": (["--beta2", "1"], "--beta2"),
+    "negative seed": (["--seed", "-1"], "--seed"),
+    "seed not an integer": (["--seed", "1.5"], "--seed"),
+    "negative print every": (["--print-every", "-1"], "--print-every"),
+    "negative content weight": (["--content-weight", "-1"], "--content-weight"),
+    "infinite style weight": (["--style-weight", "inf"], "--style-weight"),
+    "nothing to minimise": (["--alpha", "0", "--beta", "0"], "nothing to minimise"),
+    "no style layer weighted": (
+        ["--content-weight", "0", "--style-weights", "0,0,0,0,0"],
+        "--style-weights all 0",
+    ),
+    # Sizes the deepest layer cannot take, refused before loading the weights.
+    "style scaled below conv5_1's minimum": (
+        ["--style-scale", "0.01"],
+        "give --style-scale 0.5 or more",
+    ),
+    "size below conv5_1's minimum": (["--size", "8"], "give --size 21 or more"),
+    "content below pool5's minimum": (["--content-layers", "pool5"], "pool5"),
     "missing weights file": (["--weights", "{out}/none.mat"], "--weights"),
     "missing init image": (["--init", "{out}/none.png"], "--init"),
     "unknown option": (["--colour", "red"], "--colour"),
@@ -265,6 +304,306 @@ def test_a_folder_refusing_new_files_is_a_usage_error(files, tmp_path, monkeypat
     status, _, err = stylize(files, tmp_path / "result.png")
     assert status == 2 and err.count("\n") == 1
     assert "not writable (Permission denied)" in err
+
+
+# -- inputs are never written over: status 2 before any work -----------------------------
+@pytest.fixture
+def inputs(files, tmp_path):
+    """Copies of the content and style images in tmp_path: (content, style)."""
+    content, style = tmp_path / "c.png", tmp_path / "s.png"
+    shutil.copy(files["content"], content)
+    shutil.copy(files["style"], style)
+    return content, style
+
+
+def stylize_inputs(files, content, style, output, *options):
+    return run(
+        ["stylize", content, style, "-o", output, "--weights", files["weights"],
+         "--size", SIZE, "--iterations", ITERATIONS, *options]
+    )  # fmt: skip
+
+
+def assert_refused_and_kept(result, *kept, named="never writes over its inputs"):
+    status, _, err = result
+    assert status == 2 and err.count("\n") == 1 and named in err, err
+    for path, data in kept:
+        assert path.read_bytes() == data
+
+
+OVER_INPUTS = {
+    "output is the content": ("c.png", []),  # -o CONTENT replaced the content image
+    "output is the style": ("s.png", []),
+    "output is the init image": ("i.png", ["--init", "{folder}/i.png"]),
+    "plot file is the content": ("r.png", ["--plot-file", "{folder}/c.png"]),
+    "plot (OUT_stem.loss.png) is the init image": (
+        "i.png", ["--plot", "--init", "{folder}/i.loss.png"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("output, options", OVER_INPUTS.values(), ids=OVER_INPUTS)
+def test_an_output_that_is_an_input_is_refused(files, inputs, output, options):
+    content, style = inputs
+    folder = content.parent
+    for name in ("i.png", "i.loss.png"):
+        shutil.copy(content, folder / name)
+    kept = [(path, path.read_bytes()) for path in folder.iterdir()]
+    options = [o.format(folder=folder) for o in options]
+    result = stylize_inputs(files, content, style, folder / output, *options)
+    assert_refused_and_kept(result, *kept)
+    assert len(list(folder.iterdir())) == len(kept)
+
+
+def test_an_output_linked_to_an_input_is_refused(files, inputs):
+    content, style = inputs
+    kept = [(content, content.read_bytes()), (style, style.read_bytes())]
+    os.link(content, content.with_name("hard.png"))
+    os.symlink(style, style.with_name("soft.png"))
+    for name in ("hard.png", "soft.png"):
+        result = stylize_inputs(files, content, style, content.with_name(name))
+        assert_refused_and_kept(result, *kept)
+
+
+def test_an_output_over_the_weights_file_is_refused(files, inputs, tmp_path):
+    content, style = inputs
+    weights = shutil.copy(files["weights"], tmp_path / "w.json")
+    result = run(
+        ["stylize", content, style, "-o", tmp_path / "r.png", "--weights", weights,
+         "--history", weights]
+    )  # fmt: skip
+    assert_refused_and_kept(result, (weights, weights.read_bytes()))
+    assert "weights file" in result[2]
+
+
+def test_a_snapshot_that_would_replace_an_input_is_refused(files, inputs, fake_run):
+    content, style = inputs
+    init = content.with_name("r.iter0002.png")  # --save-every 2 writes this name
+    shutil.copy(content, init)
+    kept = (init, init.read_bytes())
+    output = content.with_name("r.png")
+    result = stylize_inputs(
+        files, content, style, output, "--save-every", 2, "--init", init
+    )
+    assert_refused_and_kept(result, kept, named="--save-every would write")
+    # An iteration --save-every never writes (3 of 3: 0 and 3) is no clash.
+    allowed = stylize_inputs(
+        files, content, style, output, "--save-every", 3, "--init", init, "--quiet"
+    )
+    assert allowed[0] == 0 and init.read_bytes() == kept[1]
+    assert (output.with_name("r.iter0003.png")).exists()
+
+
+# -- image sizes: checked against the deepest layer before loading ------------------------
+@pytest.mark.parametrize(
+    "layers, deepest, side",
+    [
+        (["conv1_1"], "conv1_1", 1),
+        (["relu1_2"], "relu1_2", 1),
+        (["pool1"], "pool1", 2),  # floor(side / 2) >= 1
+        (["conv2_1"], "conv2_1", 2),
+        (["conv3_1", "conv1_1"], "conv3_1", 4),
+        (["conv4_2"], "conv4_2", 8),
+        (["conv1_1", "conv5_1", "conv4_2"], "conv5_1", 16),  # the defaults
+        (["relu5_4"], "relu5_4", 16),
+        (["pool4"], "pool4", 16),
+        (["pool5"], "pool5", 32),  # POOLING_FACTOR
+    ],
+)
+def test_the_smallest_side_is_two_to_the_poolings_before_the_deepest_layer(
+    layers, deepest, side
+):
+    assert cli._min_image_side(layers) == (deepest, side)
+
+
+@pytest.mark.parametrize(
+    "shape, need, edge",
+    [
+        ((40, 30), 16, 21),  # 30 * 21 / 40 = 15.75 -> 16; 20 gives 15
+        ((30, 30), 16, 16),
+        ((8, 4000), 16, 7750),  # 8 * 7750 / 4000 = 15.5 -> 16 (round half even)
+        ((40, 30), 32, 42),  # 31.5 -> 32
+        ((5, 3), 1, 1),
+    ],
+)
+def test_the_least_long_edge_is_the_smallest_that_the_resizer_makes_large_enough(
+    shape, need, edge
+):
+    assert cli._least_long_edge(shape, need) == edge
+    # ...checked against naah.io.images' own rounding:
+    image = np.zeros((*shape, 3), np.float32)
+    assert min(resize_to_long_edge(image, edge).shape[:2]) >= need
+    if edge > need:
+        assert min(resize_to_long_edge(image, edge - 1).shape[:2]) < need
+
+
+def test_the_least_style_scale_works_at_the_size():
+    assert cli._least_style_scale((30, 30), 16, 32) == "0.5"
+    scale = cli._least_style_scale((8, 4000), 16, 32)
+    assert scale == "242.2" and cli._style_edge(32, float(scale)) == 7750
+
+
+def test_an_elongated_content_image_is_refused_naming_it_and_its_size(files, tmp_path):
+    content = tmp_path / "long.png"
+    Image.fromarray(np.zeros((8, 4000, 3), np.uint8)).save(content)
+    status, _, err = stylize_inputs(files, content, files["style"], tmp_path / "r.png")
+    assert status == 2 and err.count("\n") == 1
+    for expected in (f"content image {str(content)!r}", "32x1 pixels", "--size 32",
+                     "16x16", "conv5_1", "--size 7750 or more"):  # fmt: skip
+        assert expected in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.png"]
+
+
+def test_a_too_small_style_image_is_refused_with_the_least_scale(files, tmp_path):
+    status, _, err = stylize(files, tmp_path / "r.png", "--style-scale", "0.01")
+    assert status == 2 and err.count("\n") == 1
+    for expected in (f"style image {files['style']!r}", "1x1 pixels", "16x16",
+                     "conv5_1", "--style-scale 0.5 or more"):  # fmt: skip
+        assert expected in err
+
+
+# -- conventions of the well-known tools ---------------------------------------------------
+def test_plot_is_a_flag_that_does_not_take_the_content_image():
+    args = cli.build_parser().parse_args(
+        ["stylize", "--plot", "c.png", "s.png", "-o", "r.png"]
+    )
+    assert (args.plot, args.plot_file, args.content, args.style) == (
+        True, None, "c.png", "s.png",
+    )  # fmt: skip
+
+
+def test_content_and_style_weight_are_alpha_and_beta():
+    args = cli.build_parser().parse_args(
+        ["stylize", "c.png", "s.png", "-o", "r.png", "--content-weight", "5",
+         "--style-weight", "100"]
+    )  # fmt: skip
+    assert (args.alpha, args.beta) == (5.0, 100.0)
+
+
+def test_a_large_seed_is_taken():
+    args = cli.build_parser().parse_args(
+        ["stylize", "c.png", "s.png", "-o", "r.png", "--seed", str(2**70)]
+    )
+    assert args.seed == 2**70
+
+
+@pytest.mark.parametrize(
+    "argv, help_of",
+    [
+        (["stylize", "c.png", "s.png", "-o", "r.png", "--colour"], "naah stylize"),
+        (["stylize", "c.png", "--seed", "x"], "naah stylize"),
+        (["weights", "path", "--all"], "naah weights path"),
+        (["--colour", "weights", "path"], "naah"),
+    ],
+)
+def test_a_usage_error_points_at_the_help_of_its_subcommand(argv, help_of):
+    status, _, err = run(argv)
+    assert status == 2 and err.endswith(f"(see '{help_of} --help')\n"), err
+
+
+def test_the_help_names_snapshots_as_they_are_written():
+    _, out, _ = run(["stylize", "--help"])
+    assert "OUT_stem.iterNNNN.EXT" in " ".join(out.split())
+    assert cli._snapshot_path(Path("d/out.png"), 5, 20).name == "out.iter0005.png"
+    assert cli._snapshot_path(Path("out.jpg"), 5, 10**5).name == "out.iter000005.jpg"
+
+
+# -- writing: a failed side file warns, a failed image names its path ----------------------
+@pytest.fixture
+def fake_run(monkeypatch):
+    """StyleTransfer.run without weights or compiling: the callback sees every
+    iteration, the result is a black image of the content's (resized) shape."""
+    seen = {}
+
+    def run_(self, content, style, *, iterations, callback=None, **kwargs):
+        seen.update(kwargs, content_shape=np.shape(content))
+        image = np.zeros(np.shape(content), np.float32)
+        history = History()
+        for i in range(iterations + 1):
+            history.append(IterationRecord(i, 100.0 / (i + 1), 1.5, 0.25, 0.0, i, i))
+            if callback is not None:
+                callback(history[-1], image)
+        return StyleResult(image=image.astype(np.uint8), history=history)
+
+    monkeypatch.setattr(StyleTransfer, "run", run_)
+    return seen
+
+
+def test_the_run_gets_the_images_at_the_checked_size(files, tmp_path, fake_run):
+    assert stylize(files, tmp_path / "r.png", "--quiet")[0] == 0
+    assert fake_run["content_shape"] == (32, 24, 3)
+
+
+def test_print_every_prints_one_line_of_losses_on_stdout(files, tmp_path, fake_run):
+    status, out, err = stylize(
+        files, tmp_path / "r.png", "--iterations", 4, "--print-every", 2, "--quiet"
+    )
+    assert (status, err) == (0, "")
+    assert out.splitlines() == [
+        "iteration 2/4: total 33.33 (content 1.5, style 0.25)",
+        "iteration 4/4: total 20 (content 1.5, style 0.25)",
+    ]
+    assert stylize(files, tmp_path / "r.png", "--quiet")[1] == ""  # default: never
+
+
+def test_a_failed_snapshot_warns_and_the_run_goes_on(
+    files, tmp_path, fake_run, monkeypatch
+):
+    save_image = cli.save_image
+
+    def disk_full_for_snapshots(path, image):
+        if ".iter" in path.name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return save_image(path, image)
+
+    monkeypatch.setattr(cli, "save_image", disk_full_for_snapshots)
+    output = tmp_path / "r.png"
+    status, _, err = stylize(
+        files, output, "--save-every", 1, "--history", tmp_path / "h.csv", "--quiet"
+    )
+    assert status == 0
+    warnings = err.splitlines()
+    assert len(warnings) == ITERATIONS + 1
+    assert warnings[1] == (
+        f"naah: warning: could not write {tmp_path / 'r.iter0001.png'}: "
+        f"{os.strerror(errno.ENOSPC)}"
+    )
+    assert output.read_bytes()[:8] == PNG_SIGNATURE
+    assert (tmp_path / "h.csv").exists()
+
+
+def test_a_failed_history_or_plot_warns_and_the_image_is_written(
+    files, tmp_path, fake_run, monkeypatch
+):
+    def refuse(self, path):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(History, "save", refuse)
+    output = tmp_path / "r.png"
+    status, _, err = stylize(files, output, "--history", tmp_path / "h.csv", "--plot")
+    assert status == 0
+    assert (
+        f"naah: warning: could not write {tmp_path / 'h.csv'}: Permission denied\n"
+        in err
+    )
+    assert f"wrote {output}" in err and f"wrote {tmp_path / 'r.loss.png'}" in err
+    assert f"wrote {tmp_path / 'h.csv'}" not in err
+    assert output.exists() and not (tmp_path / "h.csv").exists()
+
+
+def test_a_failed_image_write_names_the_path_and_exits_1(
+    files, tmp_path, fake_run, monkeypatch
+):
+    def disk_full(self, path):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(StyleResult, "save", disk_full)
+    output = tmp_path / "r.png"
+    status, _, err = stylize(files, output, "--history", tmp_path / "h.csv", "-q")
+    assert status == 1
+    assert err == (
+        f"naah: error: could not write {output}: {os.strerror(errno.ENOSPC)}\n"
+    )
+    assert (tmp_path / "h.csv").exists()  # the other files are still written
 
 
 # -- failures while working: status 1, one line ------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 
 from naah.optim import History, IterationRecord
 from naah.plotting import plot_history
+from naah.problem import LossWeights
 
 pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure
@@ -73,6 +74,35 @@ def test_a_loss_that_is_always_zero_is_left_out_of_the_log_plot():
     ax = plot_history(make_history(content=0.0), ax=new_axes())
     labels = [line.get_label() for line in ax.lines]
     assert len(labels) == 2 and not any("content" in label for label in labels)
+
+
+def test_the_plot_has_a_title_and_the_legend_says_what_the_total_is():
+    ax = plot_history(make_history(), ax=new_axes())
+    assert ax.get_title() == "Loss per iteration"
+    formula = ax.get_legend().get_title().get_text()
+    assert formula.startswith("total $= ")
+    for term in (r"\alpha", "L_{content}", r"\beta", "L_{style}", "(+ TV)"):
+        assert term in formula
+
+
+def loss_weights(tv_weight=0.0):
+    layers = dict.fromkeys(STYLE_LAYERS, 0.5)
+    return LossWeights(2.0, 1e3, layers, ("conv4_2",), tv_weight=tv_weight)
+
+
+def test_the_legend_gives_alpha_and_beta_when_the_caller_passes_them(tmp_path):
+    path = tmp_path / "loss.png"
+    ax = plot_history(make_history(), path, loss_weights=loss_weights())
+    formula = ax.get_legend().get_title().get_text()
+    assert r"$\alpha$ = 2, $\beta$ = 1000" in formula
+    assert "TV" not in formula  # no TV term when its weight is 0
+    assert path.read_bytes()[:8] == PNG_SIGNATURE  # the mathtext renders
+
+
+def test_the_tv_term_and_its_weight_appear_when_it_is_on():
+    ax = plot_history(make_history(), ax=new_axes(), loss_weights=loss_weights(0.01))
+    formula = ax.get_legend().get_title().get_text()
+    assert r"w_{TV}\,\mathrm{TV}" in formula and "$w_{TV}$ = 0.01" in formula
 
 
 def test_an_empty_history_gives_empty_axes():
