@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +171,7 @@ class StyleTransfer:
             content_layers=_layer_names(content_layers, "content"),
             tv_weight=_non_negative(tv_weight, "tv_weight"),
         )
+        _something_to_minimise(self.loss_weights)
         self.optimizer = OptimizerSettings(
             optimizer, learning_rate, beta1, beta2, bounds=bounds
         )
@@ -716,14 +719,14 @@ def optimize(
             )
             bar.update(1)
         if checkpointer is not None and checkpointer.due(record.iteration):
-            checkpointer.write(run)
+            _write_checkpoint(checkpointer, run)
         if stop is not None and stop(record):
             raise StopRun
 
     def result(status: str) -> StyleResult:
         written = None
         if checkpointer is not None and run.history:
-            written = checkpointer.write(run, status)
+            written = _write_checkpoint(checkpointer, run, status)
         return StyleResult(
             image=to_uint8(deprocess(run.best_image, problem.mean_pixel)),
             history=run.history,
@@ -747,6 +750,22 @@ def optimize(
     return result("finished" if run.status == "iterations" else "stopped")
 
 
+def _write_checkpoint(
+    checkpointer: Checkpointer, run: Minimizer, status: str = "running"
+) -> Path | None:
+    """Write a checkpoint; if that fails (a full disk…), warn and let the run go on."""
+    try:
+        return checkpointer.write(run, status)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        warnings.warn(
+            f"could not write checkpoint {checkpointer.path}: {reason}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+
+
 def _finite_uint8(image_nchw: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray | None:
     """The image as uint8 RGB, or None if it holds NaN (a diverged iterate)."""
     if not np.isfinite(image_nchw).all():
@@ -764,9 +783,20 @@ def _progress_bar(total: int, enabled: bool, initial: int = 0) -> tqdm | None:
 
 def _non_negative(value: float, name: str) -> float:
     value = float(value)
-    if not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value}")
+    if not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be a finite non-negative number, got {value}")
     return value
+
+
+def _something_to_minimise(weights: LossWeights) -> None:
+    content = weights.alpha > 0 and weights.content_layers
+    style = weights.beta > 0 and any(weights.style_layers.values())
+    if not (content or style or weights.tv_weight > 0):
+        raise ValueError(
+            "nothing to minimise: alpha (with content layers), beta (with style "
+            "layers of positive weight) and tv_weight are all zero; give one term "
+            "a positive weight"
+        )
 
 
 def _layer_names(names: str | Iterable[str], kind: str) -> tuple[str, ...]:

@@ -192,3 +192,23 @@ def test_a_truncated_checkpoint_is_a_clear_error_before_any_work(folder, tmp_pat
     ckpt.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="run.ckpt is not a complete"):
         StyleTransfer.resume(ckpt)
+
+
+def test_a_failed_checkpoint_warns_naming_it_and_the_run_goes_on(
+    folder, tmp_path, monkeypatch
+):
+    import errno
+
+    import naah.checkpointing
+
+    def full_disk(path, arrays, metadata):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(naah.checkpointing, "write_checkpoint", full_disk)
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.warns(
+        RuntimeWarning, match=f"could not write checkpoint {ckpt}: No space"
+    ):
+        result = run(folder, 4, "gd", checkpoint=ckpt, checkpoint_every=2)
+    assert result.status == "finished" and len(result.history) == 5
+    assert result.checkpoint is None and not ckpt.exists()

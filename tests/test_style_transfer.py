@@ -294,10 +294,14 @@ def test_unknown_layer_raises_value_error_listing_the_layers(weights_path, optio
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"alpha": -1.0}, "alpha must be a non-negative number"),
-        ({"beta": -1e-3}, "beta must be a non-negative number"),
-        ({"tv_weight": -1.0}, "tv_weight must be a non-negative number"),
-        ({"alpha": float("nan")}, "alpha must be a non-negative number"),
+        ({"alpha": -1.0}, "alpha must be a finite non-negative number"),
+        ({"beta": -1e-3}, "beta must be a finite non-negative number"),
+        ({"tv_weight": -1.0}, "tv_weight must be a finite non-negative number"),
+        ({"alpha": float("nan")}, "alpha must be a finite non-negative number"),
+        ({"beta": float("inf")}, "beta must be a finite non-negative number"),
+        ({"tv_weight": float("inf")}, "tv_weight must be a finite"),
+        ({"alpha": 0.0, "beta": 0.0}, "nothing to minimise"),
+        ({"alpha": 0.0, "style_layers": ()}, "nothing to minimise"),
         ({"style_layers": {"conv1_1": -0.5}}, "weight of conv1_1"),
         ({"optimizer": "bfgs"}, "unknown optimizer 'bfgs'"),
         ({"learning_rate": 0.0}, "learning rate must be positive"),
