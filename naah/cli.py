@@ -324,7 +324,7 @@ def _add_stylize(
                    "(default 0: never; the progress bar only)")  # fmt: skip
     p.add_argument("--plot", action="store_true",
                    help="plot the losses per iteration as OUT_stem.loss.png")  # fmt: skip
-    p.add_argument("--plot-file", metavar="PATH",
+    p.add_argument("--plot-path", metavar="PATH",
                    help="plot the losses per iteration to PATH (.png, .pdf, .svg…) "
                    "instead")  # fmt: skip
     p.add_argument("--history", metavar="PATH",
@@ -345,7 +345,7 @@ def _stylize(args: argparse.Namespace) -> int:
     if args.output is None:
         raise UsageError("give the result's file name with -o OUT")
     output = _writable_file(args.output, "output image", SAVE_FORMATS)
-    plot = _plot_path(args.plot, args.plot_file, output)
+    plot = _plot_path(args.plot, args.plot_path, output)
     history = _writable(args.history, "--history", HISTORY_FORMATS)
     checkpoint = _checkpoint_path(args, output)
     outputs = {
@@ -523,7 +523,7 @@ def _resume(args: argparse.Namespace) -> int:
     output = _writable_file(
         args.output or recorded_output, "output image", SAVE_FORMATS
     )
-    plot = _plot_path(args.plot, args.plot_file, output)
+    plot = _plot_path(args.plot, args.plot_path, output)
     if plot is None and info.get("plot") and args.output is None:
         plot = _writable_file(info["plot"], "loss plot", (Path(info["plot"]).suffix,))
     history = _writable(
@@ -847,18 +847,18 @@ def _writable_file(path: str | Path, what: str, suffixes: Collection[str]) -> Pa
     return file
 
 
-def _plot_path(plot: bool, plot_file: str | None, output: Path) -> Path | None:
-    """--plot-file PATH, or OUT_stem.loss.png for --plot, or None for neither."""
-    if plot_file is None and not plot:
+def _plot_path(plot: bool, plot_path: str | None, output: Path) -> Path | None:
+    """--plot-path PATH, or OUT_stem.loss.png for --plot, or None for neither."""
+    if plot_path is None and not plot:
         return None
-    what = "--plot" if plot_file is None else "--plot-file"
+    what = "--plot" if plot_path is None else "--plot-path"
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise UsageError(f"{what} needs matplotlib: pip install 'naah[plot]'") from None
     formats = {f".{ext}" for ext in Figure().canvas.get_supported_filetypes()}
     default = output.with_name(f"{output.stem}.loss.png")
-    path = default if plot_file is None else Path(plot_file)
+    path = default if plot_path is None else Path(plot_path)
     return _writable_file(path, what, sorted(formats))
 
 

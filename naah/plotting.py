@@ -115,13 +115,33 @@ def plot_history(
     ax.set_xlabel("iteration")
     ax.xaxis.set_major_locator(integer_ticks(integer=True))
     ax.set_ylabel("loss")
-    ax.set_title(TITLE)
+    ax.set_title(_title(loss_weights), fontsize="medium")
     if ax.lines:
         ax.legend(title=_total_formula(loss_weights), title_fontsize="small")
     if path is not None:
         # .figure twice: the root figure, as axes in a SubFigure have no savefig.
         ax.figure.figure.savefig(Path(path), dpi=DPI)
     return ax
+
+
+def _title(loss_weights: LossWeights | None = None) -> str:
+    """The plot's title: with the weights, also α, β and the layers.
+
+    Examples
+    --------
+    >>> from naah.problem import LossWeights
+    >>> print(_title(LossWeights(1.0, 1e3, {"conv1_1": 0.5, "conv2_1": 0.5}, ("conv4_2",))))
+    Loss per iteration: α = 1, β = 1000
+    content conv4_2; style conv1_1, conv2_1
+    """
+    if loss_weights is None:
+        return TITLE
+    w = loss_weights
+    content = ", ".join(w.content_layers) or "none"
+    style = ", ".join(w.style_layers) or "none"
+    return (
+        f"{TITLE}: α = {w.alpha:g}, β = {w.beta:g}\ncontent {content}; style {style}"
+    )
 
 
 def _total_formula(loss_weights: LossWeights | None = None) -> str:

@@ -41,13 +41,19 @@ class LossWeights:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Loss terms at one image: total, content, style and each layer's :math:`E_l`."""
+    """Loss terms at one image: total, content, style and each layer's :math:`E_l`.
+
+    ``content`` and ``style`` are L_content and L_style before α and β; ``tv`` is
+    the weighted total-variation term (``tv_weight`` · TV, what the total adds) and
+    ``tv_raw`` the unweighted TV.
+    """
 
     total: float
     content: float
     style: float
     style_layers: dict[str, float]
     tv: float
+    tv_raw: float = 0.0
 
 
 class StyleProblem:
@@ -238,7 +244,8 @@ class StyleProblem:
             total=values["total"],
             content=values["content"],
             style=values["style"],
-            tv=values["tv"],
+            tv=self.weights.tv_weight * values["tv"],
+            tv_raw=values["tv"],
             style_layers={n: values[f"E_{n}"] for n in self.weights.style_layers},
         )
 

@@ -86,7 +86,7 @@ def adam_quiet_run(files):
     result = stylize(
         files, output, "--optimizer", "adam", "--learning-rate", 5, "--quiet",
         "--init", files["style"], "--history", folder / "h.json",
-        "--plot-file", folder / "curve.svg",
+        "--plot-path", folder / "curve.svg",
     )  # fmt: skip
     return (folder, output, *result)
 
@@ -156,7 +156,7 @@ def test_stylize_help_lists_every_option():
     status, out, _ = run(["stylize", "--help"])
     assert status == 0
     for option in (
-        "--style-weights", "--save-every", "--plot", "--plot-file", "--backend",
+        "--style-weights", "--save-every", "--plot", "--plot-path", "--backend",
         "--init", "--print-every", "--content-weight", "--style-weight",
     ):  # fmt: skip
         assert option in out
@@ -187,10 +187,10 @@ BAD_OPTIONS = {
     "zero style scale": (["--style-scale", "0"], "--style-scale"),
     "zero save every": (["--save-every", "0"], "--save-every"),
     "unsupported history format": (["--history", "{out}/h.txt"], "--history"),
-    "unsupported plot format": (["--plot-file", "{out}/loss.xyz"], "--plot-file"),
-    "plot over the output": (["--plot-file", "{out}/result.png"], "same file"),
+    "unsupported plot format": (["--plot-path", "{out}/loss.xyz"], "--plot-path"),
+    "plot over the output": (["--plot-path", "{out}/result.png"], "same file"),
     "plot named like a snapshot": (
-        ["--save-every", "2", "--plot-file", "{out}/result.iter0002.png"],
+        ["--save-every", "2", "--plot-path", "{out}/result.iter0002.png"],
         "--save-every",
     ),
     # Non-finite numbers, refused by the option's type (issue: --beta inf ran).
@@ -334,7 +334,7 @@ OVER_INPUTS = {
     "output is the content": ("c.png", []),  # -o CONTENT replaced the content image
     "output is the style": ("s.png", []),
     "output is the init image": ("i.png", ["--init", "{folder}/i.png"]),
-    "plot file is the content": ("r.png", ["--plot-file", "{folder}/c.png"]),
+    "plot file is the content": ("r.png", ["--plot-path", "{folder}/c.png"]),
     "plot (OUT_stem.loss.png) is the init image": (
         "i.png", ["--plot", "--init", "{folder}/i.loss.png"],
     ),
@@ -466,7 +466,7 @@ def test_plot_is_a_flag_that_does_not_take_the_content_image():
     args = cli.build_parser().parse_args(
         ["stylize", "--plot", "c.png", "s.png", "-o", "r.png"]
     )
-    assert (args.plot, args.plot_file, args.content, args.style) == (
+    assert (args.plot, args.plot_path, args.content, args.style) == (
         True, None, "c.png", "s.png",
     )  # fmt: skip
 

@@ -99,6 +99,14 @@ def test_the_legend_gives_alpha_and_beta_when_the_caller_passes_them(tmp_path):
     assert path.read_bytes()[:8] == PNG_SIGNATURE  # the mathtext renders
 
 
+def test_the_title_gives_alpha_beta_and_the_layers_when_passed():
+    ax = plot_history(make_history(), loss_weights=loss_weights())
+    title = ax.get_title()
+    assert title.startswith("Loss per iteration: α = 2, β = 1000")
+    assert "content conv4_2" in title
+    assert "style " + ", ".join(STYLE_LAYERS) in title
+
+
 def test_the_tv_term_and_its_weight_appear_when_it_is_on():
     ax = plot_history(make_history(), ax=new_axes(), loss_weights=loss_weights(0.01))
     formula = ax.get_legend().get_title().get_text()

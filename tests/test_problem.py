@@ -154,7 +154,14 @@ def test_evaluation_reports_each_term_and_each_layers_e_l(problem, images, param
         np.testing.assert_allclose(evaluation.style_layers[name], e[name], rtol=RTOL)
     image = images[2].astype(np.float64)
     numpy_tv = (np.diff(image, axis=0) ** 2).sum() + (np.diff(image, axis=1) ** 2).sum()
-    np.testing.assert_allclose(evaluation.tv, numpy_tv, rtol=RTOL)  # reported, weight 0
+    np.testing.assert_allclose(evaluation.tv_raw, numpy_tv, rtol=RTOL)
+    assert evaluation.tv == 0.0  # the weighted term: tv_weight is 0
+    problem.set_loss_weights(tv_weight=2.5)
+    try:
+        weighted, _ = problem.evaluate(preprocess(images[2], problem.mean_pixel))
+    finally:
+        problem.set_loss_weights(tv_weight=0.0)
+    np.testing.assert_allclose(weighted.tv, 2.5 * numpy_tv, rtol=RTOL)
 
 
 def test_content_only_problem_is_alpha_times_the_content_loss(

@@ -13,9 +13,11 @@ from pathlib import Path
 class IterationRecord:
     """State after ``iteration`` steps (0 is the initial image).
 
-    ``style_layers`` maps each style layer to its :math:`E_l` (unweighted);
-    ``time`` is seconds since the optimisation started; ``evaluations`` counts
-    loss-and-gradient evaluations so far.
+    ``content`` and ``style`` are the losses before α and β; ``tv`` is the
+    weighted total-variation term that the total includes (0 with the default
+    ``tv_weight`` 0) and ``tv_raw`` the unweighted TV. ``style_layers`` maps each
+    style layer to its :math:`E_l` (unweighted); ``time`` is seconds since the
+    optimisation started; ``evaluations`` counts loss-and-gradient evaluations.
     """
 
     iteration: int
@@ -26,6 +28,11 @@ class IterationRecord:
     time: float
     evaluations: int
     style_layers: dict[str, float] = field(default_factory=dict)
+    tv_raw: float = 0.0
+
+
+# Column order of History.rows: the losses together, then time and evaluations.
+_LEADING_COLUMNS = ("iteration", "total", "content", "style", "tv", "tv_raw")
 
 
 class History(list):
@@ -42,8 +49,11 @@ class History(list):
         """Flat dictionaries (style layers as ``E_<layer>`` columns)."""
         rows = []
         for record in self:
-            row = asdict(record)
-            row.update({f"E_{k}": v for k, v in row.pop("style_layers").items()})
+            fields = asdict(record)
+            layers = fields.pop("style_layers")
+            row = {name: fields.pop(name) for name in _LEADING_COLUMNS}
+            row.update(fields)
+            row.update({f"E_{k}": v for k, v in layers.items()})
             rows.append(row)
         return rows
 

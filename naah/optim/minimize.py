@@ -247,6 +247,7 @@ class Minimizer:
             content=evaluation.content,
             style=evaluation.style,
             tv=evaluation.tv,
+            tv_raw=evaluation.tv_raw,
             time=time.perf_counter() - start,
             evaluations=self.problem.evaluations - evaluations_before,
             style_layers=dict(evaluation.style_layers),
@@ -519,7 +520,7 @@ def _terms(evaluation: Evaluation) -> str:
 def _likely_cause(
     evaluation: Evaluation, settings: OptimizerSettings, *, start: bool
 ) -> str:
-    parts = (evaluation.content, evaluation.style, evaluation.tv)
+    parts = (evaluation.content, evaluation.style, evaluation.tv_raw)
     if not all(np.isfinite(p) for p in parts):
         return (
             "a loss term itself is not finite: the weights file or an image probably "

@@ -46,8 +46,8 @@ def test_rows_are_flat_with_an_e_column_per_style_layer():
 
     assert len(rows) == 4
     assert list(rows[0]) == [
-        "iteration", "total", "content", "style", "tv", "time", "evaluations",
-        "E_conv1_1", "E_conv2_1",
+        "iteration", "total", "content", "style", "tv", "tv_raw", "time",
+        "evaluations", "E_conv1_1", "E_conv2_1",
     ]  # fmt: skip
     assert rows[2]["E_conv1_1"] == 8.0
     assert rows[2]["iteration"] == 2
