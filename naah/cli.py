@@ -368,7 +368,7 @@ def _stylize(args: argparse.Namespace) -> int:
     content, style = _sized_images(content, style, args, transfer)
 
     say = _printer(args.quiet)
-    say(f"{PROG}: loading {weights} and compiling (slower the first time)...")
+    say(f"{PROG}: weights {weights}")
     files = _Outputs(output, history, plot, checkpoint)
     return _finish(
         args,

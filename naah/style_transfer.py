@@ -42,6 +42,7 @@ from naah.optim import (
     OptimizerSettings,
 )
 from naah.problem import LossWeights, StyleProblem
+from naah.progress import RunDisplay, interactive
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
 
@@ -258,7 +259,7 @@ class StyleTransfer:
         init: str | np.ndarray = "noise",
         snapshots: Iterable[int] = (),
         callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
         checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_info: Mapping[str, Any] | None = None,
@@ -281,8 +282,10 @@ class StyleTransfer:
         callback : callable(record, image), optional
             Called after every iteration with the :class:`IterationRecord` and the
             current (H, W, 3) float image.
-        progress : bool
-            Show a progress bar (tqdm).
+        progress : bool, optional
+            Show the compile time, then a progress bar (tqdm). Default: when
+            someone is watching (a notebook, or a terminal on stderr), not in
+            scripts and logs (:func:`naah.progress.interactive`).
         checkpoint : path, optional
             Write a checkpoint there (:mod:`naah.checkpointing`) every
             ``checkpoint_every`` iterations and at least once a minute, at the end,
@@ -319,7 +322,30 @@ class StyleTransfer:
             )
         if isinstance(init, str) and init not in INITS:
             raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
-        problem = self.prepare(content, style, size=size, style_scale=style_scale)
+        with self._display(iterations, progress) as display:
+            problem = self.prepare(content, style, size=size, style_scale=style_scale)
+            return self._start(
+                problem, display, content, style, iterations, size, style_scale, init,
+                snapshots, callback, checkpoint, checkpoint_every, checkpoint_info,
+            )  # fmt: skip
+
+    def _start(
+        self,
+        problem: StyleProblem,
+        display: RunDisplay,
+        content: ImageLike,
+        style: ImageLike,
+        iterations: int,
+        size: int | None,
+        style_scale: float,
+        init: str | np.ndarray,
+        snapshots: Iterable[int],
+        callback: Callable[[IterationRecord, np.ndarray], None] | None,
+        checkpoint: str | os.PathLike | None,
+        checkpoint_every: int,
+        checkpoint_info: Mapping[str, Any] | None,
+    ) -> StyleResult:
+        """The part of :meth:`run` after :meth:`prepare`."""
         initial = preprocess(self.initial_image(init, problem), problem.mean_pixel)
         checkpointer = None
         if checkpoint is not None:
@@ -342,7 +368,7 @@ class StyleTransfer:
             iterations,
             snapshots=snapshots,
             callback=callback,
-            progress=progress,
+            display=display,
             checkpointer=checkpointer,
         )
 
@@ -360,7 +386,7 @@ class StyleTransfer:
         checkpoint_info: Mapping[str, Any] | None = None,
         snapshots: Iterable[int] = (),
         callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
         runtime: Runtime = DEFAULT_RUNTIME,
     ) -> StyleResult:
         """Continue a run from its checkpoint, with the same iterates as if it had
@@ -420,35 +446,63 @@ class StyleTransfer:
         if not isinstance(weights, VGGWeights):
             _check_file_checksum(weights, inputs["weights"], saved.path)
         transfer = cls.from_settings(meta["settings"], weights=weights, runtime=runtime)
-        problem = transfer.prepare(
+        images = transfer._load_pair(
             _recorded_input(content, inputs["content"], "content", saved.path),
             _recorded_input(style, inputs["style"], "style", saved.path),
-            size=meta["run"]["size"],
-            style_scale=meta["run"]["style_scale"],
+            meta["run"]["size"],
+            meta["run"]["style_scale"],
         )
-        for name in ("content", "style"):
-            image = getattr(problem, f"{name}_image")
+        for name, image in zip(("content", "style"), images, strict=True):
             if sha256_of_pixels(image) != inputs[name]["sha256"]:
                 raise ValueError(
                     f"the {name} image is not the one the run of {saved.path} used "
                     f"(its pixels at {image.shape[1]}x{image.shape[0]} differ)"
                 )
+        with transfer._display(total, progress, initial=done) as display:
+            problem = transfer.prepare(*images, size=None)
+            return transfer._continue(
+                saved.path, meta, state, problem, display, total, save_to,
+                checkpoint_every, checkpoint_info, snapshots, callback,
+            )  # fmt: skip
+
+    def _continue(
+        self,
+        path: Path,
+        meta: dict[str, Any],
+        state: MinimizerState,
+        problem: StyleProblem,
+        display: RunDisplay,
+        total: int,
+        save_to: str | os.PathLike | None,
+        checkpoint_every: int,
+        checkpoint_info: Mapping[str, Any] | None,
+        snapshots: Iterable[int],
+        callback: Callable[[IterationRecord, np.ndarray], None] | None,
+    ) -> StyleResult:
+        """The part of :meth:`resume` after :meth:`prepare`."""
         description = {k: meta[k] for k in ("settings", "run", "inputs")}
         description["info"] = {**meta.get("info", {}), **(checkpoint_info or {})}
         description["run"] = {**description["run"], "iterations": total}
         checkpointer = Checkpointer(
-            saved.path if save_to is None else save_to, description, checkpoint_every
+            path if save_to is None else save_to, description, checkpoint_every
         )
-        return transfer._optimize(
+        return self._optimize(
             problem,
             None,
             total,
             snapshots=snapshots,
             callback=callback,
-            progress=progress,
+            display=display,
             checkpointer=checkpointer,
             state=state,
         )
+
+    def _display(
+        self, iterations: int, progress: bool | None, initial: int = 0
+    ) -> RunDisplay:
+        show = interactive() if progress is None else progress
+        what = "loading and compiling" if self._problem is None else "starting"
+        return RunDisplay(iterations, show, initial=initial, what=what)
 
     def _optimize(
         self,
@@ -458,27 +512,21 @@ class StyleTransfer:
         *,
         snapshots: Iterable[int],
         callback: Callable[[IterationRecord, np.ndarray], None] | None,
-        progress: bool,
+        display: RunDisplay,
         checkpointer: Checkpointer | None,
         state: MinimizerState | None = None,
     ) -> StyleResult:
-        done = len(state.history) - 1 if state is not None else 0
-        bar = _progress_bar(iterations, progress, initial=max(done, 0))
-        try:
-            return optimize(
-                problem,
-                initial,
-                iterations,
-                self.optimizer,
-                snapshots=snapshots,
-                callback=callback,
-                bar=bar,
-                state=state,
-                checkpointer=checkpointer,
-            )
-        finally:
-            if bar is not None:
-                bar.close()
+        return optimize(
+            problem,
+            initial,
+            iterations,
+            self.optimizer,
+            snapshots=snapshots,
+            callback=callback,
+            bar=display,
+            state=state,
+            checkpointer=checkpointer,
+        )
 
     @property
     def settings(self) -> dict[str, object]:
@@ -655,7 +703,7 @@ def optimize(
     *,
     snapshots: Iterable[int] = (),
     callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
-    bar: tqdm | None = None,
+    bar: tqdm | RunDisplay | None = None,
     stop: Callable[[IterationRecord], bool] | None = None,
     state: MinimizerState | None = None,
     checkpointer: Checkpointer | None = None,
@@ -718,6 +766,8 @@ def optimize(
                 refresh=False,
             )
             bar.update(1)
+        elif bar is not None:
+            bar.update(0)  # the start is evaluated: compiling is over
         if checkpointer is not None and checkpointer.due(record.iteration):
             _write_checkpoint(checkpointer, run)
         if stop is not None and stop(record):
@@ -771,14 +821,6 @@ def _finite_uint8(image_nchw: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray 
     if not np.isfinite(image_nchw).all():
         return None
     return to_uint8(deprocess(image_nchw, mean_pixel))
-
-
-def _progress_bar(total: int, enabled: bool, initial: int = 0) -> tqdm | None:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, unit="it", desc="naah")
 
 
 def _non_negative(value: float, name: str) -> float:
