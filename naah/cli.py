@@ -245,6 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
         "path", parents=[common], help="where naah looks for the weights"
     )
     where.set_defaults(handler=_path)
+    fixture = actions.add_parser(
+        "fixture",
+        parents=[common],
+        help="write small random stand-in weights (NOT pretrained), to check an "
+        "install offline",
+        description="Write a small VGG-19-shaped MatConvNet file with random, narrow "
+        "layers: naah runs end to end on it in seconds, but its results are not "
+        "style transfers. For checking an install without the 535 MB download.",
+    )
+    fixture.add_argument("file", metavar="PATH", help="the .mat file to write")
+    fixture.add_argument("--seed", type=_seed, default=0, metavar="N",
+                         help="seed of the random weights (default 0)")  # fmt: skip
+    fixture.set_defaults(handler=_fixture)
     return parser
 
 
@@ -1068,6 +1081,20 @@ def _info(args: argparse.Namespace) -> int:
     }
     for key, value in rows.items():
         print(f"{key + ':':<13}{value}")
+    return 0
+
+
+def _fixture(args: argparse.Namespace) -> int:
+    from naah.testing import DEFAULT_WIDTHS, write_vgg19_mat
+
+    path = _writable_file(args.file, "weights fixture", (".mat",))
+    write_vgg19_mat(path, seed=args.seed)
+    widths = ", ".join(map(str, DEFAULT_WIDTHS))
+    print(
+        f"{PROG}: wrote {path}: random stand-in weights with narrow layers ({widths} "
+        "channels per block), NOT pretrained; naah runs end to end on them, but the "
+        "results are not style transfers"
+    )
     return 0
 
 

@@ -743,3 +743,20 @@ def test_a_failed_download_is_one_line_with_status_1(monkeypatch):
         1,
         "naah: error: downloading x failed: HTTP 404 Not Found\n",
     )
+
+
+def test_weights_fixture_writes_labelled_stand_in_weights_that_load(tmp_path):
+    from naah.io.weights import load_weights
+    from naah.testing import DEFAULT_WIDTHS
+
+    path = tmp_path / "stand-in.mat"
+    status, out, err = run(["weights", "fixture", str(path), "--seed", "3"])
+    assert (status, err) == (0, "")
+    assert "NOT pretrained" in out and str(path) in out
+    weights = load_weights(path)
+    assert weights.widths() == DEFAULT_WIDTHS and len(weights.params) == 19
+
+
+def test_weights_fixture_refuses_a_missing_folder(tmp_path):
+    status, _, err = run(["weights", "fixture", str(tmp_path / "no" / "w.mat")])
+    assert status == 2 and "does not exist" in err
