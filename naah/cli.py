@@ -39,6 +39,7 @@ from naah.architecture import (
     POOLING_FACTOR,
 )
 from naah.checkpointing import CHECKPOINT_EVERY, read_run
+from naah.color import COLOR_MODES, MATCH_MODES
 from naah.compile import BACKENDS, get_mode
 from naah.io.checkpoint import CheckpointError
 from naah.io.download import download_weights
@@ -326,6 +327,12 @@ def _add_stylize(
                    "file (default %(default)s)")  # fmt: skip
     p.add_argument("--seed", type=_seed, default=0, metavar="N",
                    help="seed of the noise, 0 or more (default 0)")  # fmt: skip
+    p.add_argument("--color", choices=COLOR_MODES, default=None,
+                   help="colour control (Gatys et al. 2017): luminance-only transfer, "
+                   "style recoloured to the content's colour histogram, or the "
+                   "result given the content's colours (default: the style's)")  # fmt: skip
+    p.add_argument("--color-match", choices=MATCH_MODES, default="pca",
+                   help="linear map of --color histogram (default %(default)s)")  # fmt: skip
     p.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0],
                    help="how graphs run: see naah.compile; jax for GPUs (default %(default)s)")  # fmt: skip
     p.add_argument("--save-every", type=_positive_int, metavar="N",
@@ -498,6 +505,8 @@ _RESUME_KEEPS = {
     "beta2": ("settings", "beta2"),
     "seed": ("settings", "seed"),
     "backend": ("settings", "backend"),
+    "color": ("settings", "color"),
+    "color_match": ("settings", "color_match"),
     "size": ("run", "size"),
     "style_scale": ("run", "style_scale"),
     "init": ("run", "init"),
@@ -725,6 +734,8 @@ def _style_transfer(
             beta2=args.beta2,
             seed=args.seed,
             backend=args.backend,
+            color=args.color,
+            color_match=args.color_match,
             # A command runs one job and exits: keeping freed memory costs nothing
             # later and saves 16 % per evaluation at 512x512 (naah.runtime).
             runtime=Runtime(keep_freed_memory=True),

@@ -21,6 +21,15 @@ from naah.checkpointing import (
     sha256_of_file,
     sha256_of_pixels,
 )
+from naah.color import (
+    COLOR_MODES,
+    MATCH_MODES,
+    luminance,
+    luminance_as_rgb,
+    match_color,
+    match_luminance,
+    original_colors,
+)
 from naah.io.images import (
     ImageLike,
     deprocess,
@@ -32,7 +41,7 @@ from naah.io.images import (
 )
 from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights, load_weights
-from naah.models import POOL_MODES, VGG_19
+from naah.models import POOL_MODES, VGG_19, LuminanceView
 from naah.optim import (
     DivergenceError,
     History,
@@ -135,6 +144,17 @@ class StyleTransfer:
         Seed of the white-noise initial image.
     backend : {'c', 'numba', 'jax'}
         See :mod:`naah.compile`.
+    color : {None, 'luminance', 'histogram', 'original'}
+        Colour control (Gatys et al. 2017, section 5; :mod:`naah.color`):
+        ``'luminance'`` transfers style between luminance images (the style's Y
+        matched to the content's mean and deviation; the network sees the image's
+        Y in three channels, minus the usual mean pixel) and gives the result the
+        content's chroma; ``'histogram'`` recolours the style image so that its RGB
+        mean and covariance are the content's (clipped to 0–255 for the network),
+        then transfers as usual; ``'original'`` transfers as usual and then swaps
+        in the content's chroma. None (default): the style's colours.
+    color_match : {'pca', 'chol', 'sym'}
+        The linear map of ``color='histogram'`` (:func:`naah.color.match_color`).
     runtime : Runtime, optional
         Worker threads and memory policy, applied for the length of each
         evaluation and run (:mod:`naah.runtime`); default ``Runtime()``.
@@ -163,6 +183,8 @@ class StyleTransfer:
         bounds: bool = True,
         seed: int = 0,
         backend: str = "c",
+        color: str | None = None,
+        color_match: str = "pca",
         runtime: Runtime = DEFAULT_RUNTIME,
     ):
         self.loss_weights = LossWeights(
@@ -183,7 +205,20 @@ class StyleTransfer:
         self.pooling = pooling
         self.seed = seed
         self.backend = backend
+        if color is not None and color not in COLOR_MODES:
+            raise ValueError(
+                f"color must be None or one of {COLOR_MODES}, got {color!r}"
+            )
+        if color_match not in MATCH_MODES:
+            raise ValueError(
+                f"color_match must be one of {MATCH_MODES}, got {color_match!r}"
+            )
+        self.color = color
+        self.color_match = color_match
         self.runtime = runtime
+        # The content image in colour, at the result's size, for the colour modes
+        # that give the result the content's chroma.
+        self._chroma_source: np.ndarray | None = None
         self._weights = weights
         self._net: VGG_19 | None = None
         self._problem: StyleProblem | None = None
@@ -234,10 +269,18 @@ class StyleTransfer:
             later calls (and :meth:`run`) retarget the same problem object at their
             images, whatever their size.
         """
-        content_image, style_image = self._load_pair(content, style, size, style_scale)
+        return self._prepared(
+            *self._colored(*self._load_pair(content, style, size, style_scale))
+        )
+
+    def _prepared(
+        self, content_image: np.ndarray, style_image: np.ndarray
+    ) -> StyleProblem:
+        """The problem for a pair as the network gets it (after :meth:`_colored`)."""
         if self._problem is None:
+            net = self.net if self.color != "luminance" else LuminanceView(self.net)
             self._problem = StyleProblem(
-                self.net,
+                net,  # type: ignore[arg-type]  # a LuminanceView is a VGG_19 to it
                 content_image,
                 style_image,
                 self.loss_weights,
@@ -446,11 +489,13 @@ class StyleTransfer:
         if not isinstance(weights, VGGWeights):
             _check_file_checksum(weights, inputs["weights"], saved.path)
         transfer = cls.from_settings(meta["settings"], weights=weights, runtime=runtime)
-        images = transfer._load_pair(
-            _recorded_input(content, inputs["content"], "content", saved.path),
-            _recorded_input(style, inputs["style"], "style", saved.path),
-            meta["run"]["size"],
-            meta["run"]["style_scale"],
+        images = transfer._colored(
+            *transfer._load_pair(
+                _recorded_input(content, inputs["content"], "content", saved.path),
+                _recorded_input(style, inputs["style"], "style", saved.path),
+                meta["run"]["size"],
+                meta["run"]["style_scale"],
+            )
         )
         for name, image in zip(("content", "style"), images, strict=True):
             if sha256_of_pixels(image) != inputs[name]["sha256"]:
@@ -459,7 +504,7 @@ class StyleTransfer:
                     f"(its pixels at {image.shape[1]}x{image.shape[0]} differ)"
                 )
         with transfer._display(total, progress, initial=done) as display:
-            problem = transfer.prepare(*images, size=None)
+            problem = transfer._prepared(*images)
             return transfer._continue(
                 saved.path, meta, state, problem, display, total, save_to,
                 checkpoint_every, checkpoint_info, snapshots, callback,
@@ -516,17 +561,30 @@ class StyleTransfer:
         checkpointer: Checkpointer | None,
         state: MinimizerState | None = None,
     ) -> StyleResult:
-        return optimize(
-            problem,
-            initial,
-            iterations,
-            self.optimizer,
-            snapshots=snapshots,
-            callback=callback,
-            bar=display,
-            state=state,
-            checkpointer=checkpointer,
-        )
+        source = self._chroma_source
+        if callback is not None and source is not None:
+            user_callback = callback
+
+            def callback(record: IterationRecord, image: np.ndarray) -> None:
+                user_callback(record, original_colors(image, source))
+
+        try:
+            result = optimize(
+                problem,
+                initial,
+                iterations,
+                self.optimizer,
+                snapshots=snapshots,
+                callback=callback,
+                bar=display,
+                state=state,
+                checkpointer=checkpointer,
+            )
+        except (RunInterrupted, RunDiverged) as stopped:
+            if stopped.result is not None:
+                stopped.result = self._recolored(stopped.result)
+            raise
+        return self._recolored(result)
 
     @property
     def settings(self) -> dict[str, object]:
@@ -548,6 +606,8 @@ class StyleTransfer:
             "bounds": o.bounds,
             "seed": self.seed,
             "backend": self.backend,
+            "color": self.color,
+            "color_match": self.color_match,
         }
 
     @classmethod
@@ -586,6 +646,36 @@ class StyleTransfer:
         if digest is None and os.path.isfile(path):
             digest = sha256_of_file(path)
         return {"path": path, "sha256": digest, "size": source.size}
+
+    def _colored(
+        self, content: np.ndarray, style: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The pair as the network gets it, under :attr:`color`."""
+        self._chroma_source = (
+            content if self.color in ("luminance", "original") else None
+        )
+        if self.color == "histogram":
+            style = np.clip(match_color(style, content, self.color_match), 0, 255)
+        elif self.color == "luminance":
+            content_y = luminance(content)
+            style = luminance_as_rgb(match_luminance(luminance(style), content_y))
+            content = luminance_as_rgb(content_y)
+        return content, style
+
+    def _recolored(self, result: StyleResult) -> StyleResult:
+        """``result`` with the content's chroma, for the colour modes that want it."""
+        source = self._chroma_source
+        if source is None:
+            return result
+
+        def swap(image: np.ndarray) -> np.ndarray:
+            return to_uint8(original_colors(image, source))
+
+        result.image = swap(result.image)
+        if result.last_image is not None:
+            result.last_image = swap(result.last_image)
+        result.snapshots = {k: swap(v) for k, v in result.snapshots.items()}
+        return result
 
     def _load_pair(
         self,

@@ -212,3 +212,20 @@ def test_a_failed_checkpoint_warns_naming_it_and_the_run_goes_on(
         result = run(folder, 4, "gd", checkpoint=ckpt, checkpoint_every=2)
     assert result.status == "finished" and len(result.history) == 5
     assert result.checkpoint is None and not ckpt.exists()
+
+
+@pytest.mark.parametrize("color", ["luminance", "histogram"])
+def test_a_colour_controlled_run_resumes_with_the_same_iterates(
+    folder, tmp_path, color
+):
+    def colored(iterations, **options):
+        st = StyleTransfer(folder / "vgg19.mat", color=color, **SHALLOW)
+        return st.run(folder / "tubingen.jpg", folder / "starry_night.jpg",
+                      iterations=iterations, size=SIZE, **options)  # fmt: skip
+
+    whole = colored(8)
+    colored(3, checkpoint=tmp_path / "c.ckpt")
+    resumed = StyleTransfer.resume(tmp_path / "c.ckpt", iterations=8)
+    np.testing.assert_allclose(resumed.history.column("total"),
+                               whole.history.column("total"), rtol=1e-6)  # fmt: skip
+    np.testing.assert_array_equal(resumed.image, whole.image)

@@ -345,3 +345,87 @@ def test_unknown_init_string_raises_value_error_naming_the_choices(
 def test_feature_layers_end_at_pool5():
     assert FEATURE_LAYERS[0] == "conv1_1"
     assert FEATURE_LAYERS[-1] == "pool5"
+
+
+# -- colour control (Gatys et al. 2017, section 5) ------------------------------------
+# NTSC YIQ, typed from the standard (4 digits), independent of naah.color.
+YIQ = np.array(
+    [[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]]
+)
+
+
+def chroma(image):
+    return (np.asarray(image, np.float64) @ YIQ.T)[..., 1:]
+
+
+@pytest.fixture(scope="module")
+def color_runs(weights_path, content, style):
+    runs = {}
+    for mode in ("luminance", "histogram", "original"):
+        transfer = StyleTransfer(weights_path, color=mode, seed=SEED, **SHALLOW)
+        result = transfer.run(content, style, iterations=4, size=None)
+        runs[mode] = (transfer, result)
+    return runs
+
+
+@pytest.mark.parametrize("mode", ["luminance", "original"])
+def test_the_result_has_the_contents_chroma_up_to_rounding(color_runs, content, mode):
+    _, result = color_runs[mode]
+    difference = np.abs(chroma(result.image) - chroma(content))
+    unclipped = ((result.image > 0) & (result.image < 255)).all(axis=2)
+    assert unclipped.mean() > 0.5
+    assert difference[unclipped].max() <= 1.0  # uint8 rounding moves I, Q < 1
+
+
+def test_luminance_mode_shows_the_network_only_the_luminance(color_runs, content):
+    transfer, _ = color_runs["luminance"]
+    problem = transfer._problem
+    image = np.random.default_rng(5).uniform(0, 255, content.shape)
+    loss, grad = problem.loss_and_grad(image)
+    per_channel = grad / YIQ[0]  # the gradient is dL/dY times each channel's weight
+    np.testing.assert_allclose(per_channel[..., 1], per_channel[..., 0], rtol=2e-3,
+                               atol=1e-3 * np.abs(per_channel).max())  # fmt: skip
+    recolored = image + chroma_only_shift(image)
+    np.testing.assert_allclose(problem.loss_and_grad(recolored)[0], loss, rtol=1e-4)
+
+
+def chroma_only_shift(image):
+    """A colour shift with zero luminance: (I, Q) moved, Y kept."""
+    shift = np.linalg.solve(YIQ, np.array([0.0, 8.0, -5.0]))
+    return np.broadcast_to(shift, image.shape)
+
+
+def test_luminance_mode_matches_the_styles_luminance_to_the_contents(
+    color_runs, content
+):
+    transfer, _ = color_runs["luminance"]
+    problem = transfer._problem
+    y_style = problem.style_image @ YIQ[0]
+    y_content = content @ YIQ[0]
+    assert np.allclose(problem.style_image[..., 0], problem.style_image[..., 2])
+    np.testing.assert_allclose(y_style.mean(), y_content.mean(), rtol=1e-3)
+    np.testing.assert_allclose(y_style.std(), y_content.std(), rtol=1e-3)
+
+
+def test_histogram_mode_gives_the_style_the_contents_colour_statistics(
+    color_runs, content, style
+):
+    transfer, _ = color_runs["histogram"]
+    recolored = transfer._problem.style_image.reshape(-1, 3).astype(np.float64)
+    reference = content.reshape(-1, 3).astype(np.float64)
+    # Clipping to 0-255 for the network moves the statistics a little.
+    np.testing.assert_allclose(recolored.mean(0), reference.mean(0), atol=3.0)
+    np.testing.assert_allclose(np.cov(recolored.T), np.cov(reference.T),
+                               atol=0.05 * np.cov(reference.T).max())  # fmt: skip
+    assert not np.allclose(style.mean((0, 1)), content.mean((0, 1)), atol=3.0)
+
+
+def test_colour_settings_are_checked_and_recorded(weights_path):
+    with pytest.raises(ValueError, match="color must be None or one of"):
+        StyleTransfer(weights_path, color="sepia")
+    with pytest.raises(ValueError, match="color_match must be one of"):
+        StyleTransfer(weights_path, color_match="lab")
+    settings = StyleTransfer(
+        weights_path, color="histogram", color_match="sym"
+    ).settings
+    assert (settings["color"], settings["color_match"]) == ("histogram", "sym")
