@@ -139,7 +139,7 @@ class Checkpointer:
             "naah_version": __version__,
             "iteration": iteration,
             "status": status,
-            "history": [_finite_row(asdict(r)) for r in state.history],
+            "history": history_rows(state.history),
             "optimizer_state": _finite_row(state.info),
         }
         write_checkpoint(self.path, state.arrays, metadata)
@@ -148,6 +148,16 @@ class Checkpointer:
         self._write_seconds = self._since - start
         self._last_iteration = iteration
         return self.path
+
+
+def history_rows(history: History) -> list[dict[str, Any]]:
+    """A history as JSON-ready rows (infinities as strings)."""
+    return [_finite_row(asdict(record)) for record in history]
+
+
+def history_from_rows(rows: list[dict[str, Any]]) -> History:
+    """The inverse of :func:`history_rows`."""
+    return History(IterationRecord(**_floats_back(row)) for row in rows)
 
 
 def read_run(path: str | os.PathLike) -> tuple[Checkpoint, MinimizerState]:
@@ -164,9 +174,7 @@ def read_run(path: str | os.PathLike) -> tuple[Checkpoint, MinimizerState]:
         raise CheckpointError(f"{checkpoint.path} is not a style-transfer checkpoint")
     try:
         method = meta["settings"]["optimizer"]
-        history = History(
-            IterationRecord(**_floats_back(row)) for row in meta["history"]
-        )
+        history = history_from_rows(meta["history"])
         info = _floats_back(meta["optimizer_state"])
         for section, key in _REQUIRED:
             if key not in meta[section]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import math
 import os
 import re
@@ -295,8 +296,13 @@ def _add_stylize(
                    help="long edge of the result in pixels (default %(default)s)")  # fmt: skip
     p.add_argument("--style-scale", type=_positive_float, default=1.0, metavar="S",
                    help="style image's long edge relative to --size (default 1)")  # fmt: skip
-    p.add_argument("--iterations", type=_non_negative_int, default=DEFAULT_ITERATIONS,
-                   metavar="N", help="optimiser iterations, in all (default %(default)s)")  # fmt: skip
+    p.add_argument("--iterations", type=_counts, default=(DEFAULT_ITERATIONS,),
+                   metavar="N", help="optimiser iterations, in all; with --scales "
+                   f"one per scale, N1,N2,… (default {DEFAULT_ITERATIONS})")  # fmt: skip
+    p.add_argument("--scales", type=_counts, metavar="S1,S2",
+                   help="coarse to fine (Gatys et al. 2017): long edges, increasing, "
+                   "e.g. 256,512,1024; each starts from the last, upsampled; "
+                   "replaces --size")  # fmt: skip
     p.add_argument("--optimizer", choices=METHODS, default=METHODS[0],
                    help="optimiser (default %(default)s)")  # fmt: skip
     p.add_argument("--learning-rate", type=_positive_float,
@@ -364,6 +370,7 @@ def _stylize(args: argparse.Namespace) -> int:
         raise UsageError("give CONTENT and STYLE images (or --resume CKPT)")
     if args.output is None:
         raise UsageError("give the result's file name with -o OUT")
+    _iteration_plan(args)
     output = _writable_file(args.output, "output image", SAVE_FORMATS)
     plot = _plot_path(args.plot, args.plot_path, output)
     history = _writable(args.history, "--history", HISTORY_FORMATS)
@@ -376,7 +383,7 @@ def _stylize(args: argparse.Namespace) -> int:
     }
     _distinct(outputs)
     if args.save_every is not None:
-        _not_snapshots(outputs, output, args.save_every, args.iterations)
+        _not_snapshots(outputs, output, args.save_every, args.total)
     transfer, weights = _style_transfer(args)
     inputs = {"content image": args.content, "style image": args.style}
     if args.init not in INITS:
@@ -385,7 +392,9 @@ def _stylize(args: argparse.Namespace) -> int:
     content = _read_image(args.content, "content image")
     style = _read_image(args.style, "style image")
     init = args.init if args.init in INITS else _read_image(args.init, "--init")
-    content, style = _sized_images(content, style, args, transfer)
+    sized = _sized_images(content, style, args, transfer)
+    if args.scales is None:  # with scales, each is resized from the originals
+        content, style = sized
 
     say = _printer(args.quiet)
     say(f"{PROG}: weights {weights}")
@@ -398,6 +407,7 @@ def _stylize(args: argparse.Namespace) -> int:
             content,
             style,
             iterations=args.iterations,
+            scales=args.scales,
             size=args.size,
             style_scale=args.style_scale,
             init=init,
@@ -533,12 +543,31 @@ def _resume(args: argparse.Namespace) -> int:
     _same_settings_as(args, meta, ckpt)
     done = int(meta["iteration"])
     given = _given_options(args.argv)
-    total = args.iterations if "iterations" in given else meta["run"]["iterations"]
-    if total < done:
-        raise UsageError(
-            f"--iterations {total}: the checkpoint is at iteration {done} already; "
-            "--iterations is the new total, give more"
+    run_meta = meta["run"]
+    if "scales" in run_meta:  # coarse to fine: iterations per scale
+        counts = (
+            args.iterations if "iterations" in given else run_meta["scale_iterations"]
         )
+        if len(counts) == 1:
+            counts = tuple(counts) * len(run_meta["scales"])
+        if len(counts) != len(run_meta["scales"]):
+            raise UsageError(
+                f"--iterations: give one value, or one per scale of the run "
+                f"({','.join(map(str, run_meta['scales']))})"
+            )
+        iterations: int | tuple[int, ...] = tuple(counts)
+        total = sum(counts)
+    else:
+        if "iterations" in given and len(args.iterations) != 1:
+            raise UsageError("--iterations: give one value (the run has one scale)")
+        iterations = total = (
+            args.iterations[0] if "iterations" in given else run_meta["iterations"]
+        )
+        if total < done:
+            raise UsageError(
+                f"--iterations {total}: the checkpoint is at iteration {done} already; "
+                "--iterations is the new total, give more"
+            )
     recorded_output = info.get("output")
     if args.output is None and recorded_output is None:
         raise UsageError(f"{ckpt} does not say where the result goes: give -o OUT")
@@ -581,12 +610,12 @@ def _resume(args: argparse.Namespace) -> int:
     )
     transfer = StyleTransfer.from_settings(meta["settings"], weights=weights)
     files = _Outputs(output, history, plot, checkpoint)
-    args.iterations = total  # for --print-every and snapshot names
+    args.total = total  # for --print-every and snapshot names
 
     def run() -> StyleResult:
         return StyleTransfer.resume(
             ckpt,
-            iterations=total,
+            iterations=iterations,
             weights=weights,
             content=content,
             style=style,
@@ -660,6 +689,34 @@ def _resume_hint(checkpoint: Path | None) -> str:
     if checkpoint is None:
         return ""
     return f"; resume with: {PROG} stylize --resume {shlex.quote(str(checkpoint))}"
+
+
+def _iteration_plan(args: argparse.Namespace) -> None:
+    """Check --iterations against --scales; set ``args.iterations`` to what
+    StyleTransfer.run takes and ``args.total`` to the iterations in all."""
+    counts = args.iterations
+    if args.scales is None:
+        if len(counts) != 1:
+            raise UsageError(
+                f"--iterations has {len(counts)} values; give one (or --scales with "
+                "one value per scale)"
+            )
+        args.iterations = args.total = counts[0]
+        return
+    scales = args.scales
+    if any(b <= a for a, b in itertools.pairwise(scales)) or 0 in scales:
+        raise UsageError(
+            f"--scales {','.join(map(str, scales))}: give positive long edges that "
+            "increase, coarse to fine, e.g. 256,512,1024"
+        )
+    if len(counts) not in (1, len(scales)):
+        raise UsageError(
+            f"--iterations has {len(counts)} values for {len(scales)} --scales; give "
+            "one value for every scale, or one per scale"
+        )
+    args.iterations = counts if len(counts) > 1 else counts * len(scales)
+    args.total = sum(args.iterations)
+    args.size = scales[0]  # the size checks hold for the smallest scale
 
 
 def _checkpoint_path(args: argparse.Namespace, output: Path | None) -> Path | None:
@@ -756,11 +813,11 @@ def _on_iteration(
 
     def on_iteration(record: IterationRecord, image: np.ndarray) -> None:
         if every is not None and record.iteration % every == 0:
-            path = _snapshot_path(output, record.iteration, args.iterations)
+            path = _snapshot_path(output, record.iteration, args.total)
             _try_write(path, lambda target: save_image(target, image))
         if print_every and record.iteration > 0 and record.iteration % print_every == 0:
             _write_line(
-                f"iteration {record.iteration}/{args.iterations}: total "
+                f"iteration {record.iteration}/{args.total}: total "
                 f"{record.total:.4g} ({_terms(record, args.tv_weight)})",
                 sys.stdout,
             )
@@ -938,7 +995,7 @@ def _inputs_kept(
     except OSError:
         return
     for name in names:
-        if _is_snapshot_name(name, output, args.save_every, args.iterations):
+        if _is_snapshot_name(name, output, args.save_every, args.total):
             snapshot = output.with_name(name)
             for source, given in inputs.items():
                 if _same_file(snapshot, Path(given)):
@@ -1223,6 +1280,11 @@ def _names(text: str) -> tuple[str, ...]:
             f"expected comma-separated layer names like conv1_1,conv2_1, got {text!r}"
         )
     return names
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """One or more comma-separated non-negative integers."""
+    return tuple(_non_negative_int(n.strip()) for n in text.split(","))
 
 
 def _floats(text: str) -> tuple[float, ...]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,8 @@ from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
 from naah.checkpointing import (
     CHECKPOINT_EVERY,
     Checkpointer,
+    history_from_rows,
+    history_rows,
     read_run,
     sha256_of_file,
     sha256_of_pixels,
@@ -296,7 +300,7 @@ class StyleTransfer:
         content: ImageLike,
         style: ImageLike,
         *,
-        iterations: int = 500,
+        iterations: int | Sequence[int] = 500,
         size: int | None = DEFAULT_SIZE,
         style_scale: float = 1.0,
         init: str | np.ndarray = "noise",
@@ -306,15 +310,18 @@ class StyleTransfer:
         checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_info: Mapping[str, Any] | None = None,
+        scales: Sequence[int] | None = None,
     ) -> StyleResult:
         """Transfer the style of ``style`` onto ``content``.
 
         Parameters
         ----------
         content, style : path, PIL image or ndarray of shape (H, W, 3)
-        iterations : int
+        iterations : int, or sequence of int with ``scales``
+            Iterations (per scale: one value serves every scale).
         size : int or None
             Long edge of the result (default 512); None keeps the content's size.
+            Ignored with ``scales``.
         style_scale : float
             The style image is resized to a long edge of ``size * style_scale``.
         init : {'noise', 'content', 'style'} or ndarray of shape (H, W, 3)
@@ -338,6 +345,14 @@ class StyleTransfer:
         checkpoint_info : mapping, optional
             More JSON metadata for the checkpoint, under ``"info"`` (``naah
             stylize`` stores its output paths there).
+        scales : sequence of int, optional
+            Coarse to fine (Gatys et al. 2017, section 6): long edges, increasing,
+            e.g. ``(256, 512, 1024)``. Each scale starts from the previous result,
+            upsampled; the style image is resampled at each (``style_scale`` kept
+            relative); the one compiled problem serves them all. The history's
+            ``scale`` column says which; iteration numbers run on across scales,
+            and each scale's start is recorded at the number where the previous
+            one ended. Checkpoints record the scale and resume there.
 
         Returns
         -------
@@ -359,12 +374,18 @@ class StyleTransfer:
         ...                 checkpoint="tubingen.ckpt")  # doctest: +SKIP
         >>> result = StyleTransfer.resume("tubingen.ckpt", iterations=600)  # doctest: +SKIP
         """
+        if isinstance(init, str) and init not in INITS:
+            raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
+        if scales is not None:
+            pyramid = _Pyramid(_scales(scales), _per_scale(iterations, len(scales)))
+            return self._run_pyramid(
+                pyramid, content, style, style_scale, init, snapshots, callback,
+                progress, checkpoint, checkpoint_every, checkpoint_info,
+            )  # fmt: skip
         if not isinstance(iterations, int) or iterations < 0:
             raise ValueError(
                 f"iterations must be a non-negative int, got {iterations!r}"
             )
-        if isinstance(init, str) and init not in INITS:
-            raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
         with self._display(iterations, progress) as display:
             problem = self.prepare(content, style, size=size, style_scale=style_scale)
             return self._start(
@@ -387,9 +408,15 @@ class StyleTransfer:
         checkpoint: str | os.PathLike | None,
         checkpoint_every: int,
         checkpoint_info: Mapping[str, Any] | None,
+        pyramid: dict[str, Any] | None = None,
+        start: np.ndarray | None = None,
     ) -> StyleResult:
-        """The part of :meth:`run` after :meth:`prepare`."""
-        initial = preprocess(self.initial_image(init, problem), problem.mean_pixel)
+        """The part of :meth:`run` after :meth:`prepare`; ``pyramid`` is the
+        coarse-to-fine part of the checkpoint's metadata and ``start`` the
+        start image (default: from ``init``)."""
+        if start is None:
+            start = self.initial_image(init, problem)
+        initial = preprocess(start, problem.mean_pixel)
         checkpointer = None
         if checkpoint is not None:
             description = self._description(
@@ -401,6 +428,7 @@ class StyleTransfer:
                     "size": size,
                     "style_scale": style_scale,
                     "init": init if isinstance(init, str) else "image",
+                    **(pyramid or {}),
                 },
             )
             description["info"] = dict(checkpoint_info or {})
@@ -415,12 +443,65 @@ class StyleTransfer:
             checkpointer=checkpointer,
         )
 
+    def _run_pyramid(
+        self,
+        pyramid: _Pyramid,
+        content: ImageLike,
+        style: ImageLike,
+        style_scale: float,
+        init: str | np.ndarray,
+        snapshots: Iterable[int],
+        callback: Callable[[IterationRecord, np.ndarray], None] | None,
+        progress: bool | None,
+        checkpoint: str | os.PathLike | None,
+        checkpoint_every: int,
+        checkpoint_info: Mapping[str, Any] | None,
+        *,
+        stage: int = 0,
+        earlier: History | None = None,
+        previous: np.ndarray | None = None,
+    ) -> StyleResult:
+        """Coarse to fine from scale ``stage`` on (see :meth:`run`'s ``scales``),
+        after the ``earlier`` records and from the ``previous`` scale's image."""
+        history = History(earlier or ())
+        kept: dict[int, np.ndarray] = {}
+        wanted = set(snapshots)
+        result: StyleResult | None = None
+        for k in range(stage, len(pyramid.scales)):
+            size, count, offset = (
+                pyramid.scales[k],
+                pyramid.iterations[k],
+                pyramid.offset(k),
+            )
+            tag = pyramid.tagger(k, history)
+            with self._display(count, progress) as display:
+                problem = self.prepare(
+                    content, style, size=size, style_scale=style_scale
+                )
+                start = (
+                    None
+                    if previous is None
+                    else load_image(previous, size=problem.shape[:2])
+                )
+                with _tagged_results(history, tag):
+                    result = self._start(
+                        problem, display, content, style, count, size, style_scale,
+                        init, [i - offset for i in wanted if offset <= i <= offset + count],
+                        pyramid.callback(callback, tag), checkpoint, checkpoint_every,
+                        checkpoint_info, pyramid=pyramid.meta(k, history), start=start,
+                    )  # fmt: skip
+            history.extend(tag(r) for r in result.history)
+            kept.update({i + offset: v for i, v in result.snapshots.items()})
+            previous = result.image
+        assert result is not None
+        return _tagged(result, history, kept)
+
     @classmethod
     def resume(
         cls,
         checkpoint: str | os.PathLike,
         *,
-        iterations: int | None = None,
+        iterations: int | Sequence[int] | None = None,
         weights: str | os.PathLike | VGGWeights | None = None,
         content: ImageLike | None = None,
         style: ImageLike | None = None,
@@ -446,7 +527,8 @@ class StyleTransfer:
             Written by :meth:`run` (or ``naah stylize``).
         iterations : int, optional
             The new total (default: the run's own). A finished run can be continued
-            with a larger one.
+            with a larger one. For a coarse-to-fine run: per scale (one value
+            serves every scale).
         weights, content, style : optional
             Where the run's inputs are now, if not at their recorded paths (arrays
             given to :meth:`run` must be given again).
@@ -478,7 +560,11 @@ class StyleTransfer:
         saved, state = read_run(checkpoint)
         meta = saved.metadata
         done = int(meta["iteration"])
-        total = int(meta["run"]["iterations"]) if iterations is None else iterations
+        pyramid = _Pyramid.of(meta["run"], iterations)
+        if pyramid is not None:
+            total = pyramid.iterations[meta["run"]["scale_index"]]
+        else:
+            total = int(meta["run"]["iterations"]) if iterations is None else iterations
         if not isinstance(total, int) or total < done:
             raise ValueError(
                 f"the checkpoint {saved.path} is at iteration {done}; iterations "
@@ -503,12 +589,70 @@ class StyleTransfer:
                     f"the {name} image is not the one the run of {saved.path} used "
                     f"(its pixels at {image.shape[1]}x{image.shape[0]} differ)"
                 )
+        if pyramid is not None:
+            return transfer._resume_pyramid(
+                pyramid, saved.path, meta, state, images, save_to, checkpoint_every,
+                checkpoint_info, snapshots, callback, progress,
+                content=_recorded_input(content, inputs["content"], "content", saved.path),
+                style=_recorded_input(style, inputs["style"], "style", saved.path),
+            )  # fmt: skip
         with transfer._display(total, progress, initial=done) as display:
             problem = transfer._prepared(*images)
             return transfer._continue(
                 saved.path, meta, state, problem, display, total, save_to,
                 checkpoint_every, checkpoint_info, snapshots, callback,
             )  # fmt: skip
+
+    def _resume_pyramid(
+        self,
+        pyramid: _Pyramid,
+        path: Path,
+        meta: dict[str, Any],
+        state: MinimizerState,
+        images: tuple[np.ndarray, np.ndarray],
+        save_to: str | os.PathLike | None,
+        checkpoint_every: int,
+        checkpoint_info: Mapping[str, Any] | None,
+        snapshots: Iterable[int],
+        callback: Callable[[IterationRecord, np.ndarray], None] | None,
+        progress: bool | None,
+        *,
+        content: ImageLike,
+        style: ImageLike,
+    ) -> StyleResult:
+        """:meth:`resume` of a coarse-to-fine run: this scale, then the next ones."""
+        k = int(meta["run"]["scale_index"])
+        earlier = history_from_rows(meta["run"]["earlier_history"])
+        tag = pyramid.tagger(k, earlier)
+        count, offset = pyramid.iterations[k], pyramid.offset(k)
+        wanted = set(snapshots)
+        meta = {**meta, "run": {**meta["run"], **pyramid.meta(k, earlier)}}
+        done = int(meta["iteration"])
+        with self._display(count, progress, initial=done) as display:
+            problem = self._prepared(*images)
+            with _tagged_results(earlier, tag):
+                result = self._continue(
+                    path, meta, state, problem, display, count, save_to,
+                    checkpoint_every, checkpoint_info,
+                    [i - offset for i in wanted if offset <= i <= offset + count],
+                    pyramid.callback(callback, tag),
+                )  # fmt: skip
+        history = History([*earlier, *(tag(r) for r in result.history)])
+        if k + 1 == len(pyramid.scales):
+            return _tagged(
+                result, history, {i + offset: v for i, v in result.snapshots.items()}
+            )
+        info = {**meta.get("info", {}), **(checkpoint_info or {})}
+        rest = self._run_pyramid(
+            pyramid, content, style, meta["run"]["style_scale"], meta["run"]["init"],
+            wanted, callback, progress, path if save_to is None else save_to,
+            checkpoint_every, info, stage=k + 1, earlier=history, previous=result.image,
+        )  # fmt: skip
+        rest.snapshots = {
+            **{i + offset: v for i, v in result.snapshots.items()},
+            **rest.snapshots,
+        }
+        return rest
 
     def _continue(
         self,
@@ -747,6 +891,124 @@ def _check_file_checksum(
             f"the weights file {file} is not the one the run of {checkpoint} used "
             f"({recorded.get('path')}, SHA-256 {want[:12]}…)"
         )
+
+
+@dataclass(frozen=True)
+class _Pyramid:
+    """The scales of a coarse-to-fine run and the iterations of each."""
+
+    scales: tuple[int, ...]
+    iterations: tuple[int, ...]
+
+    def offset(self, k: int) -> int:
+        """The iteration number at which scale ``k`` starts."""
+        return sum(self.iterations[:k])
+
+    def meta(self, k: int, earlier: History) -> dict[str, Any]:
+        """The checkpoint's record of where in the pyramid a run is."""
+        return {
+            "scales": list(self.scales),
+            "scale_iterations": list(self.iterations),
+            "scale_index": k,
+            "earlier_history": history_rows(earlier),
+        }
+
+    def tagger(
+        self, k: int, earlier: History
+    ) -> Callable[[IterationRecord], IterationRecord]:
+        """Turns scale ``k``'s own records into the whole run's."""
+        offset = self.offset(k)
+        time0 = earlier[-1].time if earlier else 0.0
+        evaluations0 = earlier[-1].evaluations if earlier else 0
+        scale = self.scales[k]
+
+        def tag(record: IterationRecord) -> IterationRecord:
+            return replace(
+                record,
+                iteration=record.iteration + offset,
+                time=record.time + time0,
+                evaluations=record.evaluations + evaluations0,
+                scale=scale,
+            )
+
+        return tag
+
+    @staticmethod
+    def callback(
+        callback: Callable[[IterationRecord, np.ndarray], None] | None,
+        tag: Callable[[IterationRecord], IterationRecord],
+    ) -> Callable[[IterationRecord, np.ndarray], None] | None:
+        if callback is None:
+            return None
+        user = callback
+
+        def tagged(record: IterationRecord, image: np.ndarray) -> None:
+            user(tag(record), image)
+
+        return tagged
+
+    @classmethod
+    def of(
+        cls, run: Mapping[str, Any], iterations: int | Sequence[int] | None
+    ) -> _Pyramid | None:
+        """The pyramid of a checkpoint's ``run`` metadata (None for one scale),
+        with the iterations per scale replaced by ``iterations`` if given."""
+        if "scales" not in run:
+            return None
+        scales = tuple(run["scales"])
+        counts = (
+            tuple(run["scale_iterations"])
+            if iterations is None
+            else _per_scale(iterations, len(scales))
+        )
+        return cls(scales, counts)
+
+
+def _scales(scales: Sequence[int]) -> tuple[int, ...]:
+    values = tuple(scales)
+    if not values or not all(isinstance(v, int) and v > 0 for v in values):
+        raise ValueError(f"scales must be positive ints, got {scales!r}")
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise ValueError(f"scales must increase, coarse to fine; got {scales!r}")
+    return values
+
+
+def _per_scale(iterations: int | Sequence[int], count: int) -> tuple[int, ...]:
+    values = (iterations,) * count if isinstance(iterations, int) else tuple(iterations)
+    if len(values) != count:
+        raise ValueError(
+            f"give one iterations value, or one per scale ({count}); got {iterations!r}"
+        )
+    if not all(isinstance(v, int) and v >= 0 for v in values):
+        raise ValueError(f"iterations must be non-negative ints, got {iterations!r}")
+    return values
+
+
+@contextlib.contextmanager
+def _tagged_results(
+    earlier: History, tag: Callable[[IterationRecord], IterationRecord]
+) -> Iterator[None]:
+    """Give the result of an interrupted or diverged scale the whole history."""
+    try:
+        yield
+    except (RunInterrupted, RunDiverged) as stopped:
+        partial = stopped.result
+        if partial is not None:
+            history = History([*earlier, *(tag(r) for r in partial.history)])
+            stopped.result = _tagged(partial, history, partial.snapshots)
+        raise
+
+
+def _tagged(
+    result: StyleResult, history: History, snapshots: dict[int, np.ndarray]
+) -> StyleResult:
+    """``result`` of the last scale run with the whole run's ``history``."""
+    return replace(
+        result,
+        history=history,
+        snapshots=snapshots,
+        best_iteration=len(history) - len(result.history) + result.best_iteration,
+    )
 
 
 class StopRun(Exception):

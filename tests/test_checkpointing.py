@@ -229,3 +229,32 @@ def test_a_colour_controlled_run_resumes_with_the_same_iterates(
     np.testing.assert_allclose(resumed.history.column("total"),
                                whole.history.column("total"), rtol=1e-6)  # fmt: skip
     np.testing.assert_array_equal(resumed.image, whole.image)
+
+
+def test_a_coarse_to_fine_run_interrupted_in_its_second_scale_resumes_there(
+    folder, tmp_path
+):
+    def pyramid(**options):
+        st = transfer(folder, "lbfgs")
+        return st.run(folder / "tubingen.jpg", folder / "starry_night.jpg",
+                      scales=(24, 32, 40), iterations=(3, 4, 2), **options)  # fmt: skip
+
+    whole = pyramid()
+
+    def interrupt(record, image):
+        if record.iteration == 5:
+            raise KeyboardInterrupt
+
+    ckpt = tmp_path / "p.ckpt"
+    with pytest.raises(RunInterrupted) as caught:
+        pyramid(checkpoint=ckpt, callback=interrupt)
+    assert [r.scale for r in caught.value.result.history][-1] == 32
+    saved = read_checkpoint(ckpt).metadata["run"]
+    assert (saved["scales"], saved["scale_index"]) == ([24, 32, 40], 1)
+    resumed = StyleTransfer.resume(ckpt)
+    assert [(r.iteration, r.scale) for r in resumed.history] == [
+        (r.iteration, r.scale) for r in whole.history
+    ]
+    np.testing.assert_allclose(resumed.history.column("total"),
+                               whole.history.column("total"), rtol=1e-6)  # fmt: skip
+    np.testing.assert_array_equal(resumed.image, whole.image)

@@ -164,6 +164,14 @@ def test_stylize_help_lists_every_option():
 
 # -- bad command lines: status 2, one line, nothing written -------------------------------
 BAD_OPTIONS = {
+    "scales that decrease": (["--scales", "64,32"], "increase, coarse to fine"),
+    "a zero scale": (["--scales", "0,32"], "--scales"),
+    "iterations per scale mismatch": (
+        ["--scales", "32,48", "--iterations", "1,2,3"],
+        "3 values for 2 --scales",
+    ),
+    "several iterations, one scale": (["--iterations", "5,6"], "give one"),
+    "bad color mode": (["--color", "sepia"], "--color"),
     "unknown content layer": (["--content-layers", "conv9_9"], "conv9_9"),
     "unknown style layer": (["--style-layers", "conv1_1,relu7"], "relu7"),
     "empty layer name": (["--style-layers", "conv1_1,,conv2_1"], "--style-layers"),

@@ -429,3 +429,62 @@ def test_colour_settings_are_checked_and_recorded(weights_path):
         weights_path, color="histogram", color_match="sym"
     ).settings
     assert (settings["color"], settings["color_match"]) == ("histogram", "sym")
+
+
+# -- coarse to fine (Gatys et al. 2017, section 6) ------------------------------------
+def test_coarse_to_fine_runs_each_scale_on_the_one_compiled_problem(weights_path):
+    transfer = StyleTransfer(weights_path, **SHALLOW)
+    problem = transfer.prepare(CONTENT_PATH, STYLE_PATH, size=24)
+    compiled = problem._evaluate
+    seen = []
+    result = transfer.run(
+        CONTENT_PATH, STYLE_PATH, scales=(32, 48, 64), iterations=(3, 2, 2),
+        snapshots=(0, 3, 5, 7), callback=lambda r, image: seen.append(image.shape),
+    )  # fmt: skip
+    assert transfer._problem is problem and problem._evaluate is compiled
+    assert result.image.shape[:2] == (48, 64)  # tubingen is 4:3
+    assert [(r.iteration, r.scale) for r in result.history] == [
+        (0, 32), (1, 32), (2, 32), (3, 32), (3, 48), (4, 48), (5, 48),
+        (5, 64), (6, 64), (7, 64),
+    ]  # fmt: skip
+    assert sorted(result.snapshots) == [0, 3, 5, 7]
+    assert result.snapshots[0].shape[:2] == (24, 32)
+    assert result.snapshots[7].shape[:2] == (48, 64)
+    assert {shape[:2] for shape in seen} == {(24, 32), (36, 48), (48, 64)}
+    times = result.history.column("time")
+    assert times == sorted(times)
+
+
+def test_each_scale_starts_from_the_previous_result_upsampled(weights_path):
+    transfer = StyleTransfer(weights_path, **SHALLOW)
+    starts = {}
+
+    def keep_starts(record, image):
+        starts.setdefault(record.scale, image.copy())
+
+    result = transfer.run(CONTENT_PATH, STYLE_PATH, scales=(32, 64), iterations=3,
+                          callback=keep_starts)  # fmt: skip
+    assert result.history[3].scale == 32 and result.history[4].scale == 64
+    upsampled = load_image(_coarse_result(weights_path), size=(48, 64))
+    np.testing.assert_allclose(starts[64], upsampled, atol=1.0)
+
+
+def _coarse_result(weights_path):
+    """The same first scale alone: 3 iterations at 32 px from the same noise."""
+    alone = StyleTransfer(weights_path, **SHALLOW)
+    return alone.run(CONTENT_PATH, STYLE_PATH, size=32, iterations=3).image
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"scales": (64, 32)}, "scales must increase"),
+        ({"scales": (32, 0)}, "positive ints"),
+        ({"scales": (32, 64), "iterations": (3, 2, 1)}, "one per scale"),
+    ],
+)
+def test_bad_scales_are_refused_before_any_work(weights_path, options, message):
+    transfer = StyleTransfer(weights_path)
+    with pytest.raises(ValueError, match=message):
+        transfer.run(CONTENT_PATH, STYLE_PATH, **options)
+    assert transfer._problem is None

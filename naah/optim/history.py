@@ -17,7 +17,8 @@ class IterationRecord:
     weighted total-variation term that the total includes (0 with the default
     ``tv_weight`` 0) and ``tv_raw`` the unweighted TV. ``style_layers`` maps each
     style layer to its :math:`E_l` (unweighted); ``time`` is seconds since the
-    optimisation started; ``evaluations`` counts loss-and-gradient evaluations.
+    optimisation started; ``evaluations`` counts loss-and-gradient evaluations;
+    ``scale`` is the long edge of a coarse-to-fine run's scale (None otherwise).
     """
 
     iteration: int
@@ -29,6 +30,7 @@ class IterationRecord:
     evaluations: int
     style_layers: dict[str, float] = field(default_factory=dict)
     tv_raw: float = 0.0
+    scale: int | None = None
 
 
 # Column order of History.rows: the losses together, then time and evaluations.
@@ -46,12 +48,15 @@ class History(list):
         return [getattr(r, name) for r in self]
 
     def rows(self) -> list[dict]:
-        """Flat dictionaries (style layers as ``E_<layer>`` columns)."""
+        """Flat dictionaries (style layers as ``E_<layer>`` columns; ``scale``
+        only in coarse-to-fine runs)."""
         rows = []
         for record in self:
             fields = asdict(record)
             layers = fields.pop("style_layers")
             row = {name: fields.pop(name) for name in _LEADING_COLUMNS}
+            if fields["scale"] is None:  # only coarse-to-fine runs have scales
+                del fields["scale"]
             row.update(fields)
             row.update({f"E_{k}": v for k, v in layers.items()})
             rows.append(row)
