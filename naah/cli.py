@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import itertools
 import math
 import os
@@ -247,6 +248,27 @@ def build_parser() -> argparse.ArgumentParser:
         "path", parents=[common], help="where naah looks for the weights"
     )
     where.set_defaults(handler=_path)
+    normalize = actions.add_parser(
+        "normalize",
+        parents=[common],
+        help="rescale the weights so every filter's mean activation is 1 (Gatys et al.)",
+        description="Write Gatys et al.'s normalised VGG-19: each conv layer rescaled so "
+        "that the mean rectified activation of every filter over the given images is 1 "
+        "(fc6-fc8 are left unscaled). naah stylize picks loss weights to suit it.",
+    )
+    normalize.add_argument(
+        "weights", metavar="WEIGHTS", help="the weights to normalise"
+    )
+    normalize.add_argument("--images", required=True, metavar="DIR",
+                           help="folder of .jpg/.png images to measure on")  # fmt: skip
+    normalize.add_argument("--size", type=_positive_int, default=224, metavar="N",
+                           help="long edge the images are resized to (default 224)")  # fmt: skip
+    normalize.add_argument("--pooling", choices=POOL_MODES, default="max",
+                           help="pooling while measuring (default %(default)s)")  # fmt: skip
+    normalize.add_argument("--verify", action="store_true",
+                           help="measure the written network again and report")  # fmt: skip
+    normalize.add_argument("-o", "--output", required=True, metavar="OUT.mat")
+    normalize.set_defaults(handler=_normalize)
     fixture = actions.add_parser(
         "fixture",
         parents=[common],
@@ -395,6 +417,7 @@ def _stylize(args: argparse.Namespace) -> int:
     sized = _sized_images(content, style, args, transfer)
     if args.scales is None:  # with scales, each is resized from the originals
         content, style = sized
+    _normalized_defaults(args, transfer, weights, sized[0].shape[:2])
 
     say = _printer(args.quiet)
     say(f"{PROG}: weights {weights}")
@@ -689,6 +712,32 @@ def _resume_hint(checkpoint: Path | None) -> str:
     if checkpoint is None:
         return ""
     return f"; resume with: {PROG} stylize --resume {shlex.quote(str(checkpoint))}"
+
+
+def _normalized_defaults(
+    args: argparse.Namespace,
+    transfer: StyleTransfer,
+    weights: Path | None,
+    shape: tuple[int, ...],
+) -> None:
+    """With normalised weights and no --alpha/--beta, use Gatys' loss weights for
+    them (naah.normalize): the defaults suit the original network only."""
+    from naah.normalize import is_normalized, normalized_loss_weights
+
+    given = _given_options(args.argv)
+    if weights is None or {"alpha", "beta"} & given or not is_normalized(weights):
+        return
+    content_layer = transfer.loss_weights.content_layers[:1] or ("conv4_2",)
+    alpha, beta = normalized_loss_weights(
+        (shape[0], shape[1]), content_layer=content_layer[0]
+    )
+    transfer.loss_weights = dataclasses.replace(
+        transfer.loss_weights, alpha=alpha, beta=beta
+    )
+    _printer(args.quiet)(
+        f"{PROG}: normalised weights: alpha {alpha:g}, beta {beta:.3g} (Gatys' "
+        "settings for them; --alpha/--beta override)"
+    )
 
 
 def _iteration_plan(args: argparse.Namespace) -> None:
@@ -1149,6 +1198,24 @@ def _info(args: argparse.Namespace) -> int:
     }
     for key, value in rows.items():
         print(f"{key + ':':<13}{value}")
+    return 0
+
+
+def _normalize(args: argparse.Namespace) -> int:
+    from naah.normalize import normalize_file
+
+    output = _writable_file(args.output, "-o", (".mat",))
+    weights = _find_weights(args.weights)
+    if _same_file(output, weights):
+        raise UsageError(f"-o {str(output)!r} is the weights file; choose another name")
+    images = Path(args.images).expanduser()
+    if not images.exists():
+        raise UsageError(f"--images: no folder or file at {str(images)!r}")
+    report = normalize_file(
+        weights, images, output, args.size, pooling=args.pooling, verify=args.verify,
+        runtime=Runtime(keep_freed_memory=True),
+    )  # fmt: skip
+    print(report)
     return 0
 
 

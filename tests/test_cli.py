@@ -523,7 +523,9 @@ def fake_run(monkeypatch):
     seen = {}
 
     def run_(self, content, style, *, iterations, callback=None, **kwargs):
-        seen.update(kwargs, content_shape=np.shape(content))
+        seen.update(
+            kwargs, content_shape=np.shape(content), loss_weights=self.loss_weights
+        )
         image = np.zeros(np.shape(content), np.float32)
         history = History()
         for i in range(iterations + 1):
@@ -768,3 +770,50 @@ def test_weights_fixture_writes_labelled_stand_in_weights_that_load(tmp_path):
 def test_weights_fixture_refuses_a_missing_folder(tmp_path):
     status, _, err = run(["weights", "fixture", str(tmp_path / "no" / "w.mat")])
     assert status == 2 and "does not exist" in err
+
+
+@pytest.fixture(scope="module")
+def normalized(files, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("normalize")
+    images = folder / "images"
+    images.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        pixels = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(images / f"{i}.png")
+    output = folder / "normalized.mat"
+    # The CLI prints warnings (dead filters of the narrow random layers) itself.
+    status, out, err = run(["weights", "normalize", files["weights"], "--images",
+                            images, "--size", 48, "-o", output])  # fmt: skip
+    return status, out, err, output
+
+
+@pytest.mark.filterwarnings("default::UserWarning")  # dead filters, shown by the CLI
+def test_weights_normalize_writes_a_file_naah_knows_as_normalised(normalized):
+    from naah.normalize import is_normalized
+
+    status, out, _, output = normalized
+    assert status == 0 and f"wrote {output}" in out
+    assert is_normalized(output)
+
+
+def test_weights_normalize_refuses_to_write_over_the_weights(files):
+    status, _, err = run(["weights", "normalize", files["weights"], "--images",
+                          files["out"], "-o", files["weights"]])  # fmt: skip
+    assert status == 2 and "is the weights file" in err
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_normalised_weights_get_gatys_loss_weights_unless_given(
+    files, normalized, tmp_path, fake_run
+):
+    from naah.normalize import normalized_loss_weights
+
+    weights = normalized[3]
+    options = ["--weights", weights, "--quiet"]
+    assert stylize(files, tmp_path / "r.png", *options)[0] == 0
+    alpha, beta = normalized_loss_weights(fake_run["content_shape"][:2])
+    assert (fake_run["loss_weights"].alpha, fake_run["loss_weights"].beta) == (
+        alpha, beta)  # fmt: skip
+    assert stylize(files, tmp_path / "r.png", *options, "--beta", 5)[0] == 0
+    assert fake_run["loss_weights"].beta == 5
