@@ -59,6 +59,8 @@ from naah.io.locate import (
     search_order,
 )
 from naah.io.weights import load_weights
+from naah.live import WebView, chain, is_loopback
+from naah.live.web import LOOPBACK_HOST
 from naah.models import POOL_MODES
 from naah.optim import METHODS, History, IterationRecord, OptimizerSettings
 from naah.runtime import Runtime
@@ -377,6 +379,16 @@ def _add_stylize(
                    "instead")  # fmt: skip
     p.add_argument("--history", metavar="PATH",
                    help="write the losses per iteration as .csv or .json")  # fmt: skip
+    p.add_argument("--web", action="store_true",
+                   help="watch the run in a browser: a live page on "
+                   "http://127.0.0.1:PORT/ with the image, the losses and a Stop "
+                   "button that works like Ctrl-C")  # fmt: skip
+    p.add_argument("--port", type=_port, metavar="N",
+                   help="port of the --web page (default: a free one); implies --web")  # fmt: skip
+    p.add_argument("--host", metavar="H",
+                   help="address the --web page listens on (default 127.0.0.1: this "
+                   "machine only; 0.0.0.0 lets anyone who reaches the port watch "
+                   "and stop the run); implies --web")  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar or messages: only errors, warnings and "
                    "--print-every lines")  # fmt: skip
@@ -422,11 +434,12 @@ def _stylize(args: argparse.Namespace) -> int:
     say = _printer(args.quiet)
     say(f"{PROG}: weights {weights}")
     files = _Outputs(output, history, plot, checkpoint)
+    view = _web_view(args)
     return _finish(
         args,
         transfer,
         files,
-        lambda: transfer.run(
+        _closing(view, lambda: transfer.run(
             content,
             style,
             iterations=args.iterations,
@@ -434,13 +447,13 @@ def _stylize(args: argparse.Namespace) -> int:
             size=args.size,
             style_scale=args.style_scale,
             init=init,
-            callback=_on_iteration(args, output),
+            callback=chain(_on_iteration(args, output), view),
             progress=not args.quiet,
             checkpoint=checkpoint,
             checkpoint_every=args.checkpoint_every,
             checkpoint_info=files.info(args.content, args.style),
-        ),
-    )
+        )),
+    )  # fmt: skip
 
 
 class _Outputs:
@@ -634,6 +647,7 @@ def _resume(args: argparse.Namespace) -> int:
     transfer = StyleTransfer.from_settings(meta["settings"], weights=weights)
     files = _Outputs(output, history, plot, checkpoint)
     args.total = total  # for --print-every and snapshot names
+    view = _web_view(args)
 
     def run() -> StyleResult:
         return StyleTransfer.resume(
@@ -645,12 +659,12 @@ def _resume(args: argparse.Namespace) -> int:
             save_to=checkpoint or ckpt,
             checkpoint_every=args.checkpoint_every,
             checkpoint_info=files.info(content, style),
-            callback=_on_iteration(args, output),
+            callback=chain(_on_iteration(args, output), view),
             progress=not args.quiet,
             runtime=Runtime(keep_freed_memory=True),
         )
 
-    return _finish(args, transfer, files, run)
+    return _finish(args, transfer, files, _closing(view, run))
 
 
 def _same_settings_as(
@@ -712,6 +726,48 @@ def _resume_hint(checkpoint: Path | None) -> str:
     if checkpoint is None:
         return ""
     return f"; resume with: {PROG} stylize --resume {shlex.quote(str(checkpoint))}"
+
+
+def _web_view(args: argparse.Namespace) -> WebView | None:
+    """--web: the live page, serving before the weights load (a taken port fails
+    now, not after compiling); its URL is printed even with -q."""
+    if not (args.web or args.port is not None or args.host is not None):
+        return None
+    host = LOOPBACK_HOST if args.host is None else args.host
+    port = 0 if args.port is None else args.port
+    try:
+        view = WebView(host, port, allow_remote=args.host is not None)
+    except OSError as error:
+        raise CommandError(
+            f"--web: cannot listen on {host}:{port}: {_reason(error)}"
+        ) from None
+    reach = (
+        ""
+        if is_loopback(host)
+        else f"; other machines can reach it on port {view.port}, with no password"
+    )
+    _write_line(
+        f"{PROG}: live view at {view.url} (its Stop button works like Ctrl-C{reach})",
+        sys.stderr,
+    )
+    return view
+
+
+def _closing(
+    view: WebView | None, run: Callable[[], StyleResult]
+) -> Callable[[], StyleResult]:
+    """``run``, with the live page closed as soon as it returns (a Stop after the
+    run must not interrupt the writing of its results)."""
+    if view is None:
+        return run
+
+    def closing() -> StyleResult:
+        try:
+            return run()
+        finally:
+            view.close()
+
+    return closing
 
 
 def _normalized_defaults(
@@ -1167,9 +1223,18 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    if not Path(args.file).is_file():
+    path = Path(args.file)
+    if path.is_dir():
+        inside = str(path / default_weights_path().name)
+        raise UsageError(
+            f"{args.file!r} is a directory, not a weights file; give the path of "
+            f"the file in it, e.g. {inside!r}"
+        )
+    if not path.is_file():
         raise UsageError(f"no weights file at {args.file!r}")
-    weights = load_weights(args.file)
+    # Loaded even if it holds NaN or infinity, so that info can say where.
+    weights = load_weights(args.file, check_finite=False)
+    non_finite = weights.non_finite()
     source = weights.source
     convs = [n for n in weights.params if n in CONV_LAYERS]
     others = [n for n in weights.params if n not in CONV_LAYERS]
@@ -1195,9 +1260,18 @@ def _info(args: argparse.Namespace) -> int:
         "size": f"{source.size:,} bytes",
         "sha256": source.sha256 or "not computed",
         "checksum": CHECKSUM_NOTES.get(source.checksum, source.checksum),
+        "values": "NOT FINITE: " + "; ".join(non_finite)
+        if non_finite
+        else "all finite",
     }
     for key, value in rows.items():
         print(f"{key + ':':<13}{value}")
+    if non_finite:
+        _error(
+            f"{source.path} holds NaN or infinite values, so naah cannot use it; "
+            "download it again"
+        )
+        return EXIT_FAILURE
     return 0
 
 
@@ -1347,6 +1421,13 @@ def _names(text: str) -> tuple[str, ...]:
             f"expected comma-separated layer names like conv1_1,conv2_1, got {text!r}"
         )
     return names
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port, 0–65535, got {text!r}")
+    return value
 
 
 def _counts(text: str) -> tuple[int, ...]:

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import os
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
 from naah.checkpointing import (
     CHECKPOINT_EVERY,
     Checkpointer,
     history_from_rows,
-    history_rows,
     read_run,
     sha256_of_file,
     sha256_of_pixels,
@@ -34,33 +30,33 @@ from naah.color import (
     match_luminance,
     original_colors,
 )
-from naah.io.images import (
-    ImageLike,
-    deprocess,
-    load_image,
-    preprocess,
-    save_image,
-    to_pil,
-    to_uint8,
-)
+from naah.io.images import ImageLike, load_image, preprocess, to_uint8
 from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights, load_weights
+from naah.live import JupyterView, chain
 from naah.models import POOL_MODES, VGG_19, LuminanceView
-from naah.optim import (
-    DivergenceError,
-    History,
-    IterationRecord,
-    Minimizer,
-    MinimizerState,
-    OptimizerSettings,
-)
+from naah.optim import History, IterationRecord, MinimizerState, OptimizerSettings
 from naah.problem import LossWeights, StyleProblem
 from naah.progress import RunDisplay, interactive
+from naah.pyramid import Pyramid, checked_scales, per_scale
+from naah.runs import RunDiverged, RunInterrupted, StopRun, StyleResult, optimize
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
 
-if TYPE_CHECKING:
-    from tqdm import tqdm
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_BETA",
+    "DEFAULT_CONTENT_LAYERS",
+    "DEFAULT_SIZE",
+    "DEFAULT_STYLE_LAYERS",
+    "INITS",
+    "RunDiverged",
+    "RunInterrupted",
+    "StopRun",
+    "StyleResult",
+    "StyleTransfer",
+    "optimize",
+]
 
 # Gatys et al. (2015), section 2: content from conv4_2; style from conv1_1 … conv5_1
 # with equal weights w_l = 1/5.
@@ -71,49 +67,6 @@ DEFAULT_ALPHA = 1.0
 DEFAULT_BETA = 1e3
 DEFAULT_SIZE = 512
 INITS = ("noise", "content", "style")
-
-
-@dataclass
-class StyleResult:
-    """What :meth:`StyleTransfer.run` returns.
-
-    Attributes
-    ----------
-    image : ndarray of shape (H, W, 3), uint8
-        The iterate with the lowest total loss (``history[best_iteration]``). For
-        L-BFGS, whose loss only decreases, it is the last one; GD and Adam may
-        have passed a better image than their last.
-    history : History
-        Per iteration: total, content and style loss, each style layer's E_l, time
-        and evaluations.
-    snapshots : dict of int to ndarray (H, W, 3) uint8
-        The image at each requested iteration.
-    best_iteration : int
-    last_image : ndarray of shape (H, W, 3), uint8, or None
-        The last iterate (None when it is not finite: a diverged run).
-    status : str
-        ``'finished'`` (all iterations done), ``'stopped'`` (a ``stop`` check or
-        L-BFGS-B converged), ``'interrupted'`` or ``'diverged'``.
-    checkpoint : Path or None
-        The checkpoint written last, if any.
-    """
-
-    image: np.ndarray
-    history: History
-    snapshots: dict[int, np.ndarray] = field(default_factory=dict)
-    best_iteration: int = -1
-    last_image: np.ndarray | None = None
-    status: str = "finished"
-    checkpoint: Path | None = None
-
-    @property
-    def pil(self) -> Image.Image:
-        """The image as a PIL image."""
-        return to_pil(self.image)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the image (format from the extension), atomically."""
-        return save_image(path, self.image)
 
 
 class StyleTransfer:
@@ -311,6 +264,7 @@ class StyleTransfer:
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_info: Mapping[str, Any] | None = None,
         scales: Sequence[int] | None = None,
+        live: bool = False,
     ) -> StyleResult:
         """Transfer the style of ``style`` onto ``content``.
 
@@ -353,6 +307,12 @@ class StyleTransfer:
             ``scale`` column says which; iteration numbers run on across scales,
             and each scale's start is recorded at the number where the previous
             one ended. Checkpoints record the scale and resume there.
+        live : bool
+            Show the run in the Jupyter notebook as it goes: the image and the loss
+            curve, one output each, updated in place every 5 iterations and drawn
+            once more at the end (:class:`naah.live.JupyterView`; pass one as
+            ``callback`` for other settings). Outside a notebook it raises
+            :class:`naah.live.NotebookRequiredError`, before any work.
 
         Returns
         -------
@@ -376,8 +336,22 @@ class StyleTransfer:
         """
         if isinstance(init, str) and init not in INITS:
             raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
+        if live:
+            view = JupyterView()  # outside a notebook: an error now, before work
+            try:
+                return self.run(
+                    content, style, iterations=iterations, size=size,
+                    style_scale=style_scale, init=init, snapshots=snapshots,
+                    callback=chain(callback, view), progress=progress,
+                    checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                    checkpoint_info=checkpoint_info, scales=scales,
+                )  # fmt: skip
+            finally:
+                view.close()  # also when interrupted: it shows where the run stopped
         if scales is not None:
-            pyramid = _Pyramid(_scales(scales), _per_scale(iterations, len(scales)))
+            pyramid = Pyramid(
+                checked_scales(scales), per_scale(iterations, len(scales))
+            )
             return self._run_pyramid(
                 pyramid, content, style, style_scale, init, snapshots, callback,
                 progress, checkpoint, checkpoint_every, checkpoint_info,
@@ -445,7 +419,7 @@ class StyleTransfer:
 
     def _run_pyramid(
         self,
-        pyramid: _Pyramid,
+        pyramid: Pyramid,
         content: ImageLike,
         style: ImageLike,
         style_scale: float,
@@ -560,7 +534,7 @@ class StyleTransfer:
         saved, state = read_run(checkpoint)
         meta = saved.metadata
         done = int(meta["iteration"])
-        pyramid = _Pyramid.of(meta["run"], iterations)
+        pyramid = Pyramid.of(meta["run"], iterations)
         if pyramid is not None:
             total = pyramid.iterations[meta["run"]["scale_index"]]
         else:
@@ -605,7 +579,7 @@ class StyleTransfer:
 
     def _resume_pyramid(
         self,
-        pyramid: _Pyramid,
+        pyramid: Pyramid,
         path: Path,
         meta: dict[str, Any],
         state: MinimizerState,
@@ -893,97 +867,6 @@ def _check_file_checksum(
         )
 
 
-@dataclass(frozen=True)
-class _Pyramid:
-    """The scales of a coarse-to-fine run and the iterations of each."""
-
-    scales: tuple[int, ...]
-    iterations: tuple[int, ...]
-
-    def offset(self, k: int) -> int:
-        """The iteration number at which scale ``k`` starts."""
-        return sum(self.iterations[:k])
-
-    def meta(self, k: int, earlier: History) -> dict[str, Any]:
-        """The checkpoint's record of where in the pyramid a run is."""
-        return {
-            "scales": list(self.scales),
-            "scale_iterations": list(self.iterations),
-            "scale_index": k,
-            "earlier_history": history_rows(earlier),
-        }
-
-    def tagger(
-        self, k: int, earlier: History
-    ) -> Callable[[IterationRecord], IterationRecord]:
-        """Turns scale ``k``'s own records into the whole run's."""
-        offset = self.offset(k)
-        time0 = earlier[-1].time if earlier else 0.0
-        evaluations0 = earlier[-1].evaluations if earlier else 0
-        scale = self.scales[k]
-
-        def tag(record: IterationRecord) -> IterationRecord:
-            return replace(
-                record,
-                iteration=record.iteration + offset,
-                time=record.time + time0,
-                evaluations=record.evaluations + evaluations0,
-                scale=scale,
-            )
-
-        return tag
-
-    @staticmethod
-    def callback(
-        callback: Callable[[IterationRecord, np.ndarray], None] | None,
-        tag: Callable[[IterationRecord], IterationRecord],
-    ) -> Callable[[IterationRecord, np.ndarray], None] | None:
-        if callback is None:
-            return None
-        user = callback
-
-        def tagged(record: IterationRecord, image: np.ndarray) -> None:
-            user(tag(record), image)
-
-        return tagged
-
-    @classmethod
-    def of(
-        cls, run: Mapping[str, Any], iterations: int | Sequence[int] | None
-    ) -> _Pyramid | None:
-        """The pyramid of a checkpoint's ``run`` metadata (None for one scale),
-        with the iterations per scale replaced by ``iterations`` if given."""
-        if "scales" not in run:
-            return None
-        scales = tuple(run["scales"])
-        counts = (
-            tuple(run["scale_iterations"])
-            if iterations is None
-            else _per_scale(iterations, len(scales))
-        )
-        return cls(scales, counts)
-
-
-def _scales(scales: Sequence[int]) -> tuple[int, ...]:
-    values = tuple(scales)
-    if not values or not all(isinstance(v, int) and v > 0 for v in values):
-        raise ValueError(f"scales must be positive ints, got {scales!r}")
-    if any(b <= a for a, b in itertools.pairwise(values)):
-        raise ValueError(f"scales must increase, coarse to fine; got {scales!r}")
-    return values
-
-
-def _per_scale(iterations: int | Sequence[int], count: int) -> tuple[int, ...]:
-    values = (iterations,) * count if isinstance(iterations, int) else tuple(iterations)
-    if len(values) != count:
-        raise ValueError(
-            f"give one iterations value, or one per scale ({count}); got {iterations!r}"
-        )
-    if not all(isinstance(v, int) and v >= 0 for v in values):
-        raise ValueError(f"iterations must be non-negative ints, got {iterations!r}")
-    return values
-
-
 @contextlib.contextmanager
 def _tagged_results(
     earlier: History, tag: Callable[[IterationRecord], IterationRecord]
@@ -1009,170 +892,6 @@ def _tagged(
         snapshots=snapshots,
         best_iteration=len(history) - len(result.history) + result.best_iteration,
     )
-
-
-class StopRun(Exception):
-    """Raise from a ``stop`` check of :func:`optimize` to end a run early."""
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """A run stopped by Ctrl-C (or a signal turned into this): what it had done.
-
-    Attributes
-    ----------
-    result : StyleResult or None
-        The best image so far and the history; None if the interrupt came before
-        the first evaluation finished.
-    reason : BaseException
-        The original interrupt (a KeyboardInterrupt or a subclass).
-    """
-
-    def __init__(self, result: StyleResult | None, reason: BaseException) -> None:
-        super().__init__(str(reason))
-        self.result = result
-        self.reason = reason
-
-
-class RunDiverged(DivergenceError):
-    """The divergence guard gave up (:class:`naah.optim.DivergenceError`).
-
-    Attributes
-    ----------
-    result : StyleResult or None
-        The best image seen and the history; None if the start was not finite.
-    """
-
-    def __init__(self, message: str, iteration: int, result: StyleResult | None):
-        super().__init__(message, iteration)
-        self.result = result
-
-
-def optimize(
-    problem: StyleProblem,
-    initial: np.ndarray | None,
-    iterations: int,
-    settings: OptimizerSettings,
-    *,
-    snapshots: Iterable[int] = (),
-    callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
-    bar: tqdm | RunDisplay | None = None,
-    stop: Callable[[IterationRecord], bool] | None = None,
-    state: MinimizerState | None = None,
-    checkpointer: Checkpointer | None = None,
-) -> StyleResult:
-    """Minimise a prepared problem from ``initial``: the one per-iteration path of
-    :meth:`StyleTransfer.run` and :mod:`naah.experiments`.
-
-    After each iteration it keeps the requested snapshots, calls ``callback`` with
-    the (H, W, 3) float image, advances the progress ``bar`` (a tqdm bar), writes
-    a checkpoint when one is due and ends the run when ``stop(record)`` is true.
-
-    Parameters
-    ----------
-    problem : StyleProblem
-    initial : ndarray of shape (1, 3, H, W) or None
-        Preprocessed start image (None with ``state``).
-    iterations : int
-        The iteration to reach (a total, counting those of ``state``).
-    settings : OptimizerSettings
-    snapshots, callback, bar, stop : optional
-        See above.
-    state : MinimizerState, optional
-        Continue this saved run instead of starting from ``initial``.
-    checkpointer : Checkpointer, optional
-        Writes checkpoints during the run, at its end, on an interrupt and when the
-        divergence guard gives up.
-
-    Returns
-    -------
-    StyleResult
-
-    Raises
-    ------
-    RunInterrupted
-        On KeyboardInterrupt, with the result so far (a checkpoint written first).
-    RunDiverged
-        When the divergence guard gives up, with the best result seen.
-    """
-    wanted = set(snapshots)
-    kept: dict[int, np.ndarray] = {}
-    if state is not None:
-        run = Minimizer.restore(problem, settings, state)
-    else:
-        if initial is None:
-            raise ValueError("optimize needs an initial image or a state")
-        run = Minimizer(problem, settings, initial)
-
-    def on_iteration(record: IterationRecord, image_nchw: np.ndarray) -> None:
-        if record.iteration in wanted or callback is not None:
-            image = deprocess(image_nchw, problem.mean_pixel)
-            if record.iteration in wanted:
-                kept[record.iteration] = to_uint8(image)
-            if callback is not None:
-                callback(record, image)
-        if bar is not None and record.iteration > 0:
-            bar.set_postfix(
-                total=f"{record.total:.3g}",
-                content=f"{record.content:.3g}",
-                style=f"{record.style:.3g}",
-                refresh=False,
-            )
-            bar.update(1)
-        elif bar is not None:
-            bar.update(0)  # the start is evaluated: compiling is over
-        if checkpointer is not None and checkpointer.due(record.iteration):
-            _write_checkpoint(checkpointer, run)
-        if stop is not None and stop(record):
-            raise StopRun
-
-    def result(status: str) -> StyleResult:
-        written = None
-        if checkpointer is not None and run.history:
-            written = _write_checkpoint(checkpointer, run, status)
-        return StyleResult(
-            image=to_uint8(deprocess(run.best_image, problem.mean_pixel)),
-            history=run.history,
-            snapshots=kept,
-            best_iteration=run.best_iteration,
-            last_image=_finite_uint8(run.image, problem.mean_pixel),
-            status=status,
-            checkpoint=written,
-        )
-
-    try:
-        run.run(iterations, on_iteration)
-    except StopRun:
-        return result("stopped")
-    except KeyboardInterrupt as interrupt:
-        partial = result("interrupted") if run.history else None
-        raise RunInterrupted(partial, interrupt) from interrupt
-    except DivergenceError as error:
-        partial = result("diverged") if run.history else None
-        raise RunDiverged(str(error), error.iteration, partial) from error
-    return result("finished" if run.status == "iterations" else "stopped")
-
-
-def _write_checkpoint(
-    checkpointer: Checkpointer, run: Minimizer, status: str = "running"
-) -> Path | None:
-    """Write a checkpoint; if that fails (a full disk…), warn and let the run go on."""
-    try:
-        return checkpointer.write(run, status)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        warnings.warn(
-            f"could not write checkpoint {checkpointer.path}: {reason}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return None
-
-
-def _finite_uint8(image_nchw: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray | None:
-    """The image as uint8 RGB, or None if it holds NaN (a diverged iterate)."""
-    if not np.isfinite(image_nchw).all():
-        return None
-    return to_uint8(deprocess(image_nchw, mean_pixel))
 
 
 def _non_negative(value: float, name: str) -> float:

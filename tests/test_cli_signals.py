@@ -123,3 +123,27 @@ def test_kill_9_loses_at_most_checkpoint_every_iterations_and_leaves_no_partial(
     assert again.returncode == 0
     assert not stale.exists()
     assert (folder / "out.png").exists()
+
+
+@pytest.mark.skipif(not NAAH.exists(), reason="naah script not installed")
+def test_the_web_pages_stop_button_ends_the_run_like_ctrl_c(folder, weights):
+    import re
+    import urllib.request
+
+    process = start(folder, weights, "--web")
+    url = None
+    for line in process.stderr:
+        match = re.search(r"live view at (http://127\.0\.0\.1:\d+/)", line)
+        if match:
+            url = match[1]
+            break
+    assert url is not None
+    wait_for_iteration(process, 2)
+    with urllib.request.urlopen(url + "state.json", timeout=10) as response:
+        assert b'"iteration"' in response.read()
+    request = urllib.request.Request(url + "stop", data=b"", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted at iteration" in err and "Traceback" not in err
+    assert (folder / "out.png").exists() and (folder / "out.ckpt").exists()

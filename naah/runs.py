@@ -1,0 +1,244 @@
+"""One run of an optimiser over a prepared problem, and what it gives back.
+
+:func:`optimize` is the one per-iteration path of :class:`naah.StyleTransfer` and
+:mod:`naah.experiments`: snapshots, callbacks, the progress display, checkpoints and
+early stops. It returns a :class:`StyleResult`; an interrupt or a divergence ends
+the run with :class:`RunInterrupted` or :class:`RunDiverged`, which carry the
+result so far.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from naah.checkpointing import Checkpointer
+from naah.io.images import deprocess, save_image, to_pil, to_uint8
+from naah.optim import (
+    DivergenceError,
+    History,
+    IterationRecord,
+    Minimizer,
+    MinimizerState,
+    OptimizerSettings,
+)
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from naah.problem import StyleProblem
+    from naah.progress import RunDisplay
+
+
+@dataclass
+class StyleResult:
+    """What :meth:`StyleTransfer.run` returns.
+
+    Attributes
+    ----------
+    image : ndarray of shape (H, W, 3), uint8
+        The iterate with the lowest total loss (``history[best_iteration]``). For
+        L-BFGS, whose loss only decreases, it is the last one; GD and Adam may
+        have passed a better image than their last.
+    history : History
+        Per iteration: total, content and style loss, each style layer's E_l, time
+        and evaluations.
+    snapshots : dict of int to ndarray (H, W, 3) uint8
+        The image at each requested iteration.
+    best_iteration : int
+    last_image : ndarray of shape (H, W, 3), uint8, or None
+        The last iterate (None when it is not finite: a diverged run).
+    status : str
+        ``'finished'`` (all iterations done), ``'stopped'`` (a ``stop`` check or
+        L-BFGS-B converged), ``'interrupted'`` or ``'diverged'``.
+    checkpoint : Path or None
+        The checkpoint written last, if any.
+    """
+
+    image: np.ndarray
+    history: History
+    snapshots: dict[int, np.ndarray] = field(default_factory=dict)
+    best_iteration: int = -1
+    last_image: np.ndarray | None = None
+    status: str = "finished"
+    checkpoint: Path | None = None
+
+    @property
+    def pil(self) -> Image.Image:
+        """The image as a PIL image."""
+        return to_pil(self.image)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the image (format from the extension), atomically."""
+        return save_image(path, self.image)
+
+
+class StopRun(Exception):
+    """Raise from a ``stop`` check of :func:`optimize` to end a run early."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (or a signal turned into this): what it had done.
+
+    Attributes
+    ----------
+    result : StyleResult or None
+        The best image so far and the history; None if the interrupt came before
+        the first evaluation finished.
+    reason : BaseException
+        The original interrupt (a KeyboardInterrupt or a subclass).
+    """
+
+    def __init__(self, result: StyleResult | None, reason: BaseException) -> None:
+        super().__init__(str(reason))
+        self.result = result
+        self.reason = reason
+
+
+class RunDiverged(DivergenceError):
+    """The divergence guard gave up (:class:`naah.optim.DivergenceError`).
+
+    Attributes
+    ----------
+    result : StyleResult or None
+        The best image seen and the history; None if the start was not finite.
+    """
+
+    def __init__(self, message: str, iteration: int, result: StyleResult | None):
+        super().__init__(message, iteration)
+        self.result = result
+
+
+def optimize(
+    problem: StyleProblem,
+    initial: np.ndarray | None,
+    iterations: int,
+    settings: OptimizerSettings,
+    *,
+    snapshots: Iterable[int] = (),
+    callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
+    bar: tqdm | RunDisplay | None = None,
+    stop: Callable[[IterationRecord], bool] | None = None,
+    state: MinimizerState | None = None,
+    checkpointer: Checkpointer | None = None,
+) -> StyleResult:
+    """Minimise a prepared problem from ``initial``: the one per-iteration path of
+    :meth:`StyleTransfer.run` and :mod:`naah.experiments`.
+
+    After each iteration it keeps the requested snapshots, calls ``callback`` with
+    the (H, W, 3) float image, advances the progress ``bar`` (a tqdm bar), writes
+    a checkpoint when one is due and ends the run when ``stop(record)`` is true.
+
+    Parameters
+    ----------
+    problem : StyleProblem
+    initial : ndarray of shape (1, 3, H, W) or None
+        Preprocessed start image (None with ``state``).
+    iterations : int
+        The iteration to reach (a total, counting those of ``state``).
+    settings : OptimizerSettings
+    snapshots, callback, bar, stop : optional
+        See above.
+    state : MinimizerState, optional
+        Continue this saved run instead of starting from ``initial``.
+    checkpointer : Checkpointer, optional
+        Writes checkpoints during the run, at its end, on an interrupt and when the
+        divergence guard gives up.
+
+    Returns
+    -------
+    StyleResult
+
+    Raises
+    ------
+    RunInterrupted
+        On KeyboardInterrupt, with the result so far (a checkpoint written first).
+    RunDiverged
+        When the divergence guard gives up, with the best result seen.
+    """
+    wanted = set(snapshots)
+    kept: dict[int, np.ndarray] = {}
+    if state is not None:
+        run = Minimizer.restore(problem, settings, state)
+    else:
+        if initial is None:
+            raise ValueError("optimize needs an initial image or a state")
+        run = Minimizer(problem, settings, initial)
+
+    def on_iteration(record: IterationRecord, image_nchw: np.ndarray) -> None:
+        if record.iteration in wanted or callback is not None:
+            image = deprocess(image_nchw, problem.mean_pixel)
+            if record.iteration in wanted:
+                kept[record.iteration] = to_uint8(image)
+            if callback is not None:
+                callback(record, image)
+        if bar is not None and record.iteration > 0:
+            bar.set_postfix(
+                total=f"{record.total:.3g}",
+                content=f"{record.content:.3g}",
+                style=f"{record.style:.3g}",
+                refresh=False,
+            )
+            bar.update(1)
+        elif bar is not None:
+            bar.update(0)  # the start is evaluated: compiling is over
+        if checkpointer is not None and checkpointer.due(record.iteration):
+            _write_checkpoint(checkpointer, run)
+        if stop is not None and stop(record):
+            raise StopRun
+
+    def result(status: str) -> StyleResult:
+        written = None
+        if checkpointer is not None and run.history:
+            written = _write_checkpoint(checkpointer, run, status)
+        return StyleResult(
+            image=to_uint8(deprocess(run.best_image, problem.mean_pixel)),
+            history=run.history,
+            snapshots=kept,
+            best_iteration=run.best_iteration,
+            last_image=_finite_uint8(run.image, problem.mean_pixel),
+            status=status,
+            checkpoint=written,
+        )
+
+    try:
+        run.run(iterations, on_iteration)
+    except StopRun:
+        return result("stopped")
+    except KeyboardInterrupt as interrupt:
+        partial = result("interrupted") if run.history else None
+        raise RunInterrupted(partial, interrupt) from interrupt
+    except DivergenceError as error:
+        partial = result("diverged") if run.history else None
+        raise RunDiverged(str(error), error.iteration, partial) from error
+    return result("finished" if run.status == "iterations" else "stopped")
+
+
+def _write_checkpoint(
+    checkpointer: Checkpointer, run: Minimizer, status: str = "running"
+) -> Path | None:
+    """Write a checkpoint; if that fails (a full disk…), warn and let the run go on."""
+    try:
+        return checkpointer.write(run, status)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        warnings.warn(
+            f"could not write checkpoint {checkpointer.path}: {reason}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+
+
+def _finite_uint8(image_nchw: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray | None:
+    """The image as uint8 RGB, or None if it holds NaN (a diverged iterate)."""
+    if not np.isfinite(image_nchw).all():
+        return None
+    return to_uint8(deprocess(image_nchw, mean_pixel))
