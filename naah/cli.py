@@ -40,6 +40,7 @@ from naah.architecture import (
     MATCONVNET_LAYERS,
     POOLING_FACTOR,
 )
+from naah.batch.cli import add_batch_parser, add_sheet_parser
 from naah.checkpointing import CHECKPOINT_EVERY, read_run
 from naah.color import COLOR_MODES, MATCH_MODES
 from naah.compile import BACKENDS, get_mode
@@ -225,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_stylize(commands, common)
+    add_batch_parser(commands, common)
+    add_sheet_parser(commands, common)
     weights = commands.add_parser(
         "weights", help="download, find and inspect the VGG-19 weights"
     )

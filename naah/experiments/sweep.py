@@ -1,9 +1,11 @@
 """Parameter sweeps: one style transfer per point of a grid of settings (Figure 8).
 
 Each point's image is saved with a JSON sidecar holding its settings and final
-losses. Points that differ only in α, β, the optimiser, the seed or the start image
-share one compiled loss (see :class:`naah.experiments.runner.PreparedPair`); other
-settings (layers, pooling, size …) get their own.
+losses. The points run through :mod:`naah.batch`'s engine, as ``naah batch`` jobs
+do: in this process by a :class:`naah.batch.Executor`, whose compiled losses are
+shared by every point that differs only in α, β, the TV weight, the optimiser, the
+seed, the start image or the size (other settings, such as layers or pooling, get
+their own); or, given a Dask ``client`` (a notebook's), on the cluster's workers.
 """
 
 from __future__ import annotations
@@ -20,20 +22,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from naah._version import __version__
+from naah.batch import Executor
+from naah.batch.settings import RUN_KEYS
 from naah.experiments.figures import image_grid
-from naah.experiments.runner import PreparedPair
 from naah.io.images import ImageLike
 from naah.io.weights import VGGWeights
-from naah.style_transfer import DEFAULT_SIZE, StyleResult, StyleTransfer
+from naah.style_transfer import DEFAULT_SIZE, StyleResult
 
 if TYPE_CHECKING:
-    # matplotlib is an optional dependency: only the type checker imports it here.
+    # distributed and matplotlib are optional: only the type checker imports them.
+    from distributed import Client
     from matplotlib.figure import Figure
 
-#: Settings applied per run, without recompiling (keyword arguments of
-#: :meth:`PreparedPair.run`, plus ``iterations``).
+#: Settings applied per run, without recompiling (besides ``iterations``; the
+#: compiled loss is :class:`naah.batch.Executor`'s, which also takes ``tv_weight``,
+#: ``beta1``, ``beta2`` and ``bounds`` without recompiling).
 RUN_SETTINGS = ("alpha", "beta", "optimizer", "learning_rate", "init", "seed")
-#: Settings of the image pair (keyword arguments of :class:`PreparedPair`).
+#: Settings of the image pair, which retarget the compiled loss.
 PAIR_SETTINGS = ("size", "style_scale")
 # Longest file name stem written for a point.
 MAX_STEM = 96
@@ -70,9 +75,9 @@ def parameter_grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
 class Sweep:
     """Style transfers of one content/style pair over grids of settings.
 
-    Compiled losses are kept between calls of :meth:`run`, one per combination of
-    graph settings (layers, pooling, size …), so several grids over α and β compile
-    once.
+    Compiled losses are kept between calls of :meth:`run` (in :attr:`executor`),
+    one per combination of graph settings (layers, pooling …), so several grids
+    over α and β compile once.
 
     Parameters
     ----------
@@ -102,7 +107,8 @@ class Sweep:
         self.content, self.style = content, style
         self.weights = weights
         self.base = dict(base or {})
-        self._pairs: dict[str, PreparedPair] = {}
+        #: Runs the points here, with the weights loaded and each loss compiled once.
+        self.executor = Executor(weights)
 
     def run(
         self,
@@ -111,6 +117,7 @@ class Sweep:
         *,
         iterations: int = 500,
         size: int | None = DEFAULT_SIZE,
+        client: Client | None = None,
     ) -> list[SweepPoint]:
         """Run every point of ``grid``; save ``NNN_<settings>.png`` and ``.json``.
 
@@ -125,6 +132,11 @@ class Sweep:
             Created if needed.
         iterations, size
             Defaults for points that do not set them.
+        client : distributed.Client, optional
+            Run the points on this Dask cluster's workers (``naah[dask]``; see
+            :class:`naah.batch.cluster.DaskEngine`): the weights must then be a
+            file the workers can read (or None, found on each worker), and image
+            paths paths they see. Images and sidecars are written here.
 
         Returns
         -------
@@ -134,28 +146,32 @@ class Sweep:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         defaults = {"iterations": iterations, "size": size, **self.base}
-        results: list[SweepPoint] = []
-        for index, point in enumerate(points):
-            settings = {**defaults, **point}
-            run_kwargs = {k: settings[k] for k in RUN_SETTINGS if k in settings}
-            result = self._pair_for(settings).run(settings["iterations"], **run_kwargs)
-            results.append(_save_point(output_dir, index, point, settings, result))
-        return results
+        everything = [{**defaults, **point} for point in points]
+        runs = [_split(settings) for settings in everything]
+        if client is None:
+            results = [
+                self.executor.run(self.content, self.style, transfer, run)[0]
+                for transfer, run in runs
+            ]
+        else:
+            from naah.batch.cluster import DaskEngine
 
-    def _pair_for(self, settings: Mapping[str, Any]) -> PreparedPair:
-        """The compiled pair for these settings' graph, made on first use."""
-        graph = {
-            k: v for k, v in settings.items() if k not in (*RUN_SETTINGS, "iterations")
-        }
-        key = json.dumps(_jsonable(graph), sort_keys=True)
-        if key not in self._pairs:
-            kwargs = {k: v for k, v in graph.items() if k not in PAIR_SETTINGS}
-            transfer = StyleTransfer(self.weights, **kwargs)
-            pair_kwargs = {k: v for k, v in graph.items() if k in PAIR_SETTINGS}
-            self._pairs[key] = PreparedPair(
-                transfer, self.content, self.style, **pair_kwargs
+            engine = DaskEngine(client, weights=self.weights)
+            results = engine.map_runs(
+                [(self.content, self.style, transfer, run) for transfer, run in runs]
             )
-        return self._pairs[key]
+        return [
+            _save_point(output_dir, index, point, settings, result)
+            for index, (point, settings, result) in enumerate(
+                zip(points, everything, results, strict=True)
+            )
+        ]
+
+
+def _split(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A point's StyleTransfer keywords and StyleTransfer.run keywords."""
+    transfer = {k: v for k, v in settings.items() if k not in RUN_KEYS}
+    return transfer, {k: v for k, v in settings.items() if k in RUN_KEYS}
 
 
 def sweep(
@@ -168,6 +184,7 @@ def sweep(
     base: Mapping[str, Any] | None = None,
     iterations: int = 500,
     size: int | None = DEFAULT_SIZE,
+    client: Client | None = None,
 ) -> list[SweepPoint]:
     """One :meth:`Sweep.run` of a new :class:`Sweep` (see there for the arguments).
 
@@ -177,7 +194,7 @@ def sweep(
     >>> points = sweep("data/tubingen.jpg", "data/starry_night.jpg", grid, "sweep/")  # doctest: +SKIP
     """
     return Sweep(content, style, weights=weights, base=base).run(
-        grid, output_dir, iterations=iterations, size=size
+        grid, output_dir, iterations=iterations, size=size, client=client
     )
 
 

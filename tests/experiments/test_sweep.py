@@ -37,7 +37,7 @@ def test_points_that_only_reweight_share_one_compiled_loss(weights, images, tmp_
     sweeper = Sweep(*images, weights=weights)
     grid = [{"beta": 1.0}, {"beta": 10.0}, {"beta": 10.0, "pooling": "avg"}]
     points = sweeper.run(grid, tmp_path, iterations=1, size=SIZE)
-    assert len(sweeper._pairs) == 2  # max pooling (reweighted) and avg pooling
+    assert sweeper.executor.compiled == 2  # max pooling (reweighted) and avg pooling
     assert points[1].loss != points[2].loss
 
 

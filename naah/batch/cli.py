@@ -1,0 +1,339 @@
+"""The ``naah batch`` and ``naah sheet`` commands: their parsers and handlers.
+
+:mod:`naah.cli` adds them to its parser (:func:`add_batch_parser`,
+:func:`add_sheet_parser`); this module imports nothing of :mod:`naah.cli`, which
+sits above it. Every ``naah stylize`` option that shapes a result is a batch option
+too (the settings of every job), built from :mod:`naah.batch.settings`; ``--grid
+KEY=V1,V2`` varies one. A bad option, grid or job file stops the command before
+anything runs, with a one-line message (the parser's error: exit status 2).
+
+Exit status of ``naah batch``: 0 when every job is done or skipped, 1 when a job
+failed (the others ran; ``--retry-failed`` reruns it) or the batch could not run
+(no weights …), 2 a bad command line, 130 interrupted (the next run continues).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from naah.batch.engines import (
+    BatchInterrupted,
+    BatchReport,
+    Engine,
+    LocalEngine,
+    run_batch,
+)
+from naah.batch.jobs import Job, Plan, load_job_file
+from naah.batch.manifest import FAILED
+from naah.batch.settings import (
+    ALIASES,
+    SettingError,
+    defaults,
+    parse_axis,
+    positive_int,
+    settings_table,
+)
+from naah.batch.sheet import CELL, contact_sheet
+from naah.checkpointing import CHECKPOINT_EVERY
+from naah.io.images import SAVE_FORMATS
+from naah.runtime import Runtime
+
+PROG = "naah"
+SETTING_PREFIX = "setting_"
+# Failed jobs listed at the end of a run (the rest are in summary.csv).
+MAX_LISTED = 5
+
+
+def add_batch_parser(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    """Add ``naah batch`` to the subcommands ``commands``, with ``common``'s
+    options (``--debug``)."""
+    p = commands.add_parser(
+        "batch",
+        parents=[common],
+        help="style transfers of many contents × styles × settings, resumable",
+        description="One style transfer per content × style × grid point, into "
+        "DIR with deterministic names, recorded in DIR/manifest.jsonl and "
+        "DIR/summary.csv. Rerun the same command to continue: finished jobs are "
+        "skipped, interrupted ones continue from their checkpoints.",
+    )
+    p.add_argument("--content", nargs="+", action="extend", default=[], metavar="PATH",
+                   help="content images: files, folders or globs")  # fmt: skip
+    p.add_argument("--style", nargs="+", action="extend", default=[], metavar="PATH",
+                   help="style images: files, folders or globs")  # fmt: skip
+    p.add_argument("--out-dir", metavar="DIR",
+                   help="where outputs, checkpoints, manifest and summary go")  # fmt: skip
+    p.add_argument("--grid", action="append", type=_grid_axis, default=[],
+                   metavar="KEY=V1,V2", help="vary a stylize option (one job per "
+                   "combination); join a list value with +: style-layers=conv1_1+conv2_1")  # fmt: skip
+    p.add_argument("--jobs", metavar="FILE.toml",
+                   help="a TOML job file (inputs, settings, [grid], [[points]]); the "
+                   "command line's options win")  # fmt: skip
+    p.add_argument("--retry-failed", action="store_true",
+                   help="rerun the jobs that failed before")  # fmt: skip
+    p.add_argument("--dask", metavar="local:N|tcp://HOST:PORT",
+                   help="run on Dask: N local worker processes, or a scheduler "
+                   "(needs naah[dask])")  # fmt: skip
+    p.add_argument("--sheet", metavar="PATH", help="also write a contact sheet")
+    p.add_argument("--sheet-rows", default="content", metavar="KEY",
+                   help="the sheet's rows: content, style or a grid key (default %(default)s)")  # fmt: skip
+    p.add_argument("--sheet-columns", default="style", metavar="KEY",
+                   help="the sheet's columns (default %(default)s)")  # fmt: skip
+    p.add_argument("--weights", metavar="PATH",
+                   help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)")  # fmt: skip
+    p.add_argument("--threads", type=_typed(positive_int), metavar="N",
+                   help="threads of each local job (default: every core)")  # fmt: skip
+    p.add_argument("--checkpoint-every", type=_typed(positive_int),
+                   default=CHECKPOINT_EVERY, metavar="N",
+                   help="a job's checkpoint every N iterations and at least once a "
+                   "minute (default %(default)s)")  # fmt: skip
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep finished jobs' checkpoints (removed by default)")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the jobs and their outputs; run nothing")  # fmt: skip
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar or messages, only errors")  # fmt: skip
+    group = p.add_argument_group(
+        "stylize options",
+        "every job's settings, as for naah stylize (--grid varies them)",
+    )
+    aliases = {key: [f"--{a.replace('_', '-')}" for a, k in ALIASES.items() if k == key]
+               for key in settings_table()}  # fmt: skip
+    shown = {k: _shown(v) for k, v in defaults().items()}
+    shown["style_weights"] = "equal, summing to 1"
+    for key, setting in settings_table().items():
+        group.add_argument(
+            setting.flag, *aliases[key], dest=SETTING_PREFIX + key,
+            type=_typed(setting.convert), default=argparse.SUPPRESS,
+            metavar=setting.metavar,
+            help=f"{setting.help} (default {shown[key]})",
+        )  # fmt: skip
+    p.set_defaults(handler=_batch, batch_parser=p)
+    return p
+
+
+def add_sheet_parser(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    """Add ``naah sheet MANIFEST -o PATH``."""
+    p = commands.add_parser(
+        "sheet",
+        parents=[common],
+        help="a contact sheet of a batch's results",
+        description="Lay out a batch's results as a labelled grid of images.",
+    )
+    p.add_argument("manifest", metavar="MANIFEST",
+                   help="a batch folder or its manifest.jsonl")  # fmt: skip
+    p.add_argument("-o", "--output", required=True, metavar="PATH",
+                   help=f"the sheet image ({', '.join(SAVE_FORMATS)})")  # fmt: skip
+    p.add_argument("--rows", default="content", metavar="KEY",
+                   help="content, style or a grid key (default %(default)s)")  # fmt: skip
+    p.add_argument("--columns", default="style", metavar="KEY",
+                   help="content, style or a grid key (default %(default)s)")  # fmt: skip
+    p.add_argument("--cell", type=_typed(positive_int), default=CELL, metavar="N",
+                   help="side of each image in pixels (default %(default)s)")  # fmt: skip
+    p.set_defaults(handler=_sheet, batch_parser=p)
+    return p
+
+
+# -- handlers ------------------------------------------------------------------------
+def _batch(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args.batch_parser
+    say = _printer(args.quiet)
+    try:
+        plan = load_job_file(args.jobs) if args.jobs else Plan()
+        grid = dict(args.grid)
+        if len(grid) < len(args.grid):
+            twice = sorted(
+                {k for k, _ in args.grid if [g for g, _ in args.grid].count(k) > 1}
+            )
+            raise SettingError(
+                f"--grid {', '.join(twice)} given twice; give each key once"
+            )
+        plan = plan.updated(
+            contents=args.content, styles=args.style, base=_given_settings(args),
+            grid=grid, out_dir=args.out_dir, weights=args.weights,
+        )  # fmt: skip
+        if plan.out_dir is None:
+            raise SettingError("give the output folder with --out-dir DIR")
+        jobs = plan.jobs()
+        sheet = None if args.sheet is None else _image_path(args.sheet, plan.out_dir)
+        if sheet is not None:
+            _sheet_axes(args.sheet_rows, args.sheet_columns, jobs)
+    except SettingError as error:
+        parser.error(str(error))
+    out_dir = Path(plan.out_dir)
+    if args.dry_run:
+        for job in jobs:
+            print(out_dir / job.output_name)
+        return 0
+    engine = _engine(args, plan, parser)
+    try:
+        say(f"{PROG}: batch of {len(jobs)} jobs into {out_dir}")
+        report = run_batch(
+            jobs, out_dir, engine=engine, retry_failed=args.retry_failed,
+            progress=False if args.quiet else None, sheet=sheet,
+            sheet_options={"rows": args.sheet_rows, "columns": args.sheet_columns},
+        )  # fmt: skip
+    except BatchInterrupted as interrupt:
+        print(
+            f"{PROG}: batch interrupted ({interrupt.report.summary()}); run the same "
+            "command again to continue: jobs in progress go on from their checkpoints",
+            file=sys.stderr,
+        )
+        raise
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            close()
+    return _finish(report, say)
+
+
+def _finish(report: BatchReport, say: Callable[[str], None]) -> int:
+    say(f"{PROG}: {report.summary()}; manifest {report.out_dir / 'manifest.jsonl'}")
+    if report.sheet is not None:
+        say(f"{PROG}: wrote contact sheet {report.sheet}")
+    failed = [r for r in report.rows if r["status"] == FAILED and "reason" not in r]
+    for row in failed[:MAX_LISTED]:
+        print(f"{PROG}: job {row['name']} failed: {row.get('error')}", file=sys.stderr)
+    if len(failed) > MAX_LISTED:
+        print(
+            f"{PROG}: … and {len(failed) - MAX_LISTED} more (summary.csv)",
+            file=sys.stderr,
+        )
+    if failed:
+        print(f"{PROG}: error: {len(failed)} jobs failed; --retry-failed reruns them",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
+def _engine(
+    args: argparse.Namespace, plan: Plan, parser: argparse.ArgumentParser
+) -> Engine:
+    options: dict[str, Any] = {
+        "checkpoint_every": args.checkpoint_every,
+        "keep_checkpoints": args.keep_checkpoints,
+    }
+    if args.dask is None:
+        runtime = Runtime(threads=args.threads, keep_freed_memory=True)
+        return LocalEngine(plan.weights, runtime=runtime, **options)
+    if args.threads is not None:
+        parser.error(
+            "--threads is for the local engine; Dask workers use their own threads"
+        )
+    try:
+        from naah.batch.cluster import DaskEngine
+    except ImportError:
+        raise ImportError(
+            "--dask needs distributed: pip install 'naah[dask]'"
+        ) from None
+    try:
+        engine = DaskEngine.start(args.dask, weights=plan.weights, **options)
+    except ValueError as error:
+        parser.error(str(error))
+    if not args.quiet:
+        hint = (
+            ""
+            if importlib.util.find_spec("bokeh")
+            else " (pip install bokeh to see it)"
+        )
+        print(f"{PROG}: Dask dashboard {engine.dashboard_link}{hint}", file=sys.stderr)
+    return engine
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args.batch_parser
+    try:
+        path = _image_path(args.output)
+    except SettingError as error:
+        parser.error(str(error))
+    source = Path(args.manifest)
+    if not source.exists():
+        parser.error(f"no batch folder or manifest at {args.manifest!r}")
+    sheet = contact_sheet(
+        source, path, rows=args.rows, columns=args.columns, cell=args.cell
+    )
+    print(f"{PROG}: wrote {sheet.path} ({len(sheet.rows)} rows × {len(sheet.columns)} columns)",
+          file=sys.stderr)  # fmt: skip
+    return 0
+
+
+# -- helpers -------------------------------------------------------------------------
+def _given_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        key.removeprefix(SETTING_PREFIX): value
+        for key, value in vars(args).items()
+        if key.startswith(SETTING_PREFIX)
+    }
+
+
+def _shown(value: object) -> str:
+    """A default as the command line spells it (``conv1_1,conv2_1``)."""
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return "none" if value is None else str(value).replace("%", "%%")
+
+
+def _sheet_axes(rows: str, columns: str, jobs: list[Job]) -> None:
+    """Refuse sheet axes that the batch does not have, before it runs."""
+    axes = ["content", "style", *dict.fromkeys(k for j in jobs for k in j.varied)]
+    for option, axis in (("--sheet-rows", rows), ("--sheet-columns", columns)):
+        if axis not in axes:
+            raise SettingError(
+                f"{option} {axis!r}: not an axis of this batch; give one of "
+                f"{', '.join(axes)}"
+            )
+    if rows == columns:
+        raise SettingError(f"--sheet-rows and --sheet-columns are both {rows!r}")
+
+
+def _image_path(text: str, out_dir: str | None = None) -> Path:
+    """A contact sheet's path, once it is known that one can go there (into an
+    existing folder, or into the batch's ``out_dir``, made before it is written)."""
+    path = Path(text).expanduser()
+    if path.suffix.lower() not in SAVE_FORMATS:
+        raise SettingError(
+            f"sheet {text!r}: unsupported extension {path.suffix or '(none)'!r}; use "
+            f"one of {', '.join(SAVE_FORMATS)}"
+        )
+    made = out_dir is not None and path.parent.absolute() == Path(out_dir).absolute()
+    if not path.parent.is_dir() and not made:
+        raise SettingError(
+            f"sheet {text!r}: folder {str(path.parent)!r} does not exist"
+        )
+    return path
+
+
+def _grid_axis(text: str) -> tuple[str, list[Any]]:
+    try:
+        return parse_axis(text)
+    except SettingError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--grid ")) from None
+
+
+def _typed(convert: Callable[[object], Any]) -> Callable[[str], Any]:
+    """An argparse type from a settings check (its ValueError: the parser's error)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = getattr(convert, "__name__", "value")
+    return parse
+
+
+def _printer(quiet: bool) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr)
+
+    return say

@@ -1,0 +1,265 @@
+"""The Dask engine: batch jobs and sweep points on the workers of a Dask cluster.
+
+Needs ``distributed`` (``pip install 'naah[dask]'``). A cluster is:
+
+* ``local:N`` — a :class:`distributed.LocalCluster` of N worker processes on this
+  machine, each with ``cores // N`` threads, started and stopped with the batch;
+* ``tcp://HOST:PORT`` — the scheduler of a running cluster (``dask scheduler`` and
+  ``dask worker``, dask-jobqueue on Slurm or PBS, dask-kubernetes …; see
+  ``docs/batch.md``); or a :class:`distributed.Client` (a notebook's).
+
+Each worker process keeps one :class:`naah.batch.worker.Executor` per
+configuration (a module-level cache, filled on first use): it loads the weights and
+compiles each loss graph once for all the jobs it runs. A worker runs one job at a
+time with all its threads when it declares the resource ``naah_job=1`` (local
+clusters do; start others' workers with ``--resources naah_job=1``); otherwise each
+job gets one thread, and the worker runs as many at once as it has threads.
+
+Tasks return only manifest rows; images go to the batch folder, which every worker
+must see at the same path (a shared file system). A task whose worker dies is
+rescheduled by Dask on another worker (up to ``distributed.scheduler.allowed-
+failures`` times), where the job continues from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
+
+from naah.batch.engines import BatchProgress, Record
+from naah.batch.jobs import Job
+from naah.batch.manifest import failed_row
+from naah.batch.worker import Executor
+from naah.checkpointing import CHECKPOINT_EVERY
+from naah.io.images import ImageLike
+from naah.io.weights import VGGWeights
+from naah.runtime import Runtime
+from naah.style_transfer import StyleResult
+
+#: The worker resource that lets a worker run one naah job at a time.
+RESOURCE = "naah_job"
+#: Seconds to wait for the first worker of a cluster.
+WORKER_TIMEOUT = 120.0
+#: How often Dask reruns a task that raised (a job's own failure is its row and
+#: raises nothing; this covers failures around it, as a file system hiccup).
+RETRIES = 2
+# Each worker process's executors, by configuration (filled by tasks, on workers).
+_EXECUTORS: dict[WorkerConfig, Executor] = {}
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker runs naah jobs: it keys the worker's executor cache."""
+
+    weights: str | None = None
+    threads: int | None = None  # None: the worker's own thread count
+    checkpoint_every: int = CHECKPOINT_EVERY
+    keep_checkpoints: bool = False
+    keep_freed_memory: bool = True
+
+
+def _executor(config: WorkerConfig) -> tuple[Executor, str]:
+    """This worker's executor for ``config``, and the worker's address."""
+    worker = get_worker()
+    threads = config.threads or worker.state.nthreads
+    key = WorkerConfig(config.weights, threads, config.checkpoint_every,
+                       config.keep_checkpoints, config.keep_freed_memory)  # fmt: skip
+    if key not in _EXECUTORS:
+        _EXECUTORS[key] = Executor(
+            config.weights,
+            runtime=Runtime(
+                threads=threads, keep_freed_memory=config.keep_freed_memory
+            ),
+            checkpoint_every=config.checkpoint_every,
+            keep_checkpoints=config.keep_checkpoints,
+        )
+    return _EXECUTORS[key], worker.address
+
+
+def run_job_task(job: Job, out_dir: str, config: WorkerConfig) -> dict[str, Any]:
+    """The task of one batch job: its manifest row."""
+    executor, address = _executor(config)
+    row = executor.run_job(job, out_dir)
+    row["worker"] = f"{address} ({row.get('worker')})"
+    return row
+
+
+def run_task(
+    content: ImageLike,
+    style: ImageLike,
+    settings: dict[str, Any],
+    run: dict[str, Any],
+    config: WorkerConfig,
+) -> StyleResult:
+    """The task of one sweep point: its result (image and history)."""
+    executor, _ = _executor(config)
+    result, _ = executor.run(content, style, settings, run)
+    result.snapshots = {}
+    return result
+
+
+class DaskEngine:
+    """Runs jobs on a Dask cluster.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    weights : path or None
+        The weights file as the workers see it (None: each worker's
+        ``$NAAH_WEIGHTS`` or cache). A VGGWeights is passed as its file's path.
+    checkpoint_every, keep_checkpoints
+        As for :class:`naah.batch.LocalEngine`.
+    retries : int
+    owns_cluster : bool
+        Close the client and its cluster with :meth:`close` (``start`` sets it).
+
+    Examples
+    --------
+    >>> with DaskEngine.start("local:2") as engine:  # doctest: +SKIP
+    ...     print(engine.dashboard_link)
+    ...     report = run_batch(jobs, "out/", engine=engine)
+    """
+
+    reports_iterations = False
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        weights: str | os.PathLike[str] | VGGWeights | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        keep_checkpoints: bool = False,
+        retries: int = RETRIES,
+        owns_cluster: bool = False,
+    ) -> None:
+        if isinstance(weights, VGGWeights):
+            weights = weights.source.path
+        self.client = client
+        self.weights = None if weights is None else os.path.abspath(weights)
+        self.checkpoint_every = checkpoint_every
+        self.keep_checkpoints = keep_checkpoints
+        self.retries = retries
+        self.owns_cluster = owns_cluster
+
+    @classmethod
+    def start(
+        cls, address: str, *, dashboard_address: str | None = ":8787", **options: Any
+    ) -> DaskEngine:
+        """An engine on ``local:N`` (a new LocalCluster of N processes) or on the
+        scheduler at ``tcp://HOST:PORT``; ``options`` go to the constructor."""
+        if address.startswith("local:"):
+            workers = _worker_count(address)
+            cores = len(os.sched_getaffinity(0))
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=max(1, cores // workers),
+                processes=True,
+                resources={RESOURCE: 1},
+                dashboard_address=dashboard_address,
+            )
+            client = Client(cluster)
+        elif "://" in address:
+            client = Client(address, timeout=WORKER_TIMEOUT)
+        else:
+            raise ValueError(
+                f"--dask {address!r}: give local:N (N worker processes here) or a "
+                "scheduler address like tcp://HOST:8786"
+            )
+        return cls(client, owns_cluster=True, **options)
+
+    @property
+    def dashboard_link(self) -> str:
+        return str(self.client.dashboard_link)
+
+    def close(self) -> None:
+        if self.owns_cluster:
+            cluster = self.client.cluster
+            self.client.close()
+            if cluster is not None:
+                cluster.close()
+
+    def __enter__(self) -> DaskEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _config(self) -> tuple[WorkerConfig, dict[str, int] | None]:
+        """The workers' configuration and the tasks' resources."""
+        self.client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+        workers = self.client.scheduler_info()["workers"].values()
+        one_at_a_time = all(RESOURCE in (w.get("resources") or {}) for w in workers)
+        config = WorkerConfig(
+            self.weights,
+            None if one_at_a_time else 1,
+            self.checkpoint_every,
+            self.keep_checkpoints,
+        )
+        return config, ({RESOURCE: 1} if one_at_a_time else None)
+
+    def run(
+        self,
+        jobs: Sequence[Job],
+        out_dir: Path,
+        record: Record,
+        progress: BatchProgress,
+    ) -> None:
+        config, resources = self._config()
+        folder = os.path.abspath(out_dir)
+        futures = {
+            self.client.submit(
+                run_job_task, job, folder, config, key=_key(job.name),
+                resources=resources, retries=self.retries, pure=False,
+            ): job
+            for job in jobs
+        }  # fmt: skip
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    row = future.result()
+                except KilledWorker as error:
+                    row = failed_row(job, f"its workers died ({error}); out of memory?")
+                record(row)
+        except BaseException:
+            self.client.cancel(list(futures))
+            raise
+
+    def map_runs(
+        self,
+        runs: Sequence[tuple[ImageLike, ImageLike, dict[str, Any], dict[str, Any]]],
+    ) -> list[StyleResult]:
+        """Sweep points (content, style, settings, run) on the workers: their
+        results, in order."""
+        config, resources = self._config()
+        futures = [
+            self.client.submit(
+                run_task, *run, config, key=_key("sweep"), resources=resources,
+                retries=self.retries, pure=False,
+            )
+            for run in runs
+        ]  # fmt: skip
+        try:
+            return list(self.client.gather(futures))
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+
+
+def _key(name: str) -> str:
+    """A task key that names the job and is new each time (Dask would hand back an
+    earlier result for a key it still holds)."""
+    return f"naah-{name}-{uuid.uuid4().hex[:8]}"
+
+
+def _worker_count(address: str) -> int:
+    text = address.removeprefix("local:")
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"--dask {address!r}: N of local:N must be a positive integer")
+    return int(text)

@@ -1,0 +1,389 @@
+"""Batch jobs: content × style × grid point, with deterministic names.
+
+A :class:`Plan` holds the inputs (files, folders or globs), the settings shared by
+every job, the grid's axes and any explicit points; :meth:`Plan.jobs` expands it
+into one :class:`Job` per content × style × grid point × point. TOML job files
+(:func:`load_job_file`) give the same with the same keys.
+
+A job's name is ``CONTENT__STYLE__KEY=VALUE_KEY=VALUE__HASH``: the inputs' stems,
+the settings the grid varies, and the first :data:`HASH_LENGTH` hex digits of the
+SHA-256 of the job's identity: the inputs' file checksums and every setting in
+canonical form (:attr:`naah.StyleTransfer.settings`), those equal to their default
+left out, so that a new option with a default renames nothing. The same job gets
+the same name whichever engine runs it, and whatever the inputs' paths are.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import itertools
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from naah.batch.settings import SettingError, check_value, resolve
+from naah.checkpointing import sha256_of_file
+from naah.style_transfer import INITS
+
+#: Files a folder given as an input contributes (Pillow reads them all).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+#: Hex digits of the identity's SHA-256 in a job's name: 40 bits, so that 10^4 jobs
+#: in one folder collide with odds of 1 in 10^4.
+HASH_LENGTH = 10
+# Longest stem of an input, and of the settings part, in a name (file names may be
+# 255 bytes; these keep a name under 200).
+MAX_STEM, MAX_VARIED = 48, 96
+OUTPUT_SUFFIX, CHECKPOINT_SUFFIX = ".png", ".ckpt"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One style transfer of a batch.
+
+    Attributes
+    ----------
+    name : str
+        Deterministic (see the module's docstring); the output is ``name.png``.
+    content, style : str
+        Absolute paths of the inputs.
+    content_sha256, style_sha256 : str or None
+        SHA-256 of the input files (None for a file that cannot be read: the job
+        then fails when it runs, and is named by its path).
+    settings : dict
+        The :class:`naah.StyleTransfer` keywords, canonical
+        (:attr:`naah.StyleTransfer.settings`).
+    run : dict
+        ``iterations``, ``size``, ``style_scale`` and ``init`` of
+        :meth:`naah.StyleTransfer.run`.
+    varied : dict
+        The settings of this job's grid point (those its name shows).
+    """
+
+    name: str
+    content: str
+    style: str
+    content_sha256: str | None
+    style_sha256: str | None
+    settings: dict[str, Any] = field(hash=False)
+    run: dict[str, Any] = field(hash=False)
+    varied: dict[str, Any] = field(hash=False)
+
+    @property
+    def output_name(self) -> str:
+        return self.name + OUTPUT_SUFFIX
+
+    @property
+    def checkpoint_name(self) -> str:
+        return self.name + CHECKPOINT_SUFFIX
+
+    @property
+    def total_iterations(self) -> int:
+        """Iterations of the whole run (all its scales)."""
+        return total_iterations(self.run)
+
+    @property
+    def all_settings(self) -> dict[str, Any]:
+        """The transfer's settings and the run's, in one dict."""
+        return {**self.settings, **self.run}
+
+
+@dataclass
+class Plan:
+    """What a batch runs: inputs, shared settings, grid axes and points.
+
+    Parameters
+    ----------
+    contents, styles : list of str
+        Files, folders (their images, sorted by name) or glob patterns.
+    base : dict
+        Settings of every job (checked values, by key).
+    grid : dict of key to list
+        Axes: one job per combination.
+    points : list of dict
+        Explicit settings, each combined with each grid combination (default one
+        empty point).
+    """
+
+    contents: list[str] = field(default_factory=list)
+    styles: list[str] = field(default_factory=list)
+    base: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    points: list[dict[str, Any]] = field(default_factory=list)
+    out_dir: str | None = None
+    weights: str | None = None
+
+    def updated(
+        self,
+        *,
+        contents: Sequence[str] = (),
+        styles: Sequence[str] = (),
+        base: Mapping[str, Any] | None = None,
+        grid: Mapping[str, list[Any]] | None = None,
+        out_dir: str | None = None,
+        weights: str | None = None,
+    ) -> Plan:
+        """This plan with the command line's inputs (which replace the file's),
+        settings and axes (which win over the file's)."""
+        return Plan(
+            list(contents) or self.contents,
+            list(styles) or self.styles,
+            {**self.base, **(base or {})},
+            {**self.grid, **(grid or {})},
+            self.points,
+            out_dir or self.out_dir,
+            weights or self.weights,
+        )
+
+    def jobs(self) -> list[Job]:
+        """One job per content × style × grid combination × point, in that order
+        (jobs that are the same work under two paths appear once)."""
+        if not self.contents:
+            raise SettingError("no content images: give --content PATH")
+        if not self.styles:
+            raise SettingError("no style images: give --style PATH")
+        contents = find_images(self.contents, "content")
+        styles = find_images(self.styles, "style")
+        points = [
+            {**grid_point, **point}
+            for grid_point in combinations(self.grid)
+            for point in (self.points or [{}])
+        ]
+        resolved = [(point, *_resolve(self.base, point)) for point in points]
+        jobs: dict[str, Job] = {}
+        for content, style in itertools.product(contents, styles):
+            for point, settings, run in resolved:
+                job = make_job(content, style, settings, run, point)
+                jobs.setdefault(job.name, job)
+        return list(jobs.values())
+
+
+def _resolve(
+    base: Mapping[str, Any], point: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        return resolve({**base, **point})
+    except SettingError as error:
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in point.items())
+        raise SettingError(
+            f"grid point {shown or '(base settings)'}: {error}"
+        ) from None
+
+
+def total_iterations(run: Mapping[str, Any]) -> int:
+    """The iterations of a run's settings, over all its scales (``scales``)."""
+    return int(run["iterations"]) * len(run.get("scales") or (1,))
+
+
+def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the axes' values, the first axis slowest.
+
+    Examples
+    --------
+    >>> combinations({"beta": [1.0, 2.0], "pooling": ["max"]})
+    [{'beta': 1.0, 'pooling': 'max'}, {'beta': 2.0, 'pooling': 'max'}]
+    """
+    keys = list(grid)
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(grid[k] for k in keys))
+    ]
+
+
+def find_images(patterns: Iterable[str | os.PathLike[str]], what: str) -> list[str]:
+    """The image files ``patterns`` name (files, folders, globs), absolute, in the
+    order given (a folder's and a glob's sorted by name), each once."""
+    found: dict[str, None] = {}
+    for pattern in patterns:
+        text = os.fspath(pattern)
+        path = Path(text).expanduser()
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if _is_image(p))
+            if not files:
+                raise SettingError(
+                    f"--{what} {text!r}: the folder has no images "
+                    f"({', '.join(IMAGE_SUFFIXES)})"
+                )
+        elif path.exists():
+            files = [path]
+        elif glob.has_magic(text):
+            files = [Path(p) for p in sorted(glob.glob(os.path.expanduser(text)))]
+            files = [p for p in files if p.is_file()]
+            if not files:
+                raise SettingError(f"--{what} {text!r}: the pattern matches no file")
+        else:
+            raise SettingError(f"--{what} {text!r}: no such file or folder")
+        found.update((os.path.abspath(p), None) for p in files)
+    return list(found)
+
+
+def _is_image(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def make_job(
+    content: str,
+    style: str,
+    settings: Mapping[str, Any],
+    run: Mapping[str, Any],
+    varied: Mapping[str, Any],
+) -> Job:
+    """The job for these inputs and resolved settings (see :func:`resolve`)."""
+    content_sha, style_sha = file_checksum(content), file_checksum(style)
+    identity = {
+        "content": content_sha or content,
+        "style": style_sha or style,
+        "settings": non_default({**settings, **run}),
+    }
+    digest = hashlib.sha256(canonical_json(identity).encode()).hexdigest()
+    parts = [_stem(content), _stem(style)]
+    shown = "_".join(f"{k}={_short(v)}" for k, v in varied.items())
+    if shown:
+        parts.append(_safe(shown)[:MAX_VARIED])
+    name = "__".join([*parts, digest[:HASH_LENGTH]])
+    return Job(
+        name, content, style, content_sha, style_sha,
+        dict(settings), dict(run), dict(varied),
+    )  # fmt: skip
+
+
+def file_checksum(path: str) -> str | None:
+    """SHA-256 of a file, or None if it cannot be read."""
+    try:
+        return sha256_of_file(path)
+    except OSError:
+        return None
+
+
+@cache
+def _default_settings() -> dict[str, Any]:
+    settings, run = resolve({})
+    return jsonable({**settings, **run})
+
+
+def non_default(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings that differ from their defaults (in JSON form)."""
+    base = _default_settings()
+    values = jsonable(settings)
+    return {k: v for k, v in values.items() if k not in base or base[k] != v}
+
+
+def canonical_json(value: object) -> str:
+    """JSON with sorted keys and no spaces: one text per value."""
+    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"))
+
+
+def jsonable(value: Any) -> Any:
+    """Tuples as lists, mappings with str keys: what JSON gives back."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _stem(path: str) -> str:
+    return _safe(Path(path).stem)[:MAX_STEM] or "image"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.=+_-]+", "-", text).strip("-.")
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, Mapping):
+        return "+".join(f"{k}:{_short(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "+".join(_short(v) for v in value)
+    if isinstance(value, str) and os.sep in value:
+        return Path(value).stem  # an --init image
+    return str(value)
+
+
+def describe(varied: Mapping[str, Any]) -> str:
+    """A grid point as ``beta=1e+04, pooling=avg`` (labels of contact sheets)."""
+    return ", ".join(f"{k}={_short(v)}" for k, v in varied.items())
+
+
+# -- TOML job files ----------------------------------------------------------------
+def load_job_file(path: str | os.PathLike[str]) -> Plan:
+    """Read a TOML job file: top-level ``content``, ``style`` (a path or a list),
+    ``out_dir``, ``weights`` and any setting; a ``[grid]`` table of axes (lists)
+    and ``[[points]]`` of explicit settings. Relative paths are relative to the
+    file's folder.
+
+    Examples
+    --------
+    ::
+
+        content = ["photos/"]
+        style = ["paintings/*.jpg"]
+        iterations = 300
+        size = 512
+
+        [grid]
+        beta = [1e2, 1e3, 1e4]
+        style_layers = [["conv1_1", "conv2_1"], ["conv3_1", "conv4_1"]]
+    """
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SettingError(f"--jobs {str(file)!r}: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SettingError(f"--jobs {str(file)!r}: not TOML: {error}") from None
+    folder = file.parent
+
+    def relative(value: object, key: str) -> list[str]:
+        items = value if isinstance(value, list) else [value]
+        paths = [v for v in items if isinstance(v, str)]
+        if len(paths) < len(items):
+            raise SettingError(f"{file}: {key} must be a path or a list of paths")
+        return [os.path.join(folder, os.path.expanduser(v)) for v in paths]
+
+    where = str(file)
+    grid = data.pop("grid", {})
+    points = data.pop("points", [])
+    if not isinstance(grid, dict) or not isinstance(points, list):
+        raise SettingError(
+            f"{file}: [grid] must be a table and [[points]] an array of tables"
+        )
+    contents = relative(data.pop("content", []), "content")
+    styles = relative(data.pop("style", []), "style")
+    out_dir = data.pop("out_dir", None)
+    weights = data.pop("weights", None)
+    base = dict(_checked(data, where, folder))
+    axes: dict[str, list[Any]] = {}
+    for name, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise SettingError(
+                f"{file}: grid.{name} must be a non-empty list of values"
+            )
+        axis = [_checked({name: v}, f"{where}: grid", folder) for v in values]
+        axes[next(iter(axis[0]))] = [next(iter(a.values())) for a in axis]
+    explicit = [dict(_checked(p, f"{where}: points", folder)) for p in points]
+    return Plan(
+        contents, styles, base, axes, explicit,
+        None if out_dir is None else relative(out_dir, "out_dir")[0],
+        None if weights is None else relative(weights, "weights")[0],
+    )  # fmt: skip
+
+
+def _checked(values: object, where: str, folder: Path) -> dict[str, Any]:
+    if not isinstance(values, Mapping):
+        raise SettingError(f"{where}: expected a table of settings, got {values!r}")
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "init" and isinstance(value, str) and value not in INITS:
+            value = os.path.join(folder, os.path.expanduser(value))
+        key, checked_value = check_value(name, value, where)
+        checked[key] = checked_value
+    return checked

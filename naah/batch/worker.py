@@ -1,0 +1,275 @@
+"""Running jobs in one process: the weights loaded once, each loss compiled once.
+
+An :class:`Executor` is what every engine runs jobs with: the local engine has one,
+each Dask worker process one (:mod:`naah.batch.cluster`), :class:`naah.experiments.
+Sweep` one. It keeps one :class:`naah.StyleTransfer` per loss graph: jobs whose
+settings differ only in :data:`RETUNABLE` ones (α, β and the TV weight are shared
+variables of the compiled loss; the optimiser and the seed are not in the graph)
+and in their images or size share one compiled problem.
+
+A job writes its checkpoint next to its output (``NAME.ckpt``, every
+``checkpoint_every`` iterations, at least once a minute, and on Ctrl-C), and a job
+that finds its checkpoint there continues from it
+(:meth:`naah.StyleTransfer.resume`) instead of starting again: after Ctrl-C, or on
+another Dask worker after its first one died.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
+from naah.batch.jobs import Job, canonical_json, total_iterations
+from naah.batch.manifest import DONE, base_row, failed_row
+from naah.checkpointing import CHECKPOINT_EVERY, read_run, sha256_of_file
+from naah.io.checkpoint import CheckpointError
+from naah.io.images import ImageLike, save_image
+from naah.io.locate import find_weights
+from naah.io.weights import VGGWeights, load_weights
+from naah.optim import IterationRecord
+from naah.problem import StyleProblem
+from naah.runtime import DEFAULT as DEFAULT_RUNTIME
+from naah.runtime import Runtime
+from naah.style_transfer import RunDiverged, StyleResult, StyleTransfer
+
+#: Settings a compiled transfer takes from each job without recompiling.
+RETUNABLE = ("alpha", "beta", "tv_weight", "optimizer", "learning_rate", "beta1",
+             "beta2", "bounds", "seed")  # fmt: skip
+#: The weight layers a batch keeps in memory: VGG-19's convolutions up to pool5,
+#: enough for any content and style layers (the fc layers are 90 % of the file).
+FEATURE_CONVS = tuple(n for n in FEATURE_LAYERS if n in CONV_LAYERS)
+
+Callback = Callable[[IterationRecord, np.ndarray], None]
+
+
+class Executor:
+    """Runs style transfers in this process, reusing weights and compiled losses.
+
+    Parameters
+    ----------
+    weights : path, VGGWeights or None
+        As for :class:`naah.StyleTransfer` (None: ``$NAAH_WEIGHTS``, then the
+        cache); loaded on first use, once.
+    runtime : Runtime
+        Threads and memory policy of every run.
+    checkpoint_every : int
+        Iterations between a job's checkpoints (and at least once a minute).
+    keep_checkpoints : bool
+        Keep a finished job's checkpoint (by default it is removed once the output
+        is written).
+
+    Examples
+    --------
+    >>> executor = Executor()  # doctest: +SKIP
+    >>> row = executor.run_job(job, "out/")  # doctest: +SKIP
+    >>> row["status"], row["losses"]["total"]  # doctest: +SKIP
+    ('done', 1234.5)
+    """
+
+    def __init__(
+        self,
+        weights: str | os.PathLike[str] | VGGWeights | None = None,
+        *,
+        runtime: Runtime = DEFAULT_RUNTIME,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        keep_checkpoints: bool = False,
+    ) -> None:
+        self._weights_given = weights
+        self._weights = weights if isinstance(weights, VGGWeights) else None
+        self.runtime = runtime
+        self.checkpoint_every = checkpoint_every
+        self.keep_checkpoints = keep_checkpoints
+        self._transfers: dict[str, tuple[StyleTransfer, StyleProblem | None]] = {}
+
+    @property
+    def weights(self) -> VGGWeights:
+        """The VGG-19 weights (convolutions only), loaded on first use."""
+        if self._weights is None:
+            path = find_weights(self._weights_given)  # type: ignore[arg-type]
+            self._weights = load_weights(path, layers=FEATURE_CONVS)
+        return self._weights
+
+    @property
+    def compiled(self) -> int:
+        """How many loss graphs this executor has compiled."""
+        return sum(problem is not None for _, problem in self._transfers.values())
+
+    def weights_identity(self) -> dict[str, Any]:
+        source = self.weights.source
+        return {"path": os.path.abspath(source.path), "sha256": source.sha256,
+                "size": source.size}  # fmt: skip
+
+    # -- one run -------------------------------------------------------------------
+    def run(
+        self,
+        content: ImageLike,
+        style: ImageLike,
+        settings: Mapping[str, Any],
+        run: Mapping[str, Any],
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_info: Mapping[str, Any] | None = None,
+        callback: Callback | None = None,
+    ) -> tuple[StyleResult, int | None]:
+        """One style transfer: (its result, the iteration it resumed from or None).
+
+        ``settings`` are :class:`naah.StyleTransfer` keywords, ``run`` keywords of
+        :meth:`~naah.StyleTransfer.run` (``iterations``, ``size``, ``style_scale``,
+        ``init``). With ``checkpoint`` it writes checkpoints there, and continues
+        from the one it finds there if that is of the same run.
+        """
+        if checkpoint is not None:
+            resumed = self._resume(content, style, settings, run, Path(checkpoint),
+                                   checkpoint_info, callback)  # fmt: skip
+            if resumed is not None:
+                return resumed
+        transfer = self._transfer_for(content, style, settings, run)
+        result = transfer.run(
+            content, style, **run, progress=False, callback=callback,
+            checkpoint=checkpoint, checkpoint_every=self.checkpoint_every,
+            checkpoint_info=checkpoint_info,
+        )  # fmt: skip
+        return result, None
+
+    def _transfer_for(
+        self,
+        content: ImageLike,
+        style: ImageLike,
+        settings: Mapping[str, Any],
+        run: Mapping[str, Any],
+    ) -> StyleTransfer:
+        """The cached transfer for these settings' graph, set to their other
+        settings; compiled here (before its run) the first time."""
+        wanted = StyleTransfer.from_settings(
+            settings, weights=self.weights, runtime=self.runtime
+        )
+        graph = {k: v for k, v in wanted.settings.items() if k not in RETUNABLE}
+        key = canonical_json(graph)
+        cached = self._transfers.get(key)
+        if cached is None:
+            prepared = wanted.prepare(content, style, size=run.get("size"),
+                                      style_scale=run.get("style_scale", 1.0))  # fmt: skip
+            self._transfers[key] = (wanted, prepared)
+            return wanted
+        transfer, problem = cached
+        transfer.loss_weights = replace(
+            transfer.loss_weights,
+            alpha=wanted.loss_weights.alpha,
+            beta=wanted.loss_weights.beta,
+            tv_weight=wanted.loss_weights.tv_weight,
+        )
+        transfer.optimizer = wanted.optimizer
+        transfer.seed = wanted.seed
+        if transfer.settings != wanted.settings:  # a setting this does not know
+            self._transfers[key] = (wanted, None)
+            return wanted
+        if problem is not None:
+            w = transfer.loss_weights
+            problem.set_loss_weights(alpha=w.alpha, beta=w.beta, tv_weight=w.tv_weight)
+        return transfer
+
+    def _resume(
+        self,
+        content: ImageLike,
+        style: ImageLike,
+        settings: Mapping[str, Any],
+        run: Mapping[str, Any],
+        checkpoint: Path,
+        checkpoint_info: Mapping[str, Any] | None,
+        callback: Callback | None,
+    ) -> tuple[StyleResult, int] | None:
+        """Continue the run of ``checkpoint`` if it is this run's, else None."""
+        if not checkpoint.is_file():
+            return None
+        try:
+            saved, _ = read_run(checkpoint)
+        except (CheckpointError, OSError):
+            return None  # half written or foreign: the new run writes over it
+        meta = saved.metadata
+        keys = ("size", "style_scale", "init", "scales")
+        recorded = {k: meta["run"].get(k) for k in keys}
+        wanted = {k: run.get(k) for k in keys}
+        if canonical_json(meta["settings"]) != canonical_json(
+            StyleTransfer.from_settings(settings).settings
+        ) or canonical_json(recorded) != canonical_json(wanted):
+            return None
+        done = int(meta["iteration"])
+        if done > total_iterations(run):
+            return None
+        try:
+            result = StyleTransfer.resume(
+                checkpoint, iterations=run["iterations"], weights=self.weights,
+                content=content, style=style, checkpoint_every=self.checkpoint_every,
+                checkpoint_info=checkpoint_info, callback=callback, progress=False,
+                runtime=self.runtime,
+            )  # fmt: skip
+        except ValueError:  # other inputs than the checkpoint's: start again
+            return None
+        return result, done
+
+    # -- one batch job -------------------------------------------------------------
+    def run_job(
+        self,
+        job: Job,
+        out_dir: str | os.PathLike[str],
+        *,
+        callback: Callback | None = None,
+    ) -> dict[str, Any]:
+        """Run a job into ``out_dir``: its manifest row (done or failed).
+
+        A job's failure is its row; only Ctrl-C (after its checkpoint is written)
+        and weights that cannot be loaded raise.
+        """
+        folder = Path(out_dir)
+        output = folder / job.output_name
+        checkpoint = folder / job.checkpoint_name
+        start = time.perf_counter()
+        weights = self.weights_identity()  # raises: no job can run without them
+        extra = {"weights": weights, "threads": self.runtime.threads,
+                 "worker": f"{socket.gethostname()}:{os.getpid()}"}  # fmt: skip
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            result, resumed = self.run(
+                job.content, job.style, job.settings, job.run, checkpoint=checkpoint,
+                checkpoint_info={"batch_job": job.name, "output": str(output)},
+                callback=callback,
+            )  # fmt: skip
+            save_image(output, result.image)
+            digest = sha256_of_file(output)
+        except RunDiverged as error:
+            checkpoint.unlink(missing_ok=True)  # resuming would diverge again
+            return failed_row(job, error, seconds=_since(start), **extra)
+        except Exception as error:
+            return failed_row(job, error, seconds=_since(start), **extra)
+        if not self.keep_checkpoints:
+            checkpoint.unlink(missing_ok=True)
+        last = result.history[-1]
+        return {
+            **base_row(job, DONE),
+            "output_sha256": digest,
+            "losses": {
+                "total": last.total,
+                "content": last.content,
+                "style": last.style,
+                "tv": last.tv,
+            },
+            "iterations": last.iteration,
+            "best_iteration": result.best_iteration,
+            "run_status": result.status,
+            "seconds": _since(start),
+            "resumed_from": resumed,
+            "error": None,
+            **extra,
+        }
+
+
+def _since(start: float) -> float:
+    return round(time.perf_counter() - start, 3)

@@ -1,0 +1,202 @@
+"""Batch jobs: grids, TOML job files and deterministic names (nothing compiles)."""
+
+import shutil
+
+import pytest
+
+from naah.batch import Plan, SettingError, load_job_file, parse_grid
+from naah.batch.jobs import HASH_LENGTH, find_images
+from naah.batch.settings import defaults, parse_assignment, resolve, setting_key
+
+
+# -- grids ---------------------------------------------------------------------------
+def test_a_grid_parses_each_key_with_its_stylize_option_type():
+    grid = parse_grid(
+        ["beta=1e2,1e4", "pooling=max,avg", "seed=0,1", "learning-rate=10",
+         "style-layers=conv1_1+conv2_1,conv3_1", "content-weight=0.5",
+         "scales=16+32,32"]
+    )  # fmt: skip
+    assert grid == {
+        "beta": [100.0, 10000.0],
+        "pooling": ["max", "avg"],
+        "seed": [0, 1],
+        "learning_rate": [10.0],
+        "style_layers": [("conv1_1", "conv2_1"), ("conv3_1",)],
+        "alpha": [0.5],
+        "scales": [(16, 32), (32,)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("betta=1,2", ["'betta'", "did you mean beta?"]),
+        ("beta=1,x", ["beta=1,x", "beta must be a number", "'x'"]),
+        ("pooling=max,mean", ["pooling", "'mean'", "max, avg"]),
+        ("seed=-1", ["seed", "'-1'"]),
+        ("size=0", ["size", "positive"]),
+        ("style-layers=conv1_1+conv9_1", ["style_layers", "'conv9_1'"]),
+        ("beta", ["'beta'", "KEY=V1,V2"]),
+        ("beta=1,,2", ["empty value"]),
+        ("content=a.png", ["input", "--content PATH"]),
+        ("scales=32+16", ["scales", "increasing"]),
+    ],
+)
+def test_a_bad_grid_key_or_value_is_a_one_line_error_naming_it(text, named):
+    with pytest.raises(SettingError) as error:
+        parse_grid([text])
+    message = str(error.value)
+    assert "\n" not in message
+    for part in named:
+        assert part in message
+
+
+def test_a_grid_key_given_twice_is_refused():
+    with pytest.raises(SettingError, match="beta is given twice"):
+        parse_grid(["beta=1", "style-weight=2"])
+
+
+def test_settings_unknown_to_the_table_are_checked_by_their_default_type():
+    assert parse_assignment("bounds=false") == ("bounds", False)
+    with pytest.raises(SettingError, match="bounds must be true or false"):
+        parse_assignment("bounds=maybe")
+
+
+def test_style_weights_must_match_the_style_layers():
+    with pytest.raises(SettingError, match="2 weights for 5 style layers"):
+        resolve({"style_weights": (0.5, 0.5)})
+    settings, _ = resolve(
+        {"style_layers": ("conv1_1", "conv2_1"), "style_weights": (1, 3)}
+    )
+    assert settings["style_layers"] == {"conv1_1": 1.0, "conv2_1": 3.0}
+
+
+def test_defaults_are_the_libraries_own():
+    values = defaults()
+    assert (
+        values["beta"] == 1e3 and values["size"] == 512 and values["iterations"] == 500
+    )
+    assert setting_key("--style-weight") == "beta"
+
+
+# -- expansion and names -------------------------------------------------------------
+def plan(inputs, **kw):
+    return Plan([str(inputs / "contents")], [str(inputs / "styles" / "s1.png")], **kw)
+
+
+def test_one_job_per_content_style_and_grid_point(inputs):
+    jobs = plan(
+        inputs, base={"size": 40}, grid={"beta": [1.0, 2.0], "seed": [0, 1, 2]}
+    ).jobs()
+    assert len(jobs) == 2 * 1 * 6
+    assert {j.run["size"] for j in jobs} == {40}
+    assert [j.varied for j in jobs[:2]] == [
+        {"beta": 1.0, "seed": 0},
+        {"beta": 1.0, "seed": 1},
+    ]
+
+
+def test_names_are_readable_and_end_in_a_short_hash(inputs):
+    job = plan(inputs, grid={"beta": [1e4], "pooling": ["avg"]}).jobs()[0]
+    stem, _, digest = job.name.rpartition("__")
+    assert stem == "c1__s1__beta=10000_pooling=avg"
+    assert len(digest) == HASH_LENGTH and int(digest, 16) >= 0
+    assert job.output_name == job.name + ".png"
+
+
+def test_names_are_the_same_for_the_same_job_and_differ_otherwise(inputs, tmp_path):
+    names = [j.name for j in plan(inputs, grid={"beta": [1.0, 2.0]}).jobs()]
+    assert names == [j.name for j in plan(inputs, grid={"beta": [1.0, 2.0]}).jobs()]
+    assert len(set(names)) == len(names)
+    # An input copied elsewhere is the same job; a setting given at its default too.
+    shutil.copy(inputs / "contents" / "c1.png", tmp_path / "c1.png")
+    copied = Plan(
+        [str(tmp_path / "c1.png")], [str(inputs / "styles")], grid={"beta": [1.0]}
+    )
+    assert copied.jobs()[0].name == names[0]
+    explicit = plan(inputs, base={"pooling": "max", "size": 512}, grid={"beta": [1.0]})
+    assert explicit.jobs()[0].name == names[0]
+    # Any other setting, even one the name does not show, gives another name.
+    other = plan(inputs, base={"iterations": 7}, grid={"beta": [1.0]})
+    assert other.jobs()[0].name != names[0]
+
+
+def test_folders_globs_and_files_each_name_images_once(inputs):
+    found = find_images(
+        [
+            inputs / "contents",
+            str(inputs / "contents" / "c*.png"),
+            inputs / "styles" / "s1.png",
+        ],
+        "content",
+    )
+    assert [p.rsplit("/", 1)[1] for p in found] == ["c1.png", "c2.png", "s1.png"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [("missing.png", "no such file"), ("*.nothing", "matches no file")],
+)
+def test_inputs_that_name_nothing_are_refused(tmp_path, pattern, message):
+    with pytest.raises(SettingError, match=message):
+        find_images([str(tmp_path / pattern)], "content")
+
+
+def test_a_grid_point_that_cannot_run_names_itself(inputs):
+    with pytest.raises(SettingError, match="grid point alpha=0: nothing to minimise"):
+        plan(inputs, base={"beta": 0.0}, grid={"alpha": [0.0, 1.0]}).jobs()
+
+
+# -- TOML job files ------------------------------------------------------------------
+def test_a_toml_job_file_gives_inputs_settings_grid_and_points(inputs, tmp_path):
+    job_file = tmp_path / "jobs.toml"
+    job_file.write_text(
+        f"""
+content = ["{inputs / "contents"}"]
+style = "{inputs / "styles"}/*.png"
+out_dir = "results"
+size = 40
+iterations = 2
+
+[grid]
+beta = [1e2, 1e4]
+style_layers = [["conv1_1", "conv2_1"], ["conv3_1"]]
+
+[[points]]
+optimizer = "lbfgs"
+
+[[points]]
+optimizer = "adam"
+learning_rate = 10
+"""
+    )
+    loaded = load_job_file(job_file)
+    assert loaded.out_dir == str(tmp_path / "results")
+    assert loaded.base == {"size": 40, "iterations": 2}
+    assert loaded.grid["style_layers"] == [("conv1_1", "conv2_1"), ("conv3_1",)]
+    jobs = loaded.jobs()
+    assert len(jobs) == 2 * 1 * 4 * 2
+    assert (
+        jobs[1].settings["optimizer"] == "adam"
+        and jobs[1].settings["learning_rate"] == 10
+    )
+    # The command line's settings and axes win over the file's.
+    updated = loaded.updated(base={"size": 32}, grid={"beta": [5.0]})
+    assert updated.base["size"] == 32 and updated.grid["beta"] == [5.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("betta = 1", "unknown setting 'betta'"),
+        ("[grid]\nbeta = 1", "grid.beta must be a non-empty list"),
+        ("[grid]\nbeta = [1, 'x']", "grid: beta must be a number, got 'x'"),
+        ("size = [", "not TOML"),
+    ],
+)
+def test_a_bad_job_file_is_a_one_line_error_naming_the_key(tmp_path, text, message):
+    job_file = tmp_path / "jobs.toml"
+    job_file.write_text(text)
+    with pytest.raises(SettingError, match=message) as error:
+        load_job_file(job_file)
+    assert "\n" not in str(error.value)
