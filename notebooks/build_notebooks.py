@@ -26,6 +26,10 @@ config = notebook_config("{name}")
 print(config.banner)"""
 
 
+class Markdown(str):
+    """A cell's text that is Markdown whatever it starts with (see :func:`build`)."""
+
+
 def setup(*names: str, plotting: bool = False) -> str:
     """The first code cell: imports, the configuration and its banner."""
     extra = "\nfrom naah.plotting import plot_history" if plotting else ""
@@ -282,16 +286,301 @@ else:
                        note=f"Figure 10 ({config.label})",
                        path=config.output("fig10.png")))""",
     ],
+    "07_color_control": [
+        Markdown("""\
+# Colour control (Gatys et al. 2017, section 5)
+
+Plain style transfer copies the style image's colours along with its brush strokes:
+Tübingen comes out in the blues and yellows of *The Starry Night*. Gatys, Ecker,
+Bethge, Hertzmann & Shechtman (2017), *Controlling Perceptual Factors in Neural Style
+Transfer* (CVPR), section 5, keep the content's colours in two ways; tools also offer
+a third, post-hoc one. In naah each is one keyword, `StyleTransfer(color=...)`
+(`naah stylize --color ...`; the pieces are in `naah.color`, see `docs/color.md`):
+
+| `color=` | what happens |
+| --- | --- |
+| `None` (default) | the usual transfer: the style's colours |
+| `'luminance'` | section 5.1: transfer between luminance images only. The style's luminance Y gets the content's mean and standard deviation, the network sees `(Y, Y, Y)`, and the result's Y is joined to the content's chroma I, Q (NTSC YIQ) |
+| `'histogram'` | section 5.2: the style image is first recoloured so that the mean and 3×3 covariance of its RGB values are the content's (`naah.color.match_color`; `color_match='pca'`, `'chol'` or `'sym'` picks the linear map), then transferred as usual |
+| `'original'` | the usual transfer, then the result's luminance with the content's chroma (other tools' `--original-colors`) |
+
+The notebook shows the three recolourings of the style image side by side, runs the
+four modes on the same pair, and checks the chroma: the mean |ΔI| and |ΔQ| of each
+result against the content.
+
+**What to expect** with the pretrained weights: `None` paints the town in the
+painting's colours; `luminance` and `original` keep the photograph's colours, with
+|ΔI| and |ΔQ| below one grey level (rounding to 8 bits, and clipping where a bright Y
+meets strong chroma), while `None` and `histogram` are tens of levels away. The three
+match modes give the style image exactly the content's colour statistics; they differ
+by a rotation of the colours (`sym` moves them least). As the paper says,
+luminance-only transfer keeps the content's colours exactly but loses what ties the
+style's colours to its brightness (strokes of different colours); colour matching
+keeps those ties, and its colours are only as close as a mean-and-covariance match
+gets."""),
+        MODES,
+        setup("format_table", "image_grid", "image_path"),
+        """\
+import numpy as np
+from naah.color import MATCH_MODES, match_color, rgb_to_yiq
+
+content_path, style_path = image_path("tubingen"), image_path("starry_night")
+content = naah.load_image(content_path, long_edge=config.size)
+style = naah.load_image(style_path, long_edge=config.size)
+# Section 5.2's first step by each linear map: float32, not clipped.
+recoloured = {mode: match_color(style, content, mode) for mode in MATCH_MODES}
+image_grid([content, style, *recoloured.values()],
+           ["content", "style", *(f"style, match_color {m!r}" for m in recoloured)],
+           note=f"colour histogram matching ({config.label})",
+           path=config.output("match_color.png"))""",
+        """\
+def rgb_statistics(image):
+    pixels = np.asarray(image, np.float64).reshape(-1, 3)
+    return pixels.mean(axis=0), np.cov(pixels, rowvar=False, bias=True)
+
+mean, covariance = rgb_statistics(content)
+print(format_table([
+    {"match mode": mode,
+     "max |Δ mean| (grey levels)": np.abs(rgb_statistics(image)[0] - mean).max(),
+     "max |Δ covariance| / max covariance":
+         np.abs(rgb_statistics(image)[1] - covariance).max() / covariance.max()}
+    for mode, image in recoloured.items()
+]))""",
+        """\
+# One StyleTransfer per colour mode, each compiling its loss once.
+COLORS = (None, "luminance", "histogram", "original")
+results = {
+    color: config.transfer(color=color).run(
+        content_path, style_path, size=config.size, iterations=config.iterations)
+    for color in COLORS
+}""",
+        """\
+image_grid([content, style, *(r.image for r in results.values())],
+           ["content", "style", *(f"color={c!r}" for c in results)],
+           note=f"colour control ({config.label})", path=config.output("color_modes.png"))""",
+        """\
+# Chroma kept? Mean absolute difference of each result's Y, I and Q from the
+# content's, in grey levels (rounding to 8 bits alone gives about 0.15, clipping
+# to 0–255 adds to it).
+content_yiq = rgb_to_yiq(content.astype(np.float64))
+rows = []
+for color, result in results.items():
+    gap = np.abs(rgb_to_yiq(result.image.astype(np.float64)) - content_yiq)
+    dy, di, dq = gap.mean(axis=(0, 1))
+    rows.append({"color": repr(color), "mean |ΔY|": dy, "mean |ΔI|": di,
+                 "mean |ΔQ|": dq, "content's chroma": max(di, dq) < 1})
+print(format_table(rows))""",
+    ],
+    "08_coarse_to_fine": [
+        Markdown("""\
+# Coarse to fine (Gatys et al. 2017, section 6)
+
+VGG-19's receptive fields have a fixed size in pixels, so a transfer at 1024 px
+sees the style's structures as smaller, relative to the image, than one at 512 px,
+and every evaluation costs four times as much. Gatys, Ecker, Bethge, Hertzmann &
+Shechtman (2017), section 6, go coarse to fine: transfer at a low resolution, then
+upsample the result and use it as the start at the next one, where only the fine
+detail is left to do.
+
+In naah that is `run(content, style, scales=(256, 512, 1024), iterations=(500, 200,
+100))` (`naah stylize --scales 256,512,1024 --iterations 500,200,100`; one iterations
+value serves every scale). Each scale starts from the previous result upsampled, the
+style image is resampled at each (`style_scale` kept relative), the one compiled loss
+serves every scale, and the history's `scale` column says which scale each
+iteration ran at. `live=True` shows the run in the notebook as it goes.
+
+The notebook compares the two at **equal wall time**, as `benchmarks/bench_pyramid.py`
+does: first the coarse-to-fine run, timed with `time.perf_counter` (the loss is
+compiled before the clock starts), then the largest scale alone from white noise,
+stopped at the first iteration past the same time (its callback raises
+`naah.style_transfer.StopRun`). Both final losses are the largest scale's, so they
+compare.
+
+**What to expect** with the pretrained weights: most of the coarse-to-fine run's
+iterations are cheap low-resolution ones, and its last scale starts from an image that
+already has the painting's large structures, so it should end at a lower loss than
+the run from noise, which in the same time does fewer iterations at full size: that
+is the paper's claim, which this notebook measures. With fixture weights the numbers
+only show that the code runs: their network is so narrow that an iteration costs
+about the same at every size, so the pyramid saves no time."""),
+        Markdown("""\
+**Running it.** With the pretrained VGG-19 weights (`naah weights download`, or
+`$NAAH_WEIGHTS`) the notebook runs 256 → 512 → 1024 px with 500, 200 and 100 L-BFGS
+iterations, then 1024 px from noise for as long: about 45 minutes on a 2-core CPU
+(one evaluation takes about 0.4 s at 256 px, 1.6 s at 512 px and 7 s at 1024 px) and
+about 2.7 GB of memory at 1024 px (`docs/performance.md`). Without them the first cell says so and everything runs on small
+random fixture weights at 48 → 96 px. `NAAH_NOTEBOOK_TINY=1` shrinks it further for
+CI. Figures are saved in `output/<notebook>/` (see `config.output_dir`)."""),
+        setup("format_table", "image_grid", "image_path", plotting=True),
+        """\
+import time
+from naah.style_transfer import StopRun
+
+content, style = image_path("tubingen"), image_path("starry_night")
+scales = config.pick(full=(256, 512, 1024), fixture=(48, 96), tiny=(32, 48))
+iterations = config.pick(full=(500, 200, 100), fixture=(40, 20), tiny=(8, 4))
+transfer = config.transfer()  # one compiled loss for every scale and both runs
+transfer.prepare(content, style, size=scales[0])  # compile before the clock starts
+print(" → ".join(f"{s} px: {n} iterations" for s, n in zip(scales, iterations)))""",
+        """\
+start = time.perf_counter()
+coarse_to_fine = transfer.run(content, style, scales=scales, iterations=iterations,
+                              live=True)
+coarse_to_fine_seconds = time.perf_counter() - start
+print(f"coarse to fine: {coarse_to_fine_seconds:.1f} s")""",
+        """\
+def stop_at(deadline):  # a run callback: end the run at the first iteration past it
+    def check(record, image):
+        if time.perf_counter() > deadline:
+            raise StopRun
+    return check
+
+start = time.perf_counter()
+from_noise = transfer.run(content, style, size=scales[-1], iterations=10**6,
+                          callback=stop_at(start + coarse_to_fine_seconds),
+                          progress=False, live=True)
+from_noise_seconds = time.perf_counter() - start
+print(f"from noise at {scales[-1]} px: {from_noise_seconds:.1f} s")""",
+        """\
+def at_last_scale(result):  # the run from noise has no scale: all its records
+    return [r for r in result.history if r.scale in (None, scales[-1])]
+
+rows = []
+for run, result, seconds in (("coarse to fine", coarse_to_fine, coarse_to_fine_seconds),
+                             ("from noise", from_noise, from_noise_seconds)):
+    last = at_last_scale(result)
+    rows.append({"run": run, "wall time (s)": seconds,
+                 f"iterations at {scales[-1]} px": last[-1].iteration - last[0].iteration,
+                 "total loss": last[-1].total, "content": last[-1].content,
+                 "style": last[-1].style})
+print(f"Final losses at {scales[-1]} px, equal wall time ({config.label}):")
+print(format_table(rows))""",
+        """\
+image_grid([naah.load_image(style, long_edge=scales[-1]), coarse_to_fine.image,
+            from_noise.image],
+           ["style", " → ".join(map(str, scales)) + " px", f"{scales[-1]} px from noise"],
+           note=f"coarse to fine at equal wall time ({config.label})",
+           path=config.output("coarse_to_fine.png"))""",
+        """\
+plot_history(coarse_to_fine.history, config.output("loss.png")).figure""",
+    ],
+    "09_normalized_vgg": [
+        Markdown("""\
+# Normalised VGG-19 weights (Gatys, Ecker & Bethge 2015)
+
+Gatys et al. did not use VGG-19 as published: "We normalized the network by scaling
+the weights such that the mean activation of each convolutional filter over images
+and positions is equal to one." The report skipped this step. With m_l[o] the mean
+rectified activation of filter o of conv layer l in the original network, each
+convolution becomes W'_l[o, i] = W_l[o, i] · m_{l−1}[i] / m_l[o] and
+b'_l[o] = b_l[o] / m_l[o] (m_0 = 1). The ReLU and both poolings commute with a
+positive per-channel scale, so the normalised network computes the same features,
+each divided by its mean: what changes is how much each layer weighs in the losses.
+A filter that never fires on the images (a *dead* filter) is left as it is and
+reported.
+
+In naah (`naah.normalize`, see `docs/normalized_vgg.md`):
+`normalize_weights(weights, images, size=224)` returns `NormalizedWeights`, usable
+wherever weights are; `mean_activations(weights, images)` measures any network;
+`write_normalized_mat` writes a MatConvNet file marked as normalised (`naah weights
+normalize WEIGHTS --images DIR -o OUT.mat`); and `normalized_loss_weights(content
+size)` gives the α and β of Gatys' own code for a normalised network, in naah's
+losses, since the original network's α/β = 10⁻³ does not carry over (the content loss
+shrinks by about 1/m², each E_l by about 1/m⁴).
+
+Here the weights are normalised on the four images of `data/` (a handful, to show the
+call; Gatys did not say which images he used: for real work take many varied
+photographs), the per-layer means are plotted before and after, and Tübingen is
+rendered in the style of *The Starry Night* with each network. Both runs start from
+the content image, as Gatys' notebook does with the normalised network (from noise it
+may need a larger α).
+
+**What to expect** with the pretrained weights: the original network's mean
+activations differ by orders of magnitude from layer to layer; after normalising,
+every live filter's mean is 1 to about 10⁻⁵ (the float32 forward pass). The two renderings differ in balance
+rather than in kind: the layers are weighted differently in the style loss (Gatys'
+notebook calls the original network "often better for portraits", the normalised one
+"can be better for landscapes"). With fixture weights a few random filters in the
+deep layers are dead (the warning lists them) and the images only show that the code
+runs."""),
+        MODES,
+        setup("format_table", "image_grid", "image_path"),
+        """\
+import numpy as np
+from naah.normalize import mean_activations, normalize_weights, normalized_loss_weights
+
+photos = [image_path(p) for p in ("tubingen", "starry_night", "shipwreck",
+                                  "composition_vii")]
+size = config.pick(full=224, fixture=96, tiny=32)  # long edge; 224: VGG's training size
+original = config.vgg_weights()
+normalized = normalize_weights(original, photos, size=size)  # m_l: normalized.means
+after = mean_activations(normalized, photos, size=size)
+normalized""",
+        """\
+from matplotlib.figure import Figure
+
+def layer_mean(means):  # over the layer's live filters (a dead filter's mean is 0)
+    return means[means > 0].mean() if means.any() else 0.0
+
+layers = list(normalized.means)
+x = np.arange(len(layers))
+figure = Figure(figsize=(9, 3.4), layout="constrained")
+ax = figure.add_subplot()
+ax.bar(x - 0.2, [layer_mean(normalized.means[n]) for n in layers], 0.4, label="original")
+ax.bar(x + 0.2, [layer_mean(after[n]) for n in layers], 0.4, label="normalised")
+ax.set_xticks(x, layers, rotation=60)
+ax.set(yscale="log", ylabel="mean rectified activation")
+ax.legend()
+ax.set_title(f"per-layer mean over live filters, {len(photos)} images at {size} px "
+             f"({config.label})", fontsize=9)
+figure.savefig(config.output("mean_activations.png"), dpi=150)
+figure""",
+        """\
+print(format_table([
+    {"layer": n, "filters": len(m), "dead": int((m == 0).sum()),
+     "original mean": layer_mean(m), "normalised mean": layer_mean(after[n]),
+     "max |m − 1| (live)": np.abs(after[n][m > 0] - 1).max(initial=0.0)}
+    for n, m in normalized.means.items()
+]))""",
+        """\
+content, style = image_path("tubingen"), image_path("starry_night")
+shape = naah.load_image(content, long_edge=config.size).shape[:2]
+# Gatys' α, β for a normalised network; conv4_2's width is the network's own
+# (512 in VGG-19, fewer in the fixture weights).
+alpha, beta = normalized_loss_weights(
+    shape, channels=normalized.params["conv4_2"].kernel.shape[0])
+print(f"normalised: α = {alpha:g}, β = {beta:.3g}; original: α = 1, β = 1e3")
+settings = dict(size=config.size, iterations=config.iterations, init="content")
+transfers = {"original VGG-19": config.transfer(),
+             "normalised VGG-19": naah.StyleTransfer(normalized, alpha=alpha, beta=beta)}
+results = {net: st.run(content, style, **settings) for net, st in transfers.items()}""",
+        """\
+image_grid([naah.load_image(style, long_edge=config.size),
+            *(r.image for r in results.values())],
+           ["style: The Starry Night", *results],
+           note=f"original and normalised weights ({config.label})",
+           path=config.output("transfer.png"))""",
+        """\
+# How each loss balances content and style: α L_content against β L_style.
+rows = []
+for net, st in transfers.items():
+    weights, last = st.loss_weights, results[net].history[-1]
+    rows.append({"network": net, "α": weights.alpha, "β": weights.beta,
+                 "α·content": weights.alpha * last.content,
+                 "β·style": weights.beta * last.style, "iterations": last.iteration})
+print(format_table(rows))""",
+    ],
 }
 
 
 def build(name: str, cells: list[str]) -> nbformat.NotebookNode:
-    """A notebook of the cells: Markdown where the text starts with '# Figure' or
-    '**', code otherwise; cell ids are stable so rebuilding changes nothing."""
+    """A notebook of the cells: Markdown where the text is a :class:`Markdown` or
+    starts with '# Figure' or '**', code otherwise; cell ids are stable so
+    rebuilding changes nothing."""
     notebook = new_notebook(metadata={"kernelspec": KERNEL})
     for index, source in enumerate(cells):
+        markdown = isinstance(source, Markdown) or source.startswith(("# Figure", "**"))
         source = source.replace("{name}", name)
-        markdown = source.startswith(("# Figure", "**"))
         cell = new_markdown_cell(source) if markdown else new_code_cell(source)
         cell["id"] = f"cell-{index}"
         notebook.cells.append(cell)
