@@ -285,7 +285,8 @@ class StyleTransfer:
             Iterations at which to keep a copy of the image (0 is the start).
         callback : callable(record, image), optional
             Called after every iteration with the :class:`IterationRecord` and the
-            current (H, W, 3) float image.
+            current (H, W, 3) float image. Raising :class:`StopRun` from it ends the
+            run there, with status ``'stopped'``.
         progress : bool, optional
             Show the compile time, then a progress bar (tqdm). Default: when
             someone is watching (a notebook, or a terminal on stderr), not in

@@ -488,3 +488,16 @@ def test_bad_scales_are_refused_before_any_work(weights_path, options, message):
     with pytest.raises(ValueError, match=message):
         transfer.run(CONTENT_PATH, STYLE_PATH, **options)
     assert transfer._problem is None
+
+
+def test_a_callback_raising_stop_run_ends_the_run_with_what_it_reached(weights_path):
+    from naah.style_transfer import StopRun
+
+    def stop_at_3(record, image):
+        if record.iteration == 3:
+            raise StopRun
+
+    transfer = StyleTransfer(weights_path, **SHALLOW)
+    result = transfer.run(CONTENT_PATH, STYLE_PATH, size=32, iterations=50,
+                          callback=stop_at_3)  # fmt: skip
+    assert result.status == "stopped" and len(result.history) == 4
