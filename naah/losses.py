@@ -13,6 +13,36 @@ Style
     filter responses; :math:`A^l` is the style image's. Each layer contributes
     :math:`E_l = \frac{1}{4 N_l^2 M_l^2} \sum_{ij} (G^l_{ij} - A^l_{ij})^2` and
     :math:`\mathcal{L}_{style} = \sum_l w_l E_l`.
+Guided style (Gatys et al. 2017, section 4)
+    A region :math:`r` has a guide :math:`T^l_r \in [0, 1]^{M_l}` on the generated
+    image at layer :math:`l` (its mask brought to the layer, see
+    :mod:`naah.regions`) and one, :math:`S^l_r`, on its style image, whose layer has
+    :math:`M^S_l` positions. The guided Gram matrix weighs every position by the
+    guide: :math:`G^l_r = (F^l \circ T^l_r)(F^l \circ T^l_r)^\top`, the guide
+    repeated over the :math:`N_l` feature maps. The guide enters it squared, so its
+    mass is :math:`\mu^l_r = \sum_j (T^l_{r,j})^2` (the number of positions
+    inside, for a 0/1 guide). Normalised by its mass and scaled back to the whole
+    layer, :math:`\hat G^l_r = (M_l / \mu^l_r)\, G^l_r` is the mean outer product
+    over the region times :math:`M_l`, which is what :math:`G^l` is over the whole
+    image; the target is the style image's
+    :math:`\hat A^l_r = (M^S_l / \mu^{S,l}_r)\,
+    (F^l_S \circ S^l_r)(F^l_S \circ S^l_r)^\top`, likewise. (As in the unguided
+    loss, the target keeps the style image's own :math:`M^S_l`.) A region's
+    contribution to layer :math:`l` is weighed by its area :math:`\mu^l_r / M_l`:
+
+    .. math::
+
+        E_{l,r} = \frac{\mu^l_r}{M_l} \cdot \frac{1}{4 N_l^2 M_l^2}
+        \sum_{ij} (\hat G^l_{r,ij} - \hat A^l_{r,ij})^2,
+        \qquad
+        \mathcal{L}_{style} = \sum_l w_l \sum_r \lambda_r E_{l,r}
+
+    with region weights :math:`\lambda_r`. So a guide of ones (with a style guide
+    of ones) gives :math:`\hat G^l = G^l`, :math:`\hat A^l = A^l`, weight 1:
+    exactly :math:`E_l`; regions that partition the image give a style loss of the
+    size of an unguided one, whatever their areas, and a pixel's gradient does not
+    grow as its region shrinks. A guide with no mass left at a layer (eroded away)
+    contributes nothing there.
 Total
     :math:`\mathcal{L}_{total} = \alpha \mathcal{L}_{content} + \beta
     \mathcal{L}_{style}`, optionally plus a total-variation term.
@@ -20,10 +50,13 @@ Total
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import operator
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.graph.basic import Variable
 from pytensor.tensor.variable import TensorVariable
 
 from naah.ops import gram
@@ -62,10 +95,104 @@ def style_layer_loss(
     The difference is scaled by :math:`1 / (2 N_l M_l)` before squaring, which is
     the same value but keeps float32 intermediates far from overflow.
     """
+    return _squared_gram_difference(features, gram_matrix(features), target_gram)
+
+
+def _squared_gram_difference(
+    features: TensorVariable,
+    gram: TensorVariable,
+    target_gram: TensorVariable | np.ndarray,
+) -> TensorVariable:
+    r""":math:`\sum_{ij} ((G_{ij} - A_{ij}) / (2 N_l M_l))^2`; the guided loss uses the
+    same expression, so that a guide of ones gives the unguided value bit for bit."""
     n_l = features.shape[1]
     m_l = features.shape[2] * features.shape[3]
     scale = pt.cast(1.0 / (2.0 * n_l * m_l), features.dtype)
-    return pt.sum(pt.sqr((gram_matrix(features) - target_gram) * scale))
+    return pt.sum(pt.sqr((gram - target_gram) * scale))
+
+
+def _positions(features: TensorVariable) -> TensorVariable:
+    """:math:`M_l` of a (1, N_l, H, W) batch, in the features' dtype."""
+    return pt.cast(features.shape[2] * features.shape[3], features.dtype)
+
+
+def _as_guide(
+    guide: TensorVariable | np.ndarray, features: TensorVariable
+) -> TensorVariable:
+    """The guide in the features' dtype, so that a float64 guide does not turn a
+    float32 graph into float64."""
+    return pt.cast(pt.as_tensor_variable(guide), features.dtype)
+
+
+def guide_mass(guide: TensorVariable) -> TensorVariable:
+    r""":math:`\mu^l_r = \sum_j (T^l_{r,j})^2` of an (H, W) guide: the guide enters the
+    Gram matrix squared, so this, not the plain sum, is what it weighs."""
+    return pt.sum(pt.sqr(guide))
+
+
+def guided_gram_matrix(
+    features: TensorVariable, guide: TensorVariable | np.ndarray
+) -> TensorVariable:
+    r""":math:`G^l_r = (F^l \circ T^l_r)(F^l \circ T^l_r)^\top`, not normalised.
+
+    Parameters
+    ----------
+    features : TensorVariable of shape (1, N_l, H, W)
+    guide : TensorVariable or ndarray of shape (H, W)
+        :math:`T^l_r`, the same at every feature map.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> G = guided_gram_matrix(pt.tensor4("F", dtype="float32"), pt.matrix("T"))
+    """
+    guide = _as_guide(guide, features)
+    return gram(feature_matrix(features * guide[None, None, :, :]))
+
+
+def normalised_guided_gram(
+    features: TensorVariable, guide: TensorVariable | np.ndarray
+) -> TensorVariable:
+    r""":math:`\hat G^l_r = (M_l / \mu^l_r)\, G^l_r`, or 0 where the guide has no mass.
+
+    The region's mean outer product of features, scaled to the whole layer's
+    :math:`M_l` positions (the module docstring defines it); with a guide of ones
+    it is :math:`G^l` exactly. It is both the generated image's term and, on the
+    style image with its own guide, the target :math:`\hat A^l_r`.
+    """
+    guide = _as_guide(guide, features)
+    mass = guide_mass(guide)
+    # A guide eroded away at this layer has mass 0 and G_r = 0; 0 (not 0 * inf) keeps
+    # the loss and its gradient finite there.
+    scale = pt.switch(pt.gt(mass, 0), _positions(features) / mass, 0)
+    return guided_gram_matrix(features, guide) * pt.cast(scale, features.dtype)
+
+
+def guided_style_layer_loss(
+    features: TensorVariable,
+    guide: TensorVariable | np.ndarray,
+    target_gram: TensorVariable | np.ndarray,
+) -> TensorVariable:
+    r""":math:`E_{l,r}` of one region at one layer (before :math:`\lambda_r`).
+
+    :math:`(\mu^l_r / M_l) \sum_{ij} ((\hat G^l_r - \hat A^l_r)_{ij} /
+    (2 N_l M_l))^2` for a (1, N_l, H, W) feature batch, the region's (H, W) guide
+    :math:`T^l_r` and its target :math:`\hat A^l_r` (:func:`normalised_guided_gram`
+    of the style image's features and guide).
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> F = pt.tensor4("F", dtype="float32")
+    >>> T, A = pt.matrix("T", dtype="float32"), pt.matrix("A", dtype="float32")
+    >>> E = guided_style_layer_loss(F, T, A)
+    """
+    guide = _as_guide(guide, features)
+    area = guide_mass(guide) / _positions(features)
+    difference = _squared_gram_difference(
+        features, normalised_guided_gram(features, guide), target_gram
+    )
+    return pt.cast(area, features.dtype) * difference
 
 
 def style_loss(
@@ -83,6 +210,50 @@ def style_loss(
         name: style_layer_loss(features[name], target_grams[name])
         for name in layer_weights
     }
+    total = sum(np.float32(w) * per_layer[name] for name, w in layer_weights.items())
+    return total, per_layer
+
+
+def guided_style_loss(
+    features: Mapping[str, TensorVariable],
+    guides: Mapping[str, Sequence[TensorVariable | np.ndarray]],
+    target_grams: Mapping[str, Sequence[TensorVariable | np.ndarray]],
+    layer_weights: Mapping[str, float],
+    region_weights: Sequence[Variable | float],
+) -> tuple[TensorVariable, dict[str, TensorVariable]]:
+    r""":math:`\sum_l w_l \sum_r \lambda_r E_{l,r}` and each layer's
+    :math:`\sum_r \lambda_r E_{l,r}`.
+
+    Parameters
+    ----------
+    features : mapping of layer name to TensorVariable of shape (1, N_l, H, W)
+    guides : mapping of layer name to a sequence of (H, W) guides
+        :math:`T^l_r`, one per region, in the order of ``region_weights``.
+    target_grams : mapping of layer name to a sequence of (N_l, N_l) targets
+        :math:`\hat A^l_r`, one per region.
+    layer_weights : mapping of layer name to float
+        :math:`w_l` of the layers that count.
+    region_weights : sequence of float or scalar TensorVariable
+        :math:`\lambda_r` (shared variables change them without recompiling).
+
+    Returns
+    -------
+    (total, per_layer) : (TensorVariable, dict of str to TensorVariable)
+    """
+    per_layer = {}
+    for name in layer_weights:
+        if not len(guides[name]) == len(target_grams[name]) == len(region_weights):
+            raise ValueError(
+                f"{name}: {len(guides[name])} guides and {len(target_grams[name])} "
+                f"targets for {len(region_weights)} regions; give one of each per region"
+            )
+        terms = [
+            guided_style_layer_loss(features[name], guide, target) * weight
+            for weight, guide, target in zip(
+                region_weights, guides[name], target_grams[name], strict=True
+            )
+        ]
+        per_layer[name] = functools.reduce(operator.add, terms)
     total = sum(np.float32(w) * per_layer[name] for name, w in layer_weights.items())
     return total, per_layer
 

@@ -5,19 +5,26 @@ any unit of a lower layer, never one of its own layer or above::
 
     0  naah._runtime, naah._lazy,           facts and set-up; import nothing of naah
        naah._version, naah.architecture
-    1  naah.ops, naah.io, naah.testing      Ops and kernels; file formats (I/O at the
-                                            edge, beside the Ops); stand-in files
+    1  naah.ops, naah.io, naah.testing,     Ops and kernels; file formats (I/O at the
+       naah.estimate, naah.progress         edge, beside the Ops); stand-in files;
+                                            memory estimates from the layer table;
+                                            what a person watching a run sees
     2  naah.layers                          symbolic layers over the Ops
     3  naah.models                          networks of layers: symbolic, no compiling
     4  naah.losses, naah.compile,           losses over features; compiling and
-       naah.runtime                         running functions
+       naah.runtime, naah.regions           running functions; spatial guides
     5  naah.problem                         the style transfer loss, compiled
     6  naah.optim                           optimisers of a problem
-    7  naah.checkpointing                   what a run's checkpoint holds
-    8  naah.style_transfer, naah.classify,  applications of the models
-       naah.plotting
-    9  naah.cli, naah.experiments           front ends
-   10  naah (the package's __init__),       the public facade, which imports from
+    7  naah.checkpointing, naah.live        what a run's checkpoint holds; live
+                                            views of a run (records, images)
+    8  naah.runs, naah.pyramid              one optimiser run and its result;
+                                            coarse-to-fine bookkeeping
+    9  naah.style_transfer, naah.classify,  applications of the models
+       naah.plotting, naah.normalize
+   10  naah.batch                           many style transfers: jobs, manifest,
+                                            local and Dask engines, contact sheets
+   11  naah.cli, naah.experiments           front ends (both run batches)
+   12  naah (the package's __init__),       the public facade, which imports from
        naah.__main__                        everything
 
 A private module (``naah.ops._common``) is imported only inside its package.
@@ -44,14 +51,23 @@ PACKAGE = ROOT / "naah"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("naah._runtime", "naah._lazy", "naah._version", "naah.architecture"),
-    ("naah.ops", "naah.io", "naah.testing"),
+    (
+        "naah.ops",
+        "naah.io",
+        "naah.color",
+        "naah.testing",
+        "naah.estimate",
+        "naah.progress",
+    ),
     ("naah.layers",),
     ("naah.models",),
-    ("naah.losses", "naah.compile", "naah.runtime"),
+    ("naah.losses", "naah.compile", "naah.runtime", "naah.regions"),
     ("naah.problem",),
     ("naah.optim",),
-    ("naah.checkpointing",),
-    ("naah.style_transfer", "naah.classify", "naah.plotting"),
+    ("naah.checkpointing", "naah.live"),
+    ("naah.runs", "naah.pyramid"),
+    ("naah.style_transfer", "naah.classify", "naah.plotting", "naah.normalize"),
+    ("naah.batch",),
     ("naah.cli", "naah.experiments"),
     ("naah", "naah.__main__"),
 )
