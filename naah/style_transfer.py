@@ -6,7 +6,7 @@ import contextlib
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,10 @@ from naah.io.weights import VGGWeights, load_weights
 from naah.live import JupyterView, chain
 from naah.models import POOL_MODES, VGG_19, LuminanceView
 from naah.optim import History, IterationRecord, MinimizerState, OptimizerSettings
-from naah.problem import LossWeights, StyleProblem
+from naah.problem import LossWeights, StyleProblem, blend_weights
 from naah.progress import RunDisplay, interactive
 from naah.pyramid import Pyramid, checked_scales, per_scale
+from naah.regions import GUIDE_MODES, Region
 from naah.runs import RunDiverged, RunInterrupted, StopRun, StyleResult, optimize
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
@@ -178,7 +179,8 @@ class StyleTransfer:
         self._chroma_source: np.ndarray | None = None
         self._weights = weights
         self._net: VGG_19 | None = None
-        self._problem: StyleProblem | None = None
+        self._problem: StyleProblem | None = None  # the one used last
+        self._problems: dict[int, StyleProblem] = {}  # by number of regions
 
     @property
     def net(self) -> VGG_19:
@@ -200,62 +202,100 @@ class StyleTransfer:
     def prepare(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: StyleInput,
         *,
         size: int | None = None,
-        style_scale: float = 1.0,
+        style_scale: float | Sequence[float] = 1.0,
+        style_blend: Sequence[float] | None = None,
+        regions: Sequence[Region] | None = None,
+        guide_mode: str = "simple",
     ) -> StyleProblem:
-        """Build and compile the loss for one content/style pair.
+        """Build and compile the loss for one content image and its styles.
 
         Parameters
         ----------
-        content, style : path, PIL image or ndarray of shape (H, W, 3)
+        content : path, PIL image or ndarray of shape (H, W, 3)
             RGB in 0–255. Arrays are used at their own size unless ``size`` is given.
+        style : image, list of images, or None
+            One style image, several (a list or tuple, blended by ``style_blend``),
+            or None with ``regions``.
         size : int, optional
-            Resize the content image to this long edge; the style image is resized
+            Resize the content image to this long edge; each style image is resized
             to ``size * style_scale``.
-        style_scale : float
-            Scale of the style image relative to the content image's long edge
-            (only with ``size``).
+        style_scale : float or sequence of float
+            Scale of the style images relative to the content image's long edge
+            (only with ``size``): one for all, or one per style.
+        style_blend : sequence of float, optional
+            Weights of several styles (Gatys et al. 2017): normalised to sum 1,
+            equal by default. Each style layer's target is the blend of the styles'
+            Gram matrices; ``(1, 0)`` gives exactly the first style's loss.
+        regions : sequence of naah.regions.Region, optional
+            Spatial control (Gatys et al. 2017, section 4): each region of the
+            content image takes the style of its own image (guided Gram matrices).
+        guide_mode : {'simple', 'inside'}
+            How guides are brought to each layer (:mod:`naah.regions`).
 
         Returns
         -------
         StyleProblem
             ``problem.loss_and_grad(image)`` gives the total loss and its gradient
-            for an (H, W, 3) RGB image. The loss is compiled on the first call only:
-            later calls (and :meth:`run`) retarget the same problem object at their
-            images, whatever their size.
-        """
-        return self._prepared(
-            *self._colored(*self._load_pair(content, style, size, style_scale))
-        )
+            for an (H, W, 3) RGB image. The loss is compiled on the first call only
+            (per number of regions): later calls (and :meth:`run`) retarget the
+            same problem object at their images, whatever their size.
 
-    def _prepared(
-        self, content_image: np.ndarray, style_image: np.ndarray
+        Examples
+        --------
+        >>> st = StyleTransfer()  # doctest: +SKIP
+        >>> problem = st.prepare("tubingen.jpg", ["starry_night.jpg", "shipwreck.jpg"],
+        ...                      size=256, style_blend=(0.7, 0.3))  # doctest: +SKIP
+        """
+        inputs = _Inputs.of(style, style_scale, style_blend, regions, guide_mode)
+        return self._prepare_inputs(content, inputs, size)
+
+    def _prepare_inputs(
+        self, content: ImageLike, inputs: _Inputs, size: int | None
     ) -> StyleProblem:
-        """The problem for a pair as the network gets it (after :meth:`_colored`)."""
-        if self._problem is None:
+        return self._prepared(*self._colored(*self._load_inputs(content, inputs, size)))
+
+    def _prepared(self, content_image: np.ndarray, inputs: _Inputs) -> StyleProblem:
+        """The problem for images as the network gets them (after :meth:`_colored`);
+        one compiled problem per number of regions."""
+        key = len(inputs.regions)
+        problem = self._problems.get(key)
+        styles = None if inputs.regions else list(inputs.styles)
+        blend = None if inputs.regions else inputs.blend
+        regions = inputs.regions or None
+        if problem is None:
             net = self.net if self.color != "luminance" else LuminanceView(self.net)
-            self._problem = StyleProblem(
+            problem = StyleProblem(
                 net,  # type: ignore[arg-type]  # a LuminanceView is a VGG_19 to it
                 content_image,
-                style_image,
+                styles,
                 self.loss_weights,
                 backend=self.backend,
                 runtime=self.runtime,
+                blend=blend,
+                regions=regions,
+                guide_mode=inputs.guide_mode,
             )
+            self._problems[key] = problem
         else:
-            self._problem.set_images(content_image, style_image)
-        return self._problem
+            problem.set_images(content_image, styles, blend=blend, regions=regions,
+                               guide_mode=inputs.guide_mode)  # fmt: skip
+        self._problem = problem
+        return problem
 
     def run(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: StyleInput,
         *,
         iterations: int | Sequence[int] = 500,
         size: int | None = DEFAULT_SIZE,
-        style_scale: float = 1.0,
+        style_scale: float | Sequence[float] = 1.0,
+        style_blend: Sequence[float] | None = None,
+        regions: Sequence[Region] | None = None,
+        guide_mode: str = "simple",
         init: str | np.ndarray = "noise",
         snapshots: Iterable[int] = (),
         callback: Callable[[IterationRecord, np.ndarray], None] | None = None,
@@ -270,14 +310,20 @@ class StyleTransfer:
 
         Parameters
         ----------
-        content, style : path, PIL image or ndarray of shape (H, W, 3)
+        content : path, PIL image or ndarray of shape (H, W, 3)
+        style : image, list of images, or None
+            One style image; several (a list or tuple), blended by ``style_blend``;
+            or None with ``regions``.
         iterations : int, or sequence of int with ``scales``
             Iterations (per scale: one value serves every scale).
         size : int or None
             Long edge of the result (default 512); None keeps the content's size.
             Ignored with ``scales``.
-        style_scale : float
-            The style image is resized to a long edge of ``size * style_scale``.
+        style_scale : float or sequence of float
+            Each style image is resized to a long edge of ``size * style_scale``
+            (one value, or one per style).
+        style_blend, regions, guide_mode : optional
+            Several styles' weights, and spatial control: see :meth:`prepare`.
         init : {'noise', 'content', 'style'} or ndarray of shape (H, W, 3)
             Initial image: seeded white noise (as Gatys et al.), the content image,
             the style image resized to the content's shape, or a given image.
@@ -337,12 +383,15 @@ class StyleTransfer:
         """
         if isinstance(init, str) and init not in INITS:
             raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
+        inputs = _Inputs.of(style, style_scale, style_blend, regions, guide_mode)
         if live:
             view = JupyterView()  # outside a notebook: an error now, before work
             try:
                 return self.run(
                     content, style, iterations=iterations, size=size,
-                    style_scale=style_scale, init=init, snapshots=snapshots,
+                    style_scale=style_scale, style_blend=style_blend,
+                    regions=regions, guide_mode=guide_mode, init=init,
+                    snapshots=snapshots,
                     callback=chain(callback, view), progress=progress,
                     checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                     checkpoint_info=checkpoint_info, scales=scales,
@@ -354,7 +403,7 @@ class StyleTransfer:
                 checked_scales(scales), per_scale(iterations, len(scales))
             )
             return self._run_pyramid(
-                pyramid, content, style, style_scale, init, snapshots, callback,
+                pyramid, content, inputs, style_scale, init, snapshots, callback,
                 progress, checkpoint, checkpoint_every, checkpoint_info,
             )  # fmt: skip
         if not isinstance(iterations, int) or iterations < 0:
@@ -362,9 +411,9 @@ class StyleTransfer:
                 f"iterations must be a non-negative int, got {iterations!r}"
             )
         with self._display(iterations, progress) as display:
-            problem = self.prepare(content, style, size=size, style_scale=style_scale)
+            problem = self._prepare_inputs(content, inputs, size)
             return self._start(
-                problem, display, content, style, iterations, size, style_scale, init,
+                problem, display, content, inputs, iterations, size, style_scale, init,
                 snapshots, callback, checkpoint, checkpoint_every, checkpoint_info,
             )  # fmt: skip
 
@@ -373,10 +422,10 @@ class StyleTransfer:
         problem: StyleProblem,
         display: RunDisplay,
         content: ImageLike,
-        style: ImageLike,
+        inputs: _Inputs,
         iterations: int,
         size: int | None,
-        style_scale: float,
+        style_scale: float | Sequence[float],
         init: str | np.ndarray,
         snapshots: Iterable[int],
         callback: Callable[[IterationRecord, np.ndarray], None] | None,
@@ -397,11 +446,15 @@ class StyleTransfer:
             description = self._description(
                 problem,
                 content,
-                style,
+                inputs,
                 run={
                     "iterations": iterations,
                     "size": size,
-                    "style_scale": style_scale,
+                    "style_scale": (
+                        style_scale
+                        if isinstance(style_scale, int | float)
+                        else list(style_scale)
+                    ),
                     "init": init if isinstance(init, str) else "image",
                     **(pyramid or {}),
                 },
@@ -422,8 +475,8 @@ class StyleTransfer:
         self,
         pyramid: Pyramid,
         content: ImageLike,
-        style: ImageLike,
-        style_scale: float,
+        inputs: _Inputs,
+        style_scale: float | Sequence[float],
         init: str | np.ndarray,
         snapshots: Iterable[int],
         callback: Callable[[IterationRecord, np.ndarray], None] | None,
@@ -450,9 +503,7 @@ class StyleTransfer:
             )
             tag = pyramid.tagger(k, history)
             with self._display(count, progress) as display:
-                problem = self.prepare(
-                    content, style, size=size, style_scale=style_scale
-                )
+                problem = self._prepare_inputs(content, inputs, size)
                 start = (
                     None
                     if previous is None
@@ -460,7 +511,7 @@ class StyleTransfer:
                 )
                 with _tagged_results(history, tag):
                     result = self._start(
-                        problem, display, content, style, count, size, style_scale,
+                        problem, display, content, inputs, count, size, style_scale,
                         init, [i - offset for i in wanted if offset <= i <= offset + count],
                         pyramid.callback(callback, tag), checkpoint, checkpoint_every,
                         checkpoint_info, pyramid=pyramid.meta(k, history), start=start,
@@ -550,26 +601,29 @@ class StyleTransfer:
         if not isinstance(weights, VGGWeights):
             _check_file_checksum(weights, inputs["weights"], saved.path)
         transfer = cls.from_settings(meta["settings"], weights=weights, runtime=runtime)
-        images = transfer._colored(
-            *transfer._load_pair(
-                _recorded_input(content, inputs["content"], "content", saved.path),
-                _recorded_input(style, inputs["style"], "style", saved.path),
-                meta["run"]["size"],
-                meta["run"]["style_scale"],
-            )
+        content = _recorded_input(content, inputs["content"], "content", saved.path)
+        recorded = _recorded_inputs(style, inputs, meta["run"], saved.path)
+        content_image, loaded = transfer._colored(
+            *transfer._load_inputs(content, recorded, meta["run"]["size"])
         )
-        for name, image in zip(("content", "style"), images, strict=True):
-            if sha256_of_pixels(image) != inputs[name]["sha256"]:
-                raise ValueError(
-                    f"the {name} image is not the one the run of {saved.path} used "
-                    f"(its pixels at {image.shape[1]}x{image.shape[0]} differ)"
-                )
+        _check_pixels(content_image, inputs["content"], "content image", saved.path)
+        if loaded.regions:
+            for region, identity in zip(loaded.regions, inputs["regions"], strict=True):
+                _check_pixels(
+                    np.asarray(region.style), identity["style"],
+                    f"style image of region {region.name!r}", saved.path,
+                )  # fmt: skip
+        else:
+            for k, (image, identity) in enumerate(
+                zip(loaded.styles, inputs.get("styles", [inputs["style"]]), strict=True)
+            ):
+                _check_pixels(image, identity, f"style image {k + 1}", saved.path)
+        images = (content_image, loaded)
         if pyramid is not None:
             return transfer._resume_pyramid(
                 pyramid, saved.path, meta, state, images, save_to, checkpoint_every,
                 checkpoint_info, snapshots, callback, progress,
-                content=_recorded_input(content, inputs["content"], "content", saved.path),
-                style=_recorded_input(style, inputs["style"], "style", saved.path),
+                content=content, inputs=recorded,
             )  # fmt: skip
         with transfer._display(total, progress, initial=done) as display:
             problem = transfer._prepared(*images)
@@ -584,7 +638,7 @@ class StyleTransfer:
         path: Path,
         meta: dict[str, Any],
         state: MinimizerState,
-        images: tuple[np.ndarray, np.ndarray],
+        images: tuple[np.ndarray, _Inputs],
         save_to: str | os.PathLike | None,
         checkpoint_every: int,
         checkpoint_info: Mapping[str, Any] | None,
@@ -593,7 +647,7 @@ class StyleTransfer:
         progress: bool | None,
         *,
         content: ImageLike,
-        style: ImageLike,
+        inputs: _Inputs,
     ) -> StyleResult:
         """:meth:`resume` of a coarse-to-fine run: this scale, then the next ones."""
         k = int(meta["run"]["scale_index"])
@@ -619,7 +673,7 @@ class StyleTransfer:
             )
         info = {**meta.get("info", {}), **(checkpoint_info or {})}
         rest = self._run_pyramid(
-            pyramid, content, style, meta["run"]["style_scale"], meta["run"]["init"],
+            pyramid, content, inputs, meta["run"]["style_scale"], meta["run"]["init"],
             wanted, callback, progress, path if save_to is None else save_to,
             checkpoint_every, info, stage=k + 1, earlier=history, previous=result.image,
         )  # fmt: skip
@@ -744,19 +798,33 @@ class StyleTransfer:
         self,
         problem: StyleProblem,
         content: ImageLike,
-        style: ImageLike,
+        inputs: _Inputs,
         run: dict[str, object],
     ) -> dict[str, object]:
         """The unchanging part of a checkpoint's metadata."""
-        return {
-            "settings": self.settings,
-            "run": run,
-            "inputs": {
-                "content": _image_identity(content, problem.content_image),
-                "style": _image_identity(style, problem.style_image),
-                "weights": self._weights_identity(),
-            },
+        described: dict[str, object] = {
+            "content": _image_identity(content, problem.content_image),
+            "weights": self._weights_identity(),
+            "guide_mode": inputs.guide_mode,
         }
+        if inputs.regions:
+            regions = [
+                _region_identity(given, used)
+                for given, used in zip(inputs.regions, problem.regions, strict=True)
+            ]
+            described["regions"] = regions
+            described["style"] = regions[0]["style"]
+        else:
+            styles = [
+                _image_identity(given, used)
+                for given, used in zip(inputs.styles, problem.style_images, strict=True)
+            ]
+            described["style"] = styles[0]
+            described["styles"] = styles
+            described["style_blend"] = (
+                None if inputs.blend is None else list(inputs.blend)
+            )
+        return {"settings": self.settings, "run": run, "inputs": described}
 
     def _weights_identity(self) -> dict[str, object]:
         source = self.net.weights.source
@@ -767,19 +835,26 @@ class StyleTransfer:
         return {"path": path, "sha256": digest, "size": source.size}
 
     def _colored(
-        self, content: np.ndarray, style: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The pair as the network gets it, under :attr:`color`."""
+        self, content: np.ndarray, inputs: _Inputs
+    ) -> tuple[np.ndarray, _Inputs]:
+        """The images as the network gets them, under :attr:`color`."""
         self._chroma_source = (
             content if self.color in ("luminance", "original") else None
         )
         if self.color == "histogram":
-            style = np.clip(match_color(style, content, self.color_match), 0, 255)
+
+            def recolor(style: np.ndarray) -> np.ndarray:
+                return np.clip(match_color(style, content, self.color_match), 0, 255)
         elif self.color == "luminance":
             content_y = luminance(content)
-            style = luminance_as_rgb(match_luminance(luminance(style), content_y))
+
+            def recolor(style: np.ndarray) -> np.ndarray:
+                return luminance_as_rgb(match_luminance(luminance(style), content_y))
+
             content = luminance_as_rgb(content_y)
-        return content, style
+        else:
+            return content, inputs
+        return content, inputs.with_styles(recolor)
 
     def _recolored(self, result: StyleResult) -> StyleResult:
         """``result`` with the content's chroma, for the colour modes that want it."""
@@ -796,6 +871,15 @@ class StyleTransfer:
         result.snapshots = {k: swap(v) for k, v in result.snapshots.items()}
         return result
 
+    def _load_inputs(
+        self, content: ImageLike, inputs: _Inputs, size: int | None
+    ) -> tuple[np.ndarray, _Inputs]:
+        """The content image at ``size`` and each style at its scale of it."""
+        if size is not None and (not isinstance(size, int) or size <= 0):
+            raise ValueError(f"size must be a positive int, got {size!r}")
+        content_image = load_image(content, long_edge=size)
+        return content_image, inputs.loaded(size)
+
     def _load_pair(
         self,
         content: ImageLike,
@@ -803,14 +887,11 @@ class StyleTransfer:
         size: int | None,
         style_scale: float,
     ) -> tuple[np.ndarray, np.ndarray]:
-        if size is not None and (not isinstance(size, int) or size <= 0):
-            raise ValueError(f"size must be a positive int, got {size!r}")
-        if not style_scale > 0:
-            raise ValueError(f"style_scale must be positive, got {style_scale!r}")
-        content_image = load_image(content, long_edge=size)
-        style_edge = None if size is None else max(1, round(size * style_scale))
-        style_image = load_image(style, long_edge=style_edge)
-        return content_image, style_image
+        """One content and one style image, loaded as :meth:`prepare` does."""
+        content_image, inputs = self._load_inputs(
+            content, _Inputs.of(style, style_scale, None, None, "simple"), size
+        )
+        return content_image, inputs.styles[0]
 
     def initial_image(
         self, init: str | ImageLike, problem: StyleProblem, seed: int | None = None
@@ -836,9 +917,171 @@ class StyleTransfer:
         return image
 
 
+# One style image, several (a list or tuple), or None (with regions).
+StyleInput = ImageLike | Sequence[ImageLike] | None
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """The styles of a run: images and their scales, blend, or regions."""
+
+    styles: tuple[Any, ...]
+    scales: tuple[float, ...]
+    blend: tuple[float, ...] | None
+    regions: tuple[Region, ...]
+    guide_mode: str
+
+    @classmethod
+    def of(
+        cls,
+        style: StyleInput,
+        style_scale: float | Sequence[float],
+        style_blend: Sequence[float] | None,
+        regions: Sequence[Region] | None,
+        guide_mode: str,
+    ) -> _Inputs:
+        """Checked: every mistake is a ValueError here, before any work."""
+        styles = tuple(style) if isinstance(style, list | tuple) else (
+            () if style is None else (style,))  # fmt: skip
+        areas = tuple(regions or ())
+        if styles and areas:
+            raise ValueError(
+                "give style images or regions (each with its own style), not both"
+            )
+        if not styles and not areas:
+            raise ValueError("give a style image, several, or regions")
+        if not all(isinstance(r, Region) for r in areas):
+            raise ValueError("regions must be naah.regions.Region objects")
+        count = len(styles) or len(areas)
+        scales = _style_scales(style_scale, count)
+        if style_blend is not None and areas:
+            raise ValueError("style_blend is for several style images, not regions")
+        blend = None
+        if style_blend is not None or len(styles) > 1:
+            blend = blend_weights(style_blend, len(styles), name="style_blend")
+        if guide_mode not in GUIDE_MODES:
+            raise ValueError(
+                f"guide_mode must be one of {GUIDE_MODES}, got {guide_mode!r}"
+            )
+        return cls(styles, scales, blend, areas, guide_mode)
+
+    def loaded(self, size: int | None) -> _Inputs:
+        """Each style image loaded at ``size`` times its scale (its own size
+        without ``size``)."""
+
+        def edge(scale: float) -> int | None:
+            return None if size is None else max(1, round(size * scale))
+
+        if self.regions:
+            regions = tuple(
+                replace(r, style=load_image(r.style, long_edge=edge(scale)))
+                for r, scale in zip(self.regions, self.scales, strict=True)
+            )
+            return replace(self, regions=regions)
+        styles = tuple(
+            load_image(st, long_edge=edge(scale))
+            for st, scale in zip(self.styles, self.scales, strict=True)
+        )
+        return replace(self, styles=styles)
+
+    def with_styles(self, change: Callable[[np.ndarray], np.ndarray]) -> _Inputs:
+        """The same inputs with ``change`` applied to every style image."""
+        if self.regions:
+            regions = tuple(
+                replace(r, style=change(np.asarray(r.style))) for r in self.regions
+            )
+            return replace(self, regions=regions)
+        return replace(self, styles=tuple(change(np.asarray(st)) for st in self.styles))
+
+    @property
+    def images(self) -> tuple[Any, ...]:
+        """The style images, of the regions too."""
+        return tuple(r.style for r in self.regions) if self.regions else self.styles
+
+
+def _style_scales(
+    style_scale: float | Sequence[float], count: int
+) -> tuple[float, ...]:
+    if isinstance(style_scale, int | float):
+        values: tuple[float, ...] = (float(style_scale),) * count
+    else:
+        values = tuple(float(v) for v in style_scale)
+        if len(values) != count:
+            raise ValueError(
+                f"style_scale has {len(values)} values for {count} style images; give "
+                "one for all, or one per style"
+            )
+    if not all(0 < v < math.inf for v in values):
+        raise ValueError(
+            f"style_scale must be positive and finite, got {style_scale!r}"
+        )
+    return values
+
+
 def _image_identity(given: ImageLike, pixels: np.ndarray) -> dict[str, object]:
     path = os.path.abspath(given) if isinstance(given, (str, os.PathLike)) else None
     return {"path": path, "sha256": sha256_of_pixels(pixels)}
+
+
+def _region_identity(given: Region, used: Region) -> dict[str, object]:
+    def path(value: object) -> str | None:
+        return os.path.abspath(value) if isinstance(value, str | os.PathLike) else None
+
+    return {
+        "name": given.name,
+        "weight": float(given.weight),
+        "guide": path(given.guide),
+        "guide_sha256": sha256_of_pixels(np.asarray(used.guide, np.float32)),
+        "style": _image_identity(given.style, np.asarray(used.style)),
+        "style_guide": path(given.style_guide),
+    }
+
+
+def _recorded_inputs(
+    style: StyleInput, inputs: Mapping[str, Any], run: Mapping[str, Any], path: Path
+) -> _Inputs:
+    """The styles of a checkpoint's run: ``style`` if given, else the recorded paths."""
+    guide_mode = inputs.get("guide_mode", "simple")
+    if "regions" in inputs:
+        if style is not None:
+            raise ValueError(f"the run of {path} has regions: give no style images")
+        regions = []
+        for k, recorded in enumerate(inputs["regions"]):
+            what = f"region {recorded.get('name') or k + 1}"
+            for key in ("guide", "style"):
+                source = (
+                    recorded[key] if key == "guide" else recorded["style"].get("path")
+                )
+                if source is None:
+                    raise ValueError(
+                        f"the {key} of {what} of {path} was an array: resume cannot "
+                        "read it again; run StyleTransfer.resume with the same run"
+                    )
+            regions.append(Region(
+                recorded["guide"], recorded["style"]["path"], recorded["style_guide"],
+                recorded["weight"], recorded["name"],
+            ))  # fmt: skip
+        return _Inputs.of(None, run["style_scale"], None, regions, guide_mode)
+    recorded_styles = inputs.get("styles", [inputs["style"]])
+    if style is None:
+        styles = [
+            _recorded_input(None, identity, f"style image {k + 1}", path)
+            for k, identity in enumerate(recorded_styles)
+        ]
+    else:
+        styles = list(style) if isinstance(style, list | tuple) else [style]
+    blend = inputs.get("style_blend")
+    return _Inputs.of(styles, run["style_scale"], blend, None, guide_mode)
+
+
+def _check_pixels(
+    image: np.ndarray, identity: Mapping[str, Any], what: str, path: Path
+) -> None:
+    if sha256_of_pixels(image) != identity["sha256"]:
+        raise ValueError(
+            f"the {what} is not the one the run of {path} used (its pixels at "
+            f"{image.shape[1]}x{image.shape[0]} differ)"
+        )
 
 
 def _recorded_input(

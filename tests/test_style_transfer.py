@@ -501,3 +501,75 @@ def test_a_callback_raising_stop_run_ends_the_run_with_what_it_reached(weights_p
     result = transfer.run(CONTENT_PATH, STYLE_PATH, size=32, iterations=50,
                           callback=stop_at_3)  # fmt: skip
     assert result.status == "stopped" and len(result.history) == 4
+
+
+# -- several styles and spatial regions (Gatys et al. 2017, section 4) -----------------
+MASKS = Path(__file__).resolve().parents[1] / "data" / "masks"
+SHIPWRECK_PATH = IMAGES / "shipwreck.jpg"
+
+
+def test_a_blend_of_one_and_zero_is_exactly_the_first_style(weights_path):
+    alone = StyleTransfer(weights_path, seed=SEED, **SHALLOW)
+    blended = StyleTransfer(weights_path, seed=SEED, **SHALLOW)
+    a = alone.run(CONTENT_PATH, STYLE_PATH, size=32, iterations=3)
+    b = blended.run(CONTENT_PATH, [STYLE_PATH, SHIPWRECK_PATH], size=32,
+                    iterations=3, style_blend=(1, 0))  # fmt: skip
+    assert a.history.column("total") == b.history.column("total")
+    np.testing.assert_array_equal(a.image, b.image)
+
+
+def test_an_even_blend_targets_the_mean_of_the_styles_gram_matrices(weights_path):
+    transfer = StyleTransfer(weights_path, **SHALLOW)
+    pair = transfer.prepare(CONTENT_PATH, [STYLE_PATH, SHIPWRECK_PATH], size=32,
+                            style_scale=(1.0, 0.5))  # fmt: skip
+    targets = {n: pair.targets[f"A_{n}"].get_value() for n in SHALLOW["style_layers"]}
+    single = StyleTransfer(weights_path, **SHALLOW)
+    a = single.prepare(CONTENT_PATH, STYLE_PATH, size=32)
+    grams_a = {n: a.targets[f"A_{n}"].get_value().copy() for n in targets}
+    b = single.prepare(CONTENT_PATH, SHIPWRECK_PATH, size=32, style_scale=0.5)
+    for name, target in targets.items():
+        expected = 0.5 * grams_a[name] + 0.5 * b.targets[f"A_{name}"].get_value()
+        np.testing.assert_allclose(target, expected, rtol=1e-5)
+    assert max(pair.style_images[1].shape[:2]) == 16  # its own style_scale
+
+
+def test_regions_take_each_its_style_and_resume_exactly(weights_path, tmp_path):
+    from naah.regions import Region
+
+    regions = [
+        Region(MASKS / "tubingen_sky.png", STYLE_PATH, name="sky"),
+        Region(MASKS / "tubingen_town.png", SHIPWRECK_PATH, name="town"),
+    ]
+
+    def run(iterations, **options):
+        transfer = StyleTransfer(weights_path, seed=SEED, **SHALLOW)
+        return transfer.run(CONTENT_PATH, None, regions=regions, size=32,
+                            iterations=iterations, **options)  # fmt: skip
+
+    whole = run(6)
+    assert whole.image.shape == (24, 32, 3)
+    run(3, checkpoint=tmp_path / "r.ckpt")
+    resumed = StyleTransfer.resume(tmp_path / "r.ckpt", iterations=6)
+    np.testing.assert_allclose(resumed.history.column("total"),
+                               whole.history.column("total"), rtol=1e-6)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("style", "options", "message"),
+    [
+        ([STYLE_PATH, SHIPWRECK_PATH], {"style_blend": (1, 2, 3)}, "3 weights for 2"),
+        (STYLE_PATH, {"style_scale": (1.0, 2.0)}, "2 values for 1 style"),
+        (None, {}, "give a style image"),
+        (STYLE_PATH, {"regions": ["sky.png"]}, "not both"),
+        (None, {"regions": ["sky.png"]}, "Region objects"),
+        ([STYLE_PATH, SHIPWRECK_PATH], {"style_blend": (-1, 2)}, "style_blend"),
+        (STYLE_PATH, {"guide_mode": "outside"}, "guide_mode must be one of"),
+    ],
+)
+def test_bad_styles_blends_and_regions_are_refused_before_work(
+    weights_path, style, options, message
+):
+    transfer = StyleTransfer(weights_path)
+    with pytest.raises(ValueError, match=message):
+        transfer.run(CONTENT_PATH, style, **options)
+    assert transfer._problem is None
