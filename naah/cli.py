@@ -64,6 +64,8 @@ from naah.live import WebView, chain, is_loopback
 from naah.live.web import LOOPBACK_HOST
 from naah.models import POOL_MODES
 from naah.optim import METHODS, History, IterationRecord, OptimizerSettings
+from naah.problem import blend_weights
+from naah.regions import GUIDE_MODES, Region
 from naah.runtime import Runtime
 from naah.style_transfer import (
     DEFAULT_ALPHA,
@@ -301,8 +303,9 @@ def _add_stylize(
     )
     p.add_argument("content", metavar="CONTENT", nargs="?",
                    help="content image (with --resume: the run's, by default)")  # fmt: skip
-    p.add_argument("style", metavar="STYLE", nargs="?",
-                   help="style image (with --resume: the run's, by default)")  # fmt: skip
+    p.add_argument("styles", metavar="STYLE", nargs="*",
+                   help="style image; several are blended (--style-blend); none with "
+                   "--region or --resume (the run's)")  # fmt: skip
     p.add_argument("-o", "--output", metavar="OUT",
                    help=f"result image ({', '.join(SAVE_FORMATS)}): the iterate of "
                    "lowest loss; required but with --resume")  # fmt: skip
@@ -321,8 +324,20 @@ def _add_stylize(
                    help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)")  # fmt: skip
     p.add_argument("--size", type=_positive_int, default=DEFAULT_SIZE, metavar="N",
                    help="long edge of the result in pixels (default %(default)s)")  # fmt: skip
-    p.add_argument("--style-scale", type=_positive_float, default=1.0, metavar="S",
-                   help="style image's long edge relative to --size (default 1)")  # fmt: skip
+    p.add_argument("--style-scale", type=_positive_floats, default=(1.0,), metavar="S",
+                   help="style image's long edge relative to --size: one value, or "
+                   "one per style S1,S2 (default 1)")  # fmt: skip
+    p.add_argument("--style-blend", type=_floats, metavar="W1,W2",
+                   help="weights of several STYLE images, normalised to sum 1 "
+                   "(default: equal)")  # fmt: skip
+    p.add_argument("--region", action="append", type=_region_spec,
+                   metavar="MASK=STYLE[:STYLE_MASK]",
+                   help="spatial control (Gatys et al. 2017): the part of CONTENT "
+                   "where greyscale MASK is white takes STYLE's style (or that of "
+                   "STYLE_MASK's part of it); repeat for each region")  # fmt: skip
+    p.add_argument("--guide-mode", choices=GUIDE_MODES, default="simple",
+                   help="masks at each layer: resized (simple) or eroded to the "
+                   "positions whose receptive field is inside (default %(default)s)")  # fmt: skip
     p.add_argument("--iterations", type=_counts, default=(DEFAULT_ITERATIONS,),
                    metavar="N", help="optimiser iterations, in all; with --scales "
                    f"one per scale, N1,N2,… (default {DEFAULT_ITERATIONS})")  # fmt: skip
@@ -403,11 +418,12 @@ def _stylize(args: argparse.Namespace) -> int:
     """Check everything, then load, compile, optimise and write."""
     if args.resume is not None:
         return _resume(args)
-    if args.content is None or args.style is None:
+    if args.content is None:
         raise UsageError("give CONTENT and STYLE images (or --resume CKPT)")
     if args.output is None:
         raise UsageError("give the result's file name with -o OUT")
     _iteration_plan(args)
+    _style_plan(args)
     output = _writable_file(args.output, "output image", SAVE_FORMATS)
     plot = _plot_path(args.plot, args.plot_path, output)
     history = _writable(args.history, "--history", HISTORY_FORMATS)
@@ -422,17 +438,23 @@ def _stylize(args: argparse.Namespace) -> int:
     if args.save_every is not None:
         _not_snapshots(outputs, output, args.save_every, args.total)
     transfer, weights = _style_transfer(args)
-    inputs = {"content image": args.content, "style image": args.style}
+    inputs = {"content image": args.content, **_style_inputs(args)}
     if args.init not in INITS:
         inputs["--init image"] = args.init
     _inputs_kept({**inputs, "weights file": str(weights)}, outputs, args)
     content = _read_image(args.content, "content image")
-    style = _read_image(args.style, "style image")
+    style_images = [_read_image(path, what) for what, path in _style_files(args)]
     init = args.init if args.init in INITS else _read_image(args.init, "--init")
-    sized = _sized_images(content, style, args, transfer)
+    sized = _sized_images(content, style_images, args, transfer)
     if args.scales is None:  # with scales, each is resized from the originals
-        content, style = sized
-    _normalized_defaults(args, transfer, weights, sized[0].shape[:2])
+        content = sized
+    regions = _regions(args, sized.shape[:2])
+    _normalized_defaults(args, transfer, weights, sized.shape[:2])
+    # Styles go to the run as paths: it resizes them as checked here, and its
+    # checkpoint can then name them for --resume.
+    style: list[str] | str | None = None
+    if not regions:
+        style = args.styles if len(args.styles) > 1 else args.styles[0]
 
     say = _printer(args.quiet)
     say(f"{PROG}: weights {weights}")
@@ -449,12 +471,15 @@ def _stylize(args: argparse.Namespace) -> int:
             scales=args.scales,
             size=args.size,
             style_scale=args.style_scale,
+            style_blend=args.style_blend,
+            regions=regions,
+            guide_mode=args.guide_mode,
             init=init,
             callback=chain(_on_iteration(args, output), view),
             progress=not args.quiet,
             checkpoint=checkpoint,
             checkpoint_every=args.checkpoint_every,
-            checkpoint_info=files.info(args.content, args.style),
+            checkpoint_info=files.info(args.content),
         )),
     )  # fmt: skip
 
@@ -472,7 +497,7 @@ class _Outputs:
         self.output, self.history, self.plot = output, history, plot
         self.checkpoint = checkpoint
 
-    def info(self, content: str, style: str) -> dict[str, str | None]:
+    def info(self, content: str) -> dict[str, str | None]:
         def absolute(path: str | Path | None) -> str | None:
             return None if path is None else os.path.abspath(path)
 
@@ -481,7 +506,6 @@ class _Outputs:
             "history": absolute(self.history),
             "plot": absolute(self.plot),
             "content": absolute(content),
-            "style": absolute(style),
         }
 
 
@@ -627,18 +651,28 @@ def _resume(args: argparse.Namespace) -> int:
     outputs = {"output image": output, "loss plot": plot, "history file": history,
                "checkpoint": checkpoint}  # fmt: skip
     _distinct({k: v for k, v in outputs.items() if k != "checkpoint"})
-    content = args.content or info.get("content") or meta["inputs"]["content"]["path"]
-    style = args.style or info.get("style") or meta["inputs"]["style"]["path"]
-    for what, path in (("content image", content), ("style image", style)):
+    recorded = meta["inputs"]
+    content = args.content or info.get("content") or recorded["content"]["path"]
+    # Styles and regions as the checkpoint names them, unless STYLE files are given.
+    if args.styles:
+        styles: list[str] | None = list(args.styles)
+        style_paths = list(args.styles)
+    else:
+        styles = None
+        style_paths = _recorded_style_paths(recorded)
+    for what, path in (
+        ("content image", content),
+        *(("style image", p) for p in style_paths),
+    ):
         if path is None or not Path(path).is_file():
             raise UsageError(
                 f"the run's {what} {path!r} is not there any more: give its new path "
                 "(CONTENT STYLE after --resume)"
             )
-    weights = _find_weights(args.weights or meta["inputs"]["weights"]["path"])
+    weights = _find_weights(args.weights or recorded["weights"]["path"])
     inputs = {
         "content image": content,
-        "style image": style,
+        **{f"style image {k + 1}": p for k, p in enumerate(style_paths)},
         "weights file": str(weights),
     }
     _inputs_kept(inputs, {**outputs, "checkpoint": None}, args)
@@ -658,16 +692,30 @@ def _resume(args: argparse.Namespace) -> int:
             iterations=iterations,
             weights=weights,
             content=content,
-            style=style,
+            style=styles[0] if styles and len(styles) == 1 else styles,
             save_to=checkpoint or ckpt,
             checkpoint_every=args.checkpoint_every,
-            checkpoint_info=files.info(content, style),
+            checkpoint_info=files.info(content),
             callback=chain(_on_iteration(args, output), view),
             progress=not args.quiet,
             runtime=Runtime(keep_freed_memory=True),
         )
 
     return _finish(args, transfer, files, _closing(view, run))
+
+
+def _recorded_style_paths(recorded: dict[str, Any]) -> list[str]:
+    """The style files a checkpoint names: its styles', or its regions' and masks."""
+    if "regions" in recorded:
+        paths = []
+        for region in recorded["regions"]:
+            paths += [region["guide"], region["style"]["path"]]
+            if region.get("style_guide"):
+                paths.append(region["style_guide"])
+        return paths
+    return [
+        identity["path"] for identity in recorded.get("styles", [recorded["style"]])
+    ]
 
 
 def _same_settings_as(
@@ -678,7 +726,10 @@ def _same_settings_as(
     if not given & set(_RESUME_KEEPS):
         return
     asked = _style_transfer(args, find=False)[0]
-    run = {"size": args.size, "style_scale": args.style_scale, "init": args.init}
+    scale = (
+        args.style_scale[0] if len(args.style_scale) == 1 else list(args.style_scale)
+    )
+    run = {"size": args.size, "style_scale": scale, "init": args.init}
     for dest in sorted(given & set(_RESUME_KEEPS)):
         section, key = _RESUME_KEEPS[dest]
         mine = asked.settings[key] if section == "settings" else run[key]
@@ -703,12 +754,24 @@ def _show(value: object) -> str:
 def _given_options(argv: Sequence[str]) -> set[str]:
     """The dests of the stylize options that ``argv`` gives explicitly."""
     parser = _subparser(build_parser(), "stylize")
+    # An "append" option starts from None (it appends to what is there).
+    appended = {
+        a.dest for a in parser._actions if isinstance(a, argparse._AppendAction)
+    }
     namespace = argparse.Namespace(
-        **{a.dest: _UNSET for a in parser._actions if a.dest != "help"}
+        **{
+            a.dest: None if a.dest in appended else _UNSET
+            for a in parser._actions
+            if a.dest != "help"
+        }
     )
     start = list(argv).index("stylize") + 1 if "stylize" in argv else 0
     parser.parse_args(list(argv)[start:], namespace=namespace)
-    return {dest for dest, value in vars(namespace).items() if value is not _UNSET}
+    return {
+        dest
+        for dest, value in vars(namespace).items()
+        if value is not _UNSET and not (dest in appended and value is None)
+    }
 
 
 def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
@@ -1149,15 +1212,15 @@ def _min_image_side(layers: Iterable[str]) -> tuple[str, int]:
 
 def _sized_images(
     content: np.ndarray,
-    style: np.ndarray,
+    styles: list[np.ndarray],
     args: argparse.Namespace,
     transfer: StyleTransfer,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The content and style images resized as StyleTransfer.run resizes them, once
-    both are known to be large enough for the deepest layer used."""
+) -> np.ndarray:
+    """The content image resized as StyleTransfer.run resizes it, once it and every
+    style image at its scale are known to be large enough for the deepest layer
+    used."""
     weights = transfer.loss_weights
     deepest, need = _min_image_side([*weights.content_layers, *weights.style_layers])
-    style_edge = _style_edge(args.size, args.style_scale)
     needs = f"smaller than the {need}x{need} that {deepest} (deepest layer used) needs"
     resized = resize_to_long_edge(content, args.size)
     if min(resized.shape[:2]) < need:
@@ -1166,15 +1229,81 @@ def _sized_images(
             f"{args.size}, {needs}; give --size "
             f"{_least_long_edge(content.shape[:2], need)} or more"
         )
-    resized_style = resize_to_long_edge(style, style_edge)
-    if min(resized_style.shape[:2]) < need:
-        least = _least_style_scale(style.shape[:2], need, args.size)
+    for (what, path), style, scale in zip(
+        _style_files(args), styles, args.style_scales, strict=True
+    ):
+        style_edge = _style_edge(args.size, scale)
+        resized_style = resize_to_long_edge(style, style_edge)
+        if min(resized_style.shape[:2]) < need:
+            least = _least_style_scale(style.shape[:2], need, args.size)
+            raise UsageError(
+                f"{what} {path!r} is {_shape(resized_style)} at --style-scale "
+                f"{scale:g} (long edge {style_edge}), {needs}; "
+                f"give --style-scale {least} or more"
+            )
+    return resized
+
+
+def _style_plan(args: argparse.Namespace) -> None:
+    """Check STYLE, --style-blend, --style-scale and --region against each other;
+    ``args.style_scale`` becomes what StyleTransfer.run takes."""
+    styles, regions = args.styles, args.region or []
+    if styles and regions:
+        raise UsageError("give STYLE images or --region options, not both")
+    if not styles and not regions:
+        raise UsageError("give a STYLE image (several to blend) or --region MASK=STYLE")
+    count = len(styles) or len(regions)
+    if len(args.style_scale) not in (1, count):
         raise UsageError(
-            f"style image {args.style!r} is {_shape(resized_style)} at --style-scale "
-            f"{args.style_scale:g} (long edge {style_edge}), {needs}; "
-            f"give --style-scale {least} or more"
+            f"--style-scale has {len(args.style_scale)} values for {count} style "
+            "images; give one for all, or one per style"
         )
-    return resized, resized_style
+    scales = tuple(args.style_scale)
+    args.style_scales = scales * count if len(scales) == 1 else scales
+    args.style_scale = scales[0] if len(scales) == 1 else scales
+    if args.style_blend is not None:
+        if regions:
+            raise UsageError("--style-blend is for several STYLE images, not --region")
+        try:
+            blend_weights(args.style_blend, len(styles), name="--style-blend")
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+
+
+def _style_files(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(what, path) of each style image: the STYLE arguments or the regions'."""
+    if args.region:
+        return [(f"--region {mask}'s style image", style)
+                for mask, style, _ in args.region]  # fmt: skip
+    if len(args.styles) == 1:
+        return [("style image", args.styles[0])]
+    return [(f"style image {k + 1}", path) for k, path in enumerate(args.styles)]
+
+
+def _style_inputs(args: argparse.Namespace) -> dict[str, str]:
+    """Every style-side input file, for the never-write-over-an-input check."""
+    inputs = dict(_style_files(args))
+    for mask, _, style_mask in args.region or []:
+        inputs[f"--region mask {mask}"] = mask
+        if style_mask is not None:
+            inputs[f"--region style mask {style_mask}"] = style_mask
+    return inputs
+
+
+def _regions(args: argparse.Namespace, shape: tuple[int, ...]) -> list[Region] | None:
+    """The --region options as Regions, their masks checked against the content's
+    shape now (a missing, unreadable or empty mask stops the command here)."""
+    if not args.region:
+        return None
+    regions = []
+    for mask, style, style_mask in args.region:
+        region = Region(mask, style, style_mask, name=Path(mask).stem)
+        try:
+            region.resolved((shape[0], shape[1]))
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--region {mask}={style}: {error}") from None
+        regions.append(region)
+    return regions
 
 
 def _style_edge(size: int, style_scale: float) -> int:
@@ -1436,6 +1565,23 @@ def _port(text: str) -> int:
 def _counts(text: str) -> tuple[int, ...]:
     """One or more comma-separated non-negative integers."""
     return tuple(_non_negative_int(n.strip()) for n in text.split(","))
+
+
+def _positive_floats(text: str) -> tuple[float, ...]:
+    return tuple(_positive_float(n.strip()) for n in text.split(","))
+
+
+def _region_spec(text: str) -> tuple[str, str, str | None]:
+    """MASK=STYLE[:STYLE_MASK]: the style mask only if that part is a file."""
+    mask, sep, rest = text.partition("=")
+    if not sep or not mask or not rest:
+        raise argparse.ArgumentTypeError(
+            f"expected MASK=STYLE or MASK=STYLE:STYLE_MASK, got {text!r}"
+        )
+    style, colon, style_mask = rest.rpartition(":")
+    if colon and style and Path(style_mask).is_file():
+        return mask, style, style_mask
+    return mask, rest, None
 
 
 def _floats(text: str) -> tuple[float, ...]:

@@ -139,9 +139,7 @@ def _title(loss_weights: LossWeights | None = None) -> str:
     w = loss_weights
     content = ", ".join(w.content_layers) or "none"
     style = ", ".join(w.style_layers) or "none"
-    return (
-        f"{TITLE}: α = {w.alpha:g}, β = {w.beta:g}\ncontent {content}; style {style}"
-    )
+    return f"{TITLE}: α = {w.alpha:g}, β = {w.beta:g}\ncontent {content}; style {style}"
 
 
 def _total_formula(loss_weights: LossWeights | None = None) -> str:

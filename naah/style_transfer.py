@@ -202,7 +202,7 @@ class StyleTransfer:
     def prepare(
         self,
         content: ImageLike,
-        style: StyleInput,
+        style: StyleInput = None,
         *,
         size: int | None = None,
         style_scale: float | Sequence[float] = 1.0,
@@ -288,7 +288,7 @@ class StyleTransfer:
     def run(
         self,
         content: ImageLike,
-        style: StyleInput,
+        style: StyleInput = None,
         *,
         iterations: int | Sequence[int] = 500,
         size: int | None = DEFAULT_SIZE,
@@ -530,7 +530,7 @@ class StyleTransfer:
         iterations: int | Sequence[int] | None = None,
         weights: str | os.PathLike | VGGWeights | None = None,
         content: ImageLike | None = None,
-        style: ImageLike | None = None,
+        style: StyleInput = None,
         save_to: str | os.PathLike | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_info: Mapping[str, Any] | None = None,

@@ -20,3 +20,19 @@ def test_benchmark_script_prints_its_table_at_a_tiny_size():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "| size |" in result.stdout
     assert "naah c" in result.stdout
+
+
+MEMORY_BENCH = BENCH.parent / "bench_memory.py"
+
+
+@pytest.mark.slow
+def test_memory_benchmark_prints_estimate_against_measured_peak_at_a_tiny_size():
+    result = subprocess.run(
+        [sys.executable, str(MEMORY_BENCH), "--tiny"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "| size | estimate MiB | measured peak RSS MiB | error %" in result.stdout
+    assert "measured run phase MiB" in result.stdout

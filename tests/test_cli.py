@@ -164,6 +164,10 @@ def test_stylize_help_lists_every_option():
 
 # -- bad command lines: status 2, one line, nothing written -------------------------------
 BAD_OPTIONS = {
+    "blend weights mismatch": (["--style-blend", "0.5,0.5"], "2 weights for 1"),
+    "style scales mismatch": (["--style-scale", "1,2"], "2 values for 1 style"),
+    "region without a style": (["--region", "mask.png"], "MASK=STYLE"),
+    "styles and regions": (["--region", "{out}/m.png={out}/s.png"], "not both"),
     "scales that decrease": (["--scales", "64,32"], "increase, coarse to fine"),
     "a zero scale": (["--scales", "0,32"], "--scales"),
     "iterations per scale mismatch": (
@@ -474,8 +478,8 @@ def test_plot_is_a_flag_that_does_not_take_the_content_image():
     args = cli.build_parser().parse_args(
         ["stylize", "--plot", "c.png", "s.png", "-o", "r.png"]
     )
-    assert (args.plot, args.plot_path, args.content, args.style) == (
-        True, None, "c.png", "s.png",
+    assert (args.plot, args.plot_path, args.content, args.styles) == (
+        True, None, "c.png", ["s.png"],
     )  # fmt: skip
 
 
@@ -817,3 +821,22 @@ def test_normalised_weights_get_gatys_loss_weights_unless_given(
         alpha, beta)  # fmt: skip
     assert stylize(files, tmp_path / "r.png", *options, "--beta", 5)[0] == 0
     assert fake_run["loss_weights"].beta == 5
+
+
+def test_several_styles_and_their_blend_reach_the_run(files, tmp_path, fake_run):
+    status, _, err = run(["stylize", files["content"], files["style"], files["style"],
+                          "--style-blend", "3,1", "--style-scale", "1,0.5", "-o",
+                          tmp_path / "r.png", "--weights", files["weights"], "-q"])  # fmt: skip
+    assert status == 0, err
+    assert fake_run["style_blend"] == (3.0, 1.0)
+    assert fake_run["style_scale"] == (1.0, 0.5)
+
+
+def test_a_region_mask_without_pixels_inside_is_refused_naming_it(files, tmp_path):
+    mask = tmp_path / "empty.png"
+    Image.fromarray(np.zeros((40, 30), np.uint8)).save(mask)
+    status, _, err = run(["stylize", files["content"], "--region",
+                          f"{mask}={files['style']}", "-o", tmp_path / "r.png",
+                          "--weights", files["weights"]])  # fmt: skip
+    assert status == 2 and f"--region {mask}=" in err
+    assert not (tmp_path / "r.png").exists()

@@ -87,4 +87,3 @@ def test_disabled_display_shows_nothing(capsys):
         display.update(1)
         display.set_postfix(total="1")
     assert capsys.readouterr().err == "" and display._bar is None
-

@@ -17,7 +17,9 @@ import numpy as np
 
 from naah._lazy import lazy_import
 from naah.architecture import CONV_LAYERS, FC6_KERNEL_SIZE, FC_LAYERS
+from naah.io import mat73
 from naah.io._weights_common import (
+    HDF5_ERRORS,
     KERAS_URL,
     TRANSPOSE_BLOCK_BYTES,
     ConvParams,
@@ -55,7 +57,9 @@ def load_keras(filename: str, wanted: tuple[str, ...], explicit: bool) -> Networ
     with open_h5(filename) as file:
         try:
             return _read_keras(file, filename, wanted, explicit)
-        except (OSError, KeyError) as exc:
+        except WeightsError:
+            raise
+        except HDF5_ERRORS as exc:
             raise WeightsError(
                 f"{label(filename)} cannot be read ({exc}): it is probably truncated "
                 f"or corrupt. Download it again from {KERAS_URL}."
@@ -88,6 +92,9 @@ def _read_keras(
         kernel, bias = datasets[name]
         shapes[name] = (_keras_shape(name, kernel.shape, shapes, filename), bias.size)
     check_shapes(shapes, filename)
+    for name in wanted:
+        for dataset in datasets[name]:
+            _check_stored(dataset, name, filename)
     params = {name: _keras_params(name, *datasets[name]) for name in wanted}
     mean = np.array(KERAS_MEAN_PIXEL, dtype=np.float32)
     return Network(params, mean, None, None, "keras")
@@ -116,15 +123,16 @@ def _check_keras_layers(present: set[str], filename: str) -> None:
 
 def _keras_datasets(group: Any, name: str, filename: str) -> tuple[Any, Any]:
     """The kernel and bias datasets of a Keras layer group, found via weight_names."""
-    if "weight_names" in group.attrs:
+    found: list[Any] = []
+    if not isinstance(group, h5py.Group):
+        pass  # reported below: a layer is a group of datasets
+    elif "weight_names" in group.attrs:
         found = [group[_text(n)] for n in group.attrs["weight_names"]]
     else:
-        found = []
-        group.visititems(
-            lambda _, obj: found.append(obj) if isinstance(obj, h5py.Dataset) else None
-        )
-    kernels = [d for d in found if d.ndim >= 2]
-    biases = [d for d in found if d.ndim == 1]
+        group.visititems(lambda _, obj: found.append(obj))
+    datasets = [d for d in found if isinstance(d, h5py.Dataset)]
+    kernels = [d for d in datasets if d.ndim >= 2]
+    biases = [d for d in datasets if d.ndim == 1]
     if len(kernels) != 1 or len(biases) != 1:
         raise WeightsError(
             f"{label(filename)}: Keras layer {group.name} (naah's {name}) should hold "
@@ -134,8 +142,20 @@ def _keras_datasets(group: Any, name: str, filename: str) -> tuple[Any, Any]:
     return kernels[0], biases[0]
 
 
+def _check_stored(dataset: Any, name: str, filename: str) -> None:
+    problem = mat73.stored_size_problem(dataset)
+    if problem:
+        raise WeightsError(
+            f"{label(filename)}: dataset {dataset.name} (naah's {name}) {problem}. "
+            f"The file is truncated or corrupt; download it again from {KERAS_URL}."
+        )
+
+
 def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    # An undecodable name matches no Keras layer, so it is reported as missing.
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
 
 
 def _keras_shape(

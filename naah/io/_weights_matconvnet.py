@@ -11,14 +11,21 @@ conv layers as ``name, type, weights, ...`` with a ``meta`` variable, beta16 as
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any, TypeGuard
 
 import numpy as np
 
-from naah.architecture import MATCONVNET_LAYERS
+from naah.architecture import (
+    MATCONVNET_LAYERS,
+    NUM_CLASSES,
+    WEIGHT_LAYERS,
+    expected_kernel_shape,
+)
 from naah.io import mat73, matv5
 from naah.io._weights_common import (
+    HDF5_ERRORS,
     MATCONVNET_URL,
     TRANSPOSE_BLOCK_BYTES,
     ConvParams,
@@ -35,6 +42,15 @@ from naah.io._weights_common import (
 WEIGHT_FIELDS = ("weights", "filters", "biases")
 # Variables holding metadata (read in full; numeric arrays elsewhere are skipped).
 METADATA_VARIABLES = ("meta", "normalization", "classes")
+#: The largest things a MatConvNet VGG-19 file holds, from the layer table: no array
+#: has more values than fc6's kernel (4096x512x7x7), no cell more elements than
+#: the 1000 class names (the layer list has 43). A file declaring more is corrupt,
+#: and is reported before anything of that size is allocated.
+VGG19_LIMITS = matv5.Limits(
+    max_values=max(math.prod(expected_kernel_shape(n)) for n in WEIGHT_LAYERS),
+    max_elements=max(len(MATCONVNET_LAYERS), NUM_CLASSES),
+    kind="a VGG-19 weights file",
+)
 
 
 def _matconvnet_keep(wanted: tuple[str, ...]) -> matv5.KeepPredicate:
@@ -66,7 +82,10 @@ def load_matv5(
     try:
         with open(filename, "rb") as file:
             variables = matv5.read_variables(
-                file, keep=_matconvnet_keep(wanted), hashers=hashers
+                file,
+                keep=_matconvnet_keep(wanted),
+                hashers=hashers,
+                limits=VGG19_LIMITS,
             )
     except matv5.MatFileError as exc:
         if not exc.truncated:
@@ -85,8 +104,10 @@ def load_mat73(filename: str, wanted: tuple[str, ...]) -> Network:
     """Read a MATLAB v7.3 (HDF5) MatConvNet file; keep only ``wanted`` layers."""
     with open_h5(filename) as file:
         try:
-            variables = mat73.read_variables(file, keep=_matconvnet_keep(wanted))
-        except (OSError, KeyError, ValueError) as exc:
+            variables = mat73.read_variables(
+                file, keep=_matconvnet_keep(wanted), limits=VGG19_LIMITS
+            )
+        except HDF5_ERRORS as exc:
             raise WeightsError(
                 f"{label(filename)} (MATLAB v7.3) cannot be read: {exc}. The file "
                 f"is probably truncated or corrupt; download it again from "
@@ -105,9 +126,10 @@ def _interpret_matconvnet(
     for index, layer in enumerate(MATCONVNET_LAYERS):
         if layer.type != "conv":
             continue
-        kernel, bias = _weights_of(entries[index], layer.name, index, filename)
+        kept = layer.name in wanted
+        kernel, bias = _weights_of(entries[index], layer.name, index, filename, kept)
         shapes[layer.name] = (_oihw_shape(kernel.shape), int(np.prod(bias.shape)))
-        if layer.name in wanted:
+        if kept:
             params[layer.name] = (entries[index], kernel, bias)
     check_shapes(shapes, filename)
     converted = {
@@ -136,6 +158,13 @@ def _layer_entries(variables: dict[str, Any], filename: str) -> list[dict]:
                 f"layer list. naah needs imagenet-vgg-verydeep-19.mat from "
                 f"{MATCONVNET_URL}."
             )
+        for field in ("name", "type"):
+            if not isinstance(entry[field], str):
+                raise WeightsError(
+                    f"{label(filename)}: layers{{{index + 1}}}.{field} should be "
+                    f"text, got {_describe(entry[field])}. The file is corrupt; "
+                    f"download it again from {MATCONVNET_URL}."
+                )
     return values
 
 
@@ -194,8 +223,11 @@ def _vgg16_table() -> list[Any]:
     return [layer for layer in MATCONVNET_LAYERS if layer.name not in dropped]
 
 
-def _weights_of(entry: dict, name: str, index: int, filename: str) -> tuple[Any, Any]:
-    """The kernel and bias (arrays or Skipped) of a conv layer's struct."""
+def _weights_of(
+    entry: dict, name: str, index: int, filename: str, kept: bool
+) -> tuple[Any, Any]:
+    """The kernel and bias of a conv layer's struct: arrays if ``kept``, else
+    arrays or the Skipped numeric arrays the reader declined."""
     if "weights" in entry:
         pair = entry["weights"]
         if isinstance(pair, np.ndarray) and pair.dtype == object and pair.size == 2:
@@ -214,7 +246,7 @@ def _weights_of(entry: dict, name: str, index: int, filename: str) -> tuple[Any,
             "MatConvNet network or is damaged."
         )
     for part, value in (("kernel", kernel), ("bias", bias)):
-        if not (isinstance(value, matv5.Skipped) or _is_numeric(value)):
+        if not (_is_numeric(value) or (not kept and _is_declined_numeric(value))):
             raise WeightsError(
                 f"{label(filename)}: the {part} of layer {name} should be a "
                 f"numeric array, got {_describe(value)}."
@@ -226,7 +258,20 @@ def _is_numeric(value: object) -> TypeGuard[np.ndarray]:
     return isinstance(value, np.ndarray) and value.dtype.kind in "fiu"
 
 
+def _is_declined_numeric(value: object) -> bool:
+    """A numeric array the reader passed over. Its class names a numpy type:
+    MATLAB's 'single', 'double', 'int8', ... and HDF5's 'float32', ... do."""
+    if not isinstance(value, matv5.Skipped):
+        return False
+    try:
+        return np.dtype(value.mat_class).kind in "fiu"
+    except TypeError:
+        return False
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, matv5.Skipped):
+        return f"a {value.mat_class} array of shape {value.shape}"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and type {value.dtype}"
     return f"a {type(value).__name__}"
@@ -282,7 +327,13 @@ def _integers(
     value: Any, counts: tuple[int, ...], name: str, field: str, filename: str
 ) -> list[int]:
     numbers = np.asarray(value).reshape(-1) if _is_numeric(value) else None
-    if numbers is None or numbers.size not in counts or np.any(numbers < 0):
+    if (
+        numbers is None
+        or numbers.size not in counts
+        or not np.all(np.isfinite(numbers))
+        or np.any(numbers < 0)
+        or np.any(numbers != np.floor(numbers))
+    ):
         raise WeightsError(
             f"{label(filename)}: layer {name}.{field} should be "
             f"{' or '.join(map(str, counts))} non-negative integers, got "

@@ -7,6 +7,10 @@ whole file and only then renames it to ``NAME``. If the checksum is wrong the by
 are not thrown away silently: they are moved to ``NAME.corrupt`` (replacing an older
 one) and the error names that file, so the next attempt starts afresh and the user
 can inspect or delete it.
+
+A server that goes silent is given up on after :data:`TIMEOUT_S` seconds, whether
+it stalls while connecting, before its response or in the middle of the file; only
+a connection that delivered data before it stalled is tried again (and resumes).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hashlib
 import http.client
 import os
 import re
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -35,8 +40,10 @@ SIZE_ENV = "NAAH_WEIGHTS_SIZE"
 _DEFAULT = KNOWN_FILES[0]  # imagenet-vgg-verydeep-19.mat, current MatConvNet release
 # 1 MiB reads: few system calls, and a smooth progress bar for a 535 MB file.
 CHUNK_BYTES = 1 << 20
-# Seconds without data before a connection counts as dropped.
-TIMEOUT_S = 60
+#: Seconds a connection may stay silent (while connecting, or between two reads)
+#: before it counts as stalled. A stalled server is not retried, so this bounds how
+#: long a dead server can hold a download up.
+TIMEOUT_S = 30
 # Reconnections after a dropped connection, each continuing where the last stopped.
 RETRIES = 3
 PART_SUFFIX = ".part"
@@ -55,6 +62,7 @@ def download_weights(
     size: int | None = None,
     progress: bool = True,
     retries: int = RETRIES,
+    timeout: float = TIMEOUT_S,
 ) -> Path:
     """Download ``imagenet-vgg-verydeep-19.mat`` and verify its SHA-256.
 
@@ -77,6 +85,10 @@ def download_weights(
         Show a progress bar (tqdm, on stderr).
     retries : int
         How many times to reconnect, resuming, after the connection drops.
+    timeout : float
+        Seconds of silence (connecting, or between reads) after which the server
+        counts as stalled; the download then fails without retrying, unless data
+        had arrived since the last attempt began.
 
     Returns
     -------
@@ -86,9 +98,13 @@ def download_weights(
 
     Raises
     ------
+    ValueError
+        If ``url``, ``sha256`` or ``size`` (or the environment variable each
+        defaults to, which the message names) is malformed.
     DownloadError
-        If the server cannot be reached or keeps dropping the connection (what
-        arrived stays in ``NAME.part``; calling again resumes), or the finished
+        If the server cannot be reached, stalls for ``timeout`` seconds or keeps
+        dropping the connection (what arrived stays in ``NAME.part``; calling
+        again resumes), or the finished
         file's size or checksum is wrong (it is moved to ``NAME.corrupt``; calling
         again starts afresh). Nothing is ever left at ``dest`` unless verified.
 
@@ -106,8 +122,13 @@ def download_weights(
     part = final.with_name(final.name + PART_SUFFIX)
     for attempt in range(retries + 1):
         try:
-            _fetch(url, part, size, progress)
+            _fetch(url, part, size, progress, timeout)
             break
+        except _Stalled as stall:
+            raise DownloadError(
+                f"downloading {url} failed: {stall}; the server may be down, try "
+                f"again later or set ${URL_ENV} to a mirror{_kept(part)}"
+            ) from None
         except _Interrupted as interruption:
             if attempt == retries:
                 raise DownloadError(
@@ -122,20 +143,52 @@ class _Interrupted(Exception):
     """A transfer that stopped early but may be resumed."""
 
 
+class _Stalled(Exception):
+    """A server that sent nothing for the whole timeout: not worth retrying."""
+
+
 def _expected(
     url: str | None, sha256: str | None, size: int | None
 ) -> tuple[str, str, int | None]:
-    url = url or os.environ.get(URL_ENV) or _DEFAULT.url
+    url, url_origin = _given_or_env(url, URL_ENV, "url")
+    url = url or _DEFAULT.url
+    try:
+        urllib.request.Request(url)
+    except ValueError as error:
+        raise ValueError(
+            f"{url_origin} must be a URL such as {_DEFAULT.url}, got {url!r} ({error})"
+        ) from None
+    sha256, sha_origin = _given_or_env(sha256, SHA256_ENV, "sha256")
     # KnownFile.sha256 is optional (old releases have only an MD5); an empty one
     # fails the 64-hex-digit check below rather than slipping through.
-    sha256 = (sha256 or os.environ.get(SHA256_ENV) or _DEFAULT.sha256 or "").lower()
+    sha256 = (sha256 or _DEFAULT.sha256 or "").lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"{sha_origin} must be 64 hex digits, got {sha256!r}")
     if size is None and os.environ.get(SIZE_ENV):
-        size = int(os.environ[SIZE_ENV])
+        size = _size_from_env(os.environ[SIZE_ENV])
     if size is None and sha256 == _DEFAULT.sha256:
         size = _DEFAULT.size
-    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-        raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}")
     return url, sha256, size
+
+
+def _given_or_env(value: str | None, variable: str, argument: str) -> tuple[str, str]:
+    """``value``, else the environment variable's, with what to call it in errors."""
+    if value:
+        return value, argument
+    return os.environ.get(variable, ""), f"${variable}"
+
+
+def _size_from_env(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ValueError(
+            f"${SIZE_ENV} must be the file's size in bytes, a whole number such as "
+            f"{_DEFAULT.size}, got {text!r}; fix or unset it"
+        )
+    return size
 
 
 def _destination(dest: str | os.PathLike[str] | None) -> Path:
@@ -145,8 +198,11 @@ def _destination(dest: str | os.PathLike[str] | None) -> Path:
     return path / _DEFAULT.name if path.is_dir() else path
 
 
-def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
-    """Append the rest of the file to ``part``; raise _Interrupted if cut short."""
+def _fetch(
+    url: str, part: Path, size: int | None, progress: bool, timeout: float
+) -> None:
+    """Append the rest of the file to ``part``; raise _Interrupted if cut short,
+    _Stalled if the server sent nothing for ``timeout`` seconds."""
     offset = part.stat().st_size if part.exists() else 0
     if size is not None and offset > size:
         offset = 0  # not a prefix of the wanted file: start again
@@ -156,7 +212,7 @@ def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
     if offset:
         request.add_header("Range", f"bytes={offset}-")
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+        response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         if error.code == 416 and offset:  # nothing after offset: part is complete
             return
@@ -165,6 +221,10 @@ def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
         ) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
+        if isinstance(reason, socket.timeout):
+            raise _Stalled(
+                f"no response within {timeout:g} s of connecting (timed out)"
+            ) from None
         raise _Interrupted(f"cannot connect ({reason})") from None
     with response:
         offset = _resume_offset(response, offset)
@@ -176,7 +236,7 @@ def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
             open(part, "ab" if offset else "wb") as out,
             _bar(part.name[: -len(PART_SUFFIX)], total, offset, progress) as bar,
         ):
-            _copy(response, out, bar)
+            _copy(response, out, bar, timeout)
             received = out.tell()
     if length is not None and received < offset + int(length):
         raise _Interrupted(f"connection closed after {received:,} bytes")
@@ -195,13 +255,22 @@ def _resume_offset(response: http.client.HTTPResponse, offset: int) -> int:
     return offset
 
 
-def _copy(response: http.client.HTTPResponse, out: BinaryIO, bar: _Progress) -> None:
+def _copy(
+    response: http.client.HTTPResponse, out: BinaryIO, bar: _Progress, timeout: float
+) -> None:
+    start = out.tell()
     try:
-        while chunk := response.read(CHUNK_BYTES):
+        # read1: what has arrived, at most CHUNK_BYTES, so a stall loses nothing
+        # received (read() would wait for a whole chunk and drop it on a timeout).
+        while chunk := response.read1(CHUNK_BYTES):
             out.write(chunk)
             bar.update(len(chunk))
     except (http.client.IncompleteRead, OSError) as error:
         out.flush()
+        if isinstance(error, socket.timeout) and out.tell() == start:
+            raise _Stalled(
+                f"the server sent no data for {timeout:g} s (timed out)"
+            ) from None
         raise _Interrupted(
             f"connection lost after {out.tell():,} bytes ({type(error).__name__})"
         ) from None

@@ -4,16 +4,22 @@ Every image inside naah is an ``ndarray of shape (H, W, 3)``, dtype float32, RGB
 values in [0, 255]. :func:`load_image` turns files, Pillow images and arrays into that
 form; :func:`preprocess` and :func:`deprocess` move between it and the
 ``(1, 3, H, W)`` mean-subtracted batch the network sees.
+
+A file far larger than the size asked of :func:`load_image` is decoded at reduced
+size (see :data:`REDUCE_ABOVE_PIXELS`), so a 12000x12000 image wanted at 512 pixels
+costs memory for a few thousand pixels a side, not for 144 million float pixels.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +37,7 @@ __all__ = [
     "to_uint8",
 ]
 
-ImageLike = str | os.PathLike | Image.Image | np.ndarray
+ImageLike = str | bytes | os.PathLike | Image.Image | np.ndarray
 
 # Lanczos (a windowed sinc over 3 lobes) is Pillow's sharpest filter and its
 # antialiasing is the best for downscaling photographs, the common case here; the
@@ -40,6 +46,35 @@ RESAMPLE = Image.Resampling.LANCZOS
 
 # 65535 / 255: maps the 16-bit range exactly onto the 8-bit range (65535 -> 255).
 UINT16_TO_UINT8 = 257.0
+
+#: Files of up to this many pixels are always decoded in full, so they give exactly
+#: the result of a full decode and one Lanczos resize. 2**24 (4096x4096) is more
+#: than a 12-megapixel phone photograph. Larger files wanted at a much smaller size
+#: are decoded at reduced size (JPEG's DCT scaling, else Pillow's box-filter
+#: Image.reduce), at least REDUCING_GAP times the size wanted on each side, and
+#: then resized with Lanczos as any other image.
+REDUCE_ABOVE_PIXELS = 2**24
+#: Pillow's documentation of ``reducing_gap`` (Image.resize): from 3 on, "the
+#: result is indistinguishable from fair resampling in most cases".
+REDUCING_GAP = 3.0
+# What ImageOps.exif_transpose does for each EXIF orientation (tag 0x0112); the
+# last four turn the image a quarter, so its width and height swap.
+EXIF_ORIENTATION = 0x0112
+ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+QUARTER_TURNS = frozenset({5, 6, 7, 8})
+# Modes Image.reduce cannot average (palette indices, bits, 16-bit): what to
+# convert them to first.
+REDUCIBLE_MODES = {"P": "RGB", "PA": "RGBA", "1": "L"} | {
+    mode: "I" for mode in ("I;16", "I;16L", "I;16B", "I;16N")
+}
 
 # Pillow modes that carry an alpha channel (premultiplied "a" ones included).
 ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -72,8 +107,9 @@ def load_image(
 
     Parameters
     ----------
-    image : str, os.PathLike, PIL.Image.Image or ndarray
-        A file path, a Pillow image, or an array of shape (H, W), (H, W, 1),
+    image : str, bytes, os.PathLike, PIL.Image.Image or ndarray
+        A file path (bytes are a path too, as for :func:`open`), a Pillow
+        image, or an array of shape (H, W), (H, W, 1),
         (H, W, 3) or (H, W, 4). Arrays of dtype uint8 are taken as 0–255, uint16 as
         0–65535 (scaled to 0–255), and any other integer or float dtype as 0–255
         (values outside are clipped; multiply a 0–1 image by 255 first). Grayscale
@@ -85,7 +121,11 @@ def load_image(
         aspect ratio.
     size : tuple of int, optional
         Resize (Lanczos) to exactly ``(H, W)``. Give ``long_edge`` or ``size``,
-        not both; with neither the image keeps its own size.
+        not both; with neither the image keeps its own size. A file of more than
+        :data:`REDUCE_ABOVE_PIXELS` pixels, and at least 2 x :data:`REDUCING_GAP`
+        times the size wanted on a side, is first decoded at reduced size: that
+        needs far less memory, and the result is indistinguishable from a full
+        decode's (a warning says it was done).
 
     Returns
     -------
@@ -97,9 +137,19 @@ def load_image(
     FileNotFoundError
         If the path does not exist.
     ImageError
-        If the file is empty, truncated, not an image, or larger than
-        ``PIL.Image.MAX_IMAGE_PIXELS`` allows; or the array has a bad shape or
-        holds NaN or infinity.
+        If the file is empty, truncated, not an image, or more than twice
+        ``PIL.Image.MAX_IMAGE_PIXELS`` (Pillow's decompression-bomb limit, which
+        Pillow checks before any decoding; raise it for a file you trust); or
+        the array has a bad shape or holds NaN or infinity.
+    TypeError
+        If ``image`` is bytes holding a NUL byte (image data, not a path).
+
+    Warns
+    -----
+    UserWarning
+        When a file is decoded at reduced size, saying how large it is and what
+        it was decoded to. Pillow's ``DecompressionBombWarning`` comes too for a
+        file of more than ``PIL.Image.MAX_IMAGE_PIXELS``.
 
     Examples
     --------
@@ -110,12 +160,11 @@ def load_image(
     """
     if long_edge is not None and size is not None:
         raise ValueError("give long_edge or size, not both")
-    rgb = _to_rgb(image)
-    if long_edge is not None:
-        size = _long_edge_size(rgb.shape[:2], long_edge)
-    elif size is not None:
-        size = _check_size(size)
-    return rgb if size is None else _resize(rgb, size)
+    target = _Target(_check_long_edge(long_edge), _check_size(size))
+    loaded = _to_rgb(image, target)
+    if loaded.note:
+        warnings.warn(loaded.note, UserWarning, stacklevel=2)
+    return loaded.rgb if loaded.size is None else _resize(loaded.rgb, loaded.size)
 
 
 def resize_to_long_edge(image: ImageLike, long_edge: int) -> np.ndarray:
@@ -144,7 +193,7 @@ def scale_image(image: ImageLike, factor: float) -> np.ndarray:
     """
     if not np.isfinite(factor) or factor <= 0:
         raise ValueError(f"factor must be a positive number, got {factor!r}")
-    rgb = _to_rgb(image)
+    rgb = _to_rgb(image).rgb
     h, w = rgb.shape[:2]
     return _resize(rgb, (max(1, round(h * factor)), max(1, round(w * factor))))
 
@@ -288,15 +337,57 @@ def deprocess(batch: np.ndarray, mean_pixel: npt.ArrayLike) -> np.ndarray:
 # --- helpers -------------------------------------------------------------------
 
 
-def _to_rgb(image: ImageLike) -> np.ndarray:
+class _Target(NamedTuple):
+    """The size asked of load_image: a long edge, an exact (H, W), or neither."""
+
+    long_edge: int | None
+    size: tuple[int, int] | None
+
+    def of(self, shape: tuple[int, int]) -> tuple[int, int] | None:
+        """The (H, W) result for an image of ``shape`` (H, W); None: its own."""
+        if self.long_edge is not None:
+            return _long_edge_size(shape, self.long_edge)
+        return self.size
+
+
+class _Loaded(NamedTuple):
+    """An image as RGB, the (H, W) to resize it to (None: as is), and what to say
+    about how it was decoded (None: nothing)."""
+
+    rgb: np.ndarray
+    size: tuple[int, int] | None
+    note: str | None = None
+
+
+_NO_TARGET = _Target(None, None)
+
+
+def _to_rgb(image: ImageLike, target: _Target = _NO_TARGET) -> _Loaded:
+    if isinstance(image, bytes):
+        return _load_file(_bytes_path(image), target)
     if isinstance(image, str | os.PathLike):
-        return _load_file(Path(image))
+        return _load_file(Path(image), target)
     if isinstance(image, Image.Image):
-        return _decode(image, getattr(image, "filename", "") or "the Pillow image")
-    return _array_to_rgb(np.asarray(image))
+        name = getattr(image, "filename", "") or "the Pillow image"
+        rgb = _decode(image, name)
+    else:
+        rgb = _array_to_rgb(np.asarray(image))
+    return _Loaded(rgb, target.of(rgb.shape[:2]))
 
 
-def _load_file(path: Path) -> np.ndarray:
+def _bytes_path(image: bytes) -> Path:
+    # bytes are a path, as for open() and os.path; image data held in memory has
+    # NUL bytes, which no path has, so say how to load that instead.
+    if b"\0" in image:
+        raise TypeError(
+            "load_image takes bytes as a file path, but these hold a NUL byte, so "
+            "they look like image data: load those with "
+            "load_image(PIL.Image.open(io.BytesIO(data)))"
+        )
+    return Path(os.fsdecode(image))
+
+
+def _load_file(path: Path, target: _Target) -> _Loaded:
     if not path.exists():
         raise FileNotFoundError(f"no image file at {path}; check the path")
     if path.is_file() and path.stat().st_size == 0:
@@ -311,19 +402,85 @@ def _load_file(path: Path) -> np.ndarray:
     except Image.DecompressionBombError as e:
         raise _bomb_error(path, e) from None
     with img:
-        return _decode(img, path)
+        return _decode_reduced(img, path, target)
 
 
-def _decode(img: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:
+def _decode_reduced(img: Image.Image, path: Path, target: _Target) -> _Loaded:
+    """Decode a file no larger than ``target`` needs, as _decode would in full."""
+    width, height = img.size
+    if target == _NO_TARGET or width * height <= REDUCE_ABOVE_PIXELS:
+        rgb = _decode(img, path)
+        return _Loaded(rgb, target.of(rgb.shape[:2]))
+    with _decoding(path):  # a PNG may keep its EXIF after its pixels: this loads it
+        orientation = img.getexif().get(EXIF_ORIENTATION, 1)
+    turned = orientation in QUARTER_TURNS
+    shown = (height, width) if turned else (width, height)  # as displayed, W x H
+    wanted = target.of(shown[::-1])
+    assert wanted is not None  # there is a target
+    # The wanted size as the file stores it, (width, height), before turning.
+    need = wanted if turned else wanted[::-1]
+    if _factors(img.size, need) == (1, 1):
+        return _Loaded(_decode(img, path), wanted)
+    draft = img.draft(
+        None, (math.ceil(REDUCING_GAP * need[0]), math.ceil(REDUCING_GAP * need[1]))
+    )
+    _load(img, path)
+    factors = _factors(img.size, need)
+    if factors != (1, 1):
+        # Averaged as _decode would composite: transparency made alpha, palette
+        # indices made colours, first.
+        if "transparency" in img.info:
+            img = img.convert("RGBA")
+        elif img.mode in REDUCIBLE_MODES:
+            img = img.convert(REDUCIBLE_MODES[img.mode])
+        img = img.reduce(factors)
+    # DCT scaling and Image.reduce round sizes up, so the last row and column
+    # cover part of a block: the file spans this box of the pixels decoded.
+    drafted = (width, height) if draft is None else draft[1][2:]
+    box = (0.0, 0.0, drafted[0] / factors[0], drafted[1] / factors[1])
+    decoded = _float_rgb(img, path)
+    rgb = _resize(decoded, need[::-1], box, ORIENTATION_TRANSPOSE.get(orientation))
+    note = (
+        f"{path} is {shown[0]}x{shown[1]} pixels, far more than the "
+        f"{wanted[1]}x{wanted[0]} result needs: decoded at reduced size "
+        f"({img.size[0]}x{img.size[1]}) to save memory"
+    )
+    return _Loaded(rgb, None, note)
+
+
+def _factors(stored: tuple[int, int], need: tuple[int, int]) -> tuple[int, int]:
+    """Integer reductions of ``stored`` (W, H) leaving REDUCING_GAP x ``need``."""
+    return (
+        max(1, int(stored[0] // (REDUCING_GAP * need[0]))),
+        max(1, int(stored[1] // (REDUCING_GAP * need[1]))),
+    )
+
+
+@contextlib.contextmanager
+def _decoding(name: str | os.PathLike[str]) -> Iterator[None]:
+    """Report what Pillow raises while decoding as an ImageError naming the file."""
     try:
-        img.load()  # full decode here, so a truncated file fails now
+        yield
     except Image.DecompressionBombError as e:
         raise _bomb_error(name, e) from None
     except (OSError, SyntaxError, EOFError, ValueError) as e:
         raise ImageError(
             f"{name} could not be decoded (truncated or corrupt?): {e}"
         ) from e
-    img = ImageOps.exif_transpose(img)
+
+
+def _load(img: Image.Image, name: str | os.PathLike[str]) -> None:
+    with _decoding(name):
+        img.load()  # full decode here, so a truncated file fails now
+
+
+def _decode(img: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:
+    _load(img, name)
+    return _float_rgb(ImageOps.exif_transpose(img), name)
+
+
+def _float_rgb(img: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:
+    """A decoded Pillow image as a float32 RGB array, 0-255, composited on white."""
     if img.mode in ALPHA_MODES or "transparency" in img.info:
         return _array_to_rgb(np.asarray(img.convert("RGBA")))
     if img.mode in SIXTEEN_BIT_MODES:
@@ -362,8 +519,11 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageError(f"image is empty: shape {arr.shape}")
     _check_finite(arr)
-    scale = UINT16_TO_UINT8 if arr.dtype == np.uint16 else 1.0
-    arr = np.clip(arr, 0, 255 * scale).astype(np.float32) / np.float32(scale)
+    if arr.dtype == np.uint8:  # already 0-255: one float copy, not three
+        arr = arr.astype(np.float32)
+    else:
+        scale = UINT16_TO_UINT8 if arr.dtype == np.uint16 else 1.0
+        arr = np.clip(arr, 0, 255 * scale).astype(np.float32) / np.float32(scale)
     if arr.shape[2] == 4:  # composite on white: out = rgb·α + 255·(1 − α)
         alpha = arr[..., 3:] / 255
         arr = arr[..., :3] * alpha + 255 * (1 - alpha)
@@ -379,15 +539,21 @@ def _check_finite(arr: np.ndarray) -> None:
         )
 
 
-def _check_size(size: Sequence[int]) -> tuple[int, int]:
+def _check_size(size: Sequence[int] | None) -> tuple[int, int] | None:
+    if size is None:
+        return None
     if len(size) != 2 or not all(_is_positive_int(n) for n in size):
         raise ValueError(f"size must be (H, W) with two positive ints, got {size!r}")
     return int(size[0]), int(size[1])
 
 
-def _long_edge_size(shape: tuple[int, int], long_edge: int) -> tuple[int, int]:
-    if not _is_positive_int(long_edge):
+def _check_long_edge(long_edge: int | None) -> int | None:
+    if long_edge is not None and not _is_positive_int(long_edge):
         raise ValueError(f"long_edge must be a positive int, got {long_edge!r}")
+    return None if long_edge is None else int(long_edge)
+
+
+def _long_edge_size(shape: tuple[int, int], long_edge: int) -> tuple[int, int]:
     h, w = shape
     ratio = long_edge / max(h, w)
     return max(1, round(h * ratio)), max(1, round(w * ratio))
@@ -397,17 +563,25 @@ def _is_positive_int(n: object) -> bool:
     return isinstance(n, int | np.integer) and not isinstance(n, bool) and bool(n > 0)
 
 
-def _resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _resize(
+    rgb: np.ndarray,
+    size: tuple[int, int],
+    box: tuple[float, float, float, float] | None = None,
+    transpose: Image.Transpose | None = None,
+) -> np.ndarray:
+    """Resize ``rgb`` (the ``box`` of it, default all) to ``size`` (H, W) with
+    Lanczos, then ``transpose`` it."""
     h, w = size
-    if rgb.shape[:2] == (h, w):
+    if rgb.shape[:2] == (h, w) and box is None and transpose is None:
         return rgb
     # Resize each channel as a 32-bit float ("F") image: no rounding to 8 bits.
-    channels = [
-        np.asarray(
-            Image.fromarray(np.ascontiguousarray(rgb[..., c])).resize((w, h), RESAMPLE)
-        )
-        for c in range(3)
-    ]
+    channels = []
+    for c in range(3):
+        channel = Image.fromarray(np.ascontiguousarray(rgb[..., c]))
+        channel = channel.resize((w, h), RESAMPLE, box=box)
+        if transpose is not None:
+            channel = channel.transpose(transpose)
+        channels.append(np.asarray(channel))
     return np.ascontiguousarray(np.clip(np.stack(channels, axis=-1), 0, 255))
 
 

@@ -32,11 +32,30 @@ class WeightsNotFoundError(FileNotFoundError):
 
 def cache_dir() -> Path:
     """The per-user cache folder: ``$NAAH_CACHE``, else ``$XDG_CACHE_HOME/naah``,
-    else ``~/.cache/naah``."""
+    else ``~/.cache/naah``.
+
+    Raises
+    ------
+    ValueError
+        If the variable in use starts with a ``~`` that names no user (the
+        message names the variable).
+    """
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "naah"
+        return _expand(os.environ[CACHE_ENV], f"${CACHE_ENV}")
+    if os.environ.get("XDG_CACHE_HOME"):
+        return _expand(os.environ["XDG_CACHE_HOME"], "$XDG_CACHE_HOME") / "naah"
+    return _expand("~/.cache", "the home folder ($HOME)") / "naah"
+
+
+def _expand(text: str | os.PathLike, what: str) -> Path:
+    """``text`` as a path with ``~`` expanded; ``what`` names it in the error."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError as error:  # "~someone" with no such user, or no home
+        raise ValueError(
+            f"{what} is {os.fspath(text)!r}, whose '~' cannot be expanded "
+            f"({error}); give a full path"
+        ) from None
 
 
 def default_weights_path() -> Path:
@@ -57,9 +76,10 @@ def search_order(explicit: str | os.PathLike | None = None) -> list[tuple[str, P
     """
     places = []
     if explicit is not None:
-        places.append(("given", Path(explicit).expanduser()))
+        places.append(("given", _expand(explicit, "the weights path")))
     if os.environ.get(WEIGHTS_ENV):
-        places.append((f"${WEIGHTS_ENV}", Path(os.environ[WEIGHTS_ENV]).expanduser()))
+        variable = f"${WEIGHTS_ENV}"
+        places.append((variable, _expand(os.environ[WEIGHTS_ENV], variable)))
     places.append(("cache", default_weights_path()))
     return places
 
@@ -75,6 +95,9 @@ def find_weights(explicit: str | os.PathLike | None = None) -> Path:
     WeightsNotFoundError
         With a message naming the file needed, where it is published, its size and
         checksum, and where to put it.
+    ValueError
+        If ``explicit`` or a variable consulted starts with a ``~`` that names no
+        user (the message names which).
 
     Examples
     --------

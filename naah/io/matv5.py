@@ -27,6 +27,12 @@ The predicate receives the value's *path*: the variable name, then a linear
 (column-major) index for each cell or struct-array element and a field name for
 each struct field, e.g. ``("layers", 12, "weights", 0)``.
 
+Every size the file declares is checked before anything of that size is allocated
+or read: against the bytes left in the file (or in the element that holds it, or,
+inside a compressed element, against what deflate can produce from its compressed
+bytes), and against the caller's :class:`Limits`. A file that lies about a size is
+reported as a :class:`MatFileError` naming where, never a ``MemoryError``.
+
 The format is described in MathWorks, "MAT-File Format", versions 5 to 7
 (https://www.mathworks.com/help/pdf_doc/matlab/matfile_format.pdf); section and
 table numbers below refer to it.
@@ -35,7 +41,9 @@ table numbers below refer to it.
 from __future__ import annotations
 
 import io
+import math
 import struct
+import sys
 import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -52,6 +60,22 @@ VERSION_5 = 0x0100
 ALIGNMENT = 8
 # Bytes read, inflated or discarded at a time: bounds the reader's own memory.
 CHUNK_BYTES = 1 << 16
+# Deflate's largest expansion: 1032 output bytes per input byte at best (zlib FAQ,
+# "What's the maximum compression ratio?"), so a compressed element of n bytes can
+# hold at most 1032 * n bytes of elements.
+MAX_DEFLATE_RATIO = 1032
+# Cells and structs nested in one another. MatConvNet files nest four deep
+# (layers{i}.weights{1}); each level costs the reader a few Python stack frames.
+MAX_DEPTH = 32
+# Bytes of one array name or struct field name: far more than MATLAB writes (names
+# of at most 63 characters, namelengthmax, in field-name slots of 64 bytes).
+MAX_NAME_BYTES = 4096
+# Bytes of data a small data element packs into its tag (Figure 1-6).
+SMALL_ELEMENT_BYTES = 4
+# Dimensions of an array: HDF5 allows 32 (H5S_MAX_RANK), numpy 64.
+MAX_DIMENSIONS = 32
+# Elements of the largest array 64-bit MATLAB can make ([~, maxsize] = computer).
+MAX_ARRAY_ELEMENTS = 2**48 - 1
 
 # Data types (Table 1-1, "MAT-File Data Types").
 MI_INT8, MI_UINT8, MI_INT16, MI_UINT16, MI_INT32, MI_UINT32 = 1, 2, 3, 4, 5, 6
@@ -93,6 +117,8 @@ FLAG_COMPLEX, FLAG_LOGICAL = 0x0800, 0x0200
 
 Path = tuple[str | int, ...]
 KeepPredicate = Callable[[Path], bool]
+# No file is larger, so an unknown file size bounds nothing.
+_UNBOUNDED = sys.maxsize
 
 
 class MatFileError(ValueError):
@@ -117,6 +143,46 @@ class Skipped(NamedTuple):
 
     shape: tuple[int, ...]
     mat_class: str
+
+
+class Limits(NamedTuple):
+    """The largest arrays a kind of file holds; larger declared ones are corrupt.
+
+    Checked before an array is allocated, so a file declaring a huge array fails at
+    once, whatever the bytes that follow. The default limits nothing but depth.
+
+    Attributes
+    ----------
+    max_values : int or None
+        Values of one numeric or char array that is read (declined ones are
+        skipped, so cost nothing).
+    max_elements : int or None
+        Elements of one cell or struct array, and fields of one struct.
+    max_depth : int
+        Cells and structs nested in one another.
+    kind : str
+        What the limits describe, for messages, e.g. ``"a VGG-19 weights file"``.
+
+    Examples
+    --------
+    >>> import io, numpy as np, scipy.io
+    >>> buffer = io.BytesIO()
+    >>> scipy.io.savemat(buffer, {"x": np.zeros((10, 10))})
+    >>> _ = buffer.seek(0)
+    >>> read_variables(buffer, limits=Limits(max_values=50, kind="a small file"))
+    Traceback (most recent call last):
+    ...
+    naah.io.matv5.MatFileError: x is a 10x10 array of 100 values; a small file has none larger than 50
+    """
+
+    max_values: int | None = None
+    max_elements: int | None = None
+    max_depth: int = MAX_DEPTH
+    kind: str = "the file"
+
+
+#: The default Limits: only the nesting depth is bounded.
+NO_LIMITS = Limits()
 
 
 def describe_path(path: Path) -> str:
@@ -165,6 +231,7 @@ def read_variables(
     *,
     keep: KeepPredicate | None = None,
     hashers: Iterable[Any] = (),
+    limits: Limits = NO_LIMITS,
 ) -> dict[str, Any]:
     """Read every variable of a level-5 MAT-file, skipping arrays ``keep`` declines.
 
@@ -178,6 +245,9 @@ def read_variables(
         read (see the module docstring for paths). Default: keep everything.
     hashers : iterable of hashlib objects
         Each is updated with every byte of the file, in order.
+    limits : Limits, optional
+        The largest arrays to accept. Whatever they are, no declared size is
+        believed beyond the bytes that could hold it.
 
     Returns
     -------
@@ -187,7 +257,8 @@ def read_variables(
     Raises
     ------
     MatFileError
-        If the file is not a level-5 MAT-file, is truncated or is corrupt.
+        If the file is not a level-5 MAT-file, is truncated or is corrupt, or
+        declares an array larger than ``limits`` allow.
 
     Examples
     --------
@@ -202,7 +273,7 @@ def read_variables(
     """
     source = _FileStream(file, list(hashers))
     order = read_header(source.read(HEADER_BYTES))
-    reader = _ElementReader(order, keep or (lambda path: True))
+    reader = _ElementReader(order, keep or (lambda path: True), limits)
     variables: dict[str, Any] = {}
     while True:
         tag = source.read_upto(ALIGNMENT)
@@ -222,6 +293,11 @@ class _FileStream:
         self._file = file
         self._hashers = hashers
         self.position = 0
+        self.size = _size_of(file)  # counted from where the stream starts
+
+    def remaining(self) -> int:
+        """Bytes between here and the end of the file (huge if that is unknown)."""
+        return _UNBOUNDED if self.size is None else self.size - self.position
 
     def _consumed(self, data: Any) -> None:
         for hasher in self._hashers:
@@ -251,6 +327,17 @@ class _FileStream:
     def skip(self, n: int, path: Path = ()) -> None:
         while n > 0:
             n -= len(self.read(min(n, CHUNK_BYTES), path))
+
+
+def _size_of(file: io.BufferedIOBase) -> int | None:
+    """Bytes from the file's position to its end, or None if it cannot seek."""
+    try:
+        here = file.tell()
+        end = file.seek(0, io.SEEK_END)
+        file.seek(here)
+    except (OSError, AttributeError, ValueError):
+        return None
+    return end - here
 
 
 class _InflatedStream:
@@ -335,24 +422,53 @@ def _padding(nbytes: int) -> int:
     return -nbytes % ALIGNMENT
 
 
-class _ElementReader:
-    """Parses data elements of one byte order from a stream."""
+def _shape_text(dims: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in dims) or "scalar"
 
-    def __init__(self, order: str, keep: KeepPredicate):
+
+class _ElementReader:
+    """Parses data elements of one byte order from a stream.
+
+    ``_ends`` holds the stream position where each element being parsed ends,
+    outermost first (the first entry bounds the whole top-level element): nothing
+    inside an element may reach past its end, so no declared size is believed
+    beyond the bytes that could hold it.
+    """
+
+    def __init__(self, order: str, keep: KeepPredicate, limits: Limits):
         self._order = order
         self._keep = keep
+        self._limits = limits
+        self._ends: list[int] = []
 
     # -- tags and plain data -------------------------------------------------
-    def _tag(self, raw: bytes) -> tuple[int, int, bytes | None]:
+    def _tag(self, raw: bytes, path: Path) -> tuple[int, int, bytes | None]:
         """Split a tag into (type, byte count, data of a small element or None)."""
         first, second = struct.unpack(self._order + "II", raw)
         if first >> 16:  # small data element: count and type share the first word
             nbytes = first >> 16
+            if nbytes > SMALL_ELEMENT_BYTES:
+                raise MatFileError(
+                    f"{describe_path(path)} has a small data element of {nbytes} "
+                    f"bytes; one holds at most {SMALL_ELEMENT_BYTES}. The file is "
+                    "corrupt",
+                    path=path,
+                )
             return first & 0xFFFF, nbytes, raw[4 : 4 + nbytes]
         return first, second, None
 
+    def _room(self, stream: Any) -> int:
+        """Bytes between the stream's position and the end of the innermost element."""
+        return self._ends[-1] - stream.position
+
     def _element(self, stream: Any, path: Path) -> tuple[int, int, bytes | None]:
-        return self._tag(stream.read(ALIGNMENT, path))
+        room = self._room(stream)
+        if room < ALIGNMENT:
+            raise _overrun(path, ALIGNMENT, room)
+        mi_type, nbytes, small = self._tag(stream.read(ALIGNMENT, path), path)
+        if small is None and nbytes > room - ALIGNMENT:
+            raise _overrun(path, nbytes, room - ALIGNMENT)
+        return mi_type, nbytes, small
 
     def _dtype(self, mi_type: int, path: Path) -> np.dtype:
         code = _MI_DTYPES.get(mi_type)
@@ -363,17 +479,29 @@ class _ElementReader:
             )
         return np.dtype(self._order + code)
 
-    def _small_array(self, stream: Any, path: Path) -> np.ndarray:
-        """Read a whole (small) data element as a 1-D array."""
+    def _small_array(self, stream: Any, path: Path, what: str) -> np.ndarray:
+        """Read a whole (small) integer data element, ``what`` it holds, as 1-D."""
         mi_type, nbytes, small = self._element(stream, path)
         dtype = self._dtype(mi_type, path)
+        if dtype.kind not in "iu" or nbytes < dtype.itemsize:
+            raise MatFileError(
+                f"the {what} of {describe_path(path)} should be integers, got "
+                f"{nbytes} bytes of MAT type {mi_type}; the file is corrupt",
+                path=path,
+            )
         data = small if small is not None else stream.read(nbytes, path)
         if small is None:
             stream.skip(_padding(nbytes), path)
         return np.frombuffer(data, dtype=dtype, count=nbytes // dtype.itemsize)
 
-    def _bytes(self, stream: Any, path: Path) -> bytes:
+    def _bytes(self, stream: Any, path: Path, what: str, limit: int) -> bytes:
         _, nbytes, small = self._element(stream, path)
+        if nbytes > limit:
+            raise MatFileError(
+                f"the {what} of {describe_path(path)} is {nbytes:,} bytes long; "
+                f"{self._limits.kind} has none longer than {limit:,}",
+                path=path,
+            )
         if small is not None:
             return small
         data = stream.read(nbytes, path)
@@ -382,10 +510,25 @@ class _ElementReader:
 
     # -- top level -------------------------------------------------------------
     def top_level(self, source: _FileStream, raw_tag: bytes) -> tuple[str | None, Any]:
-        mi_type, nbytes, small = self._tag(raw_tag)
+        start = source.position - ALIGNMENT
+        mi_type, nbytes, small = self._tag(raw_tag, ())
+        if small is None and nbytes > source.remaining():
+            raise MatFileError(
+                f"the element at byte {start:,} declares {nbytes:,} bytes, but the "
+                f"file ends {source.remaining():,} bytes after its tag",
+                truncated=True,
+            )
         if mi_type == MI_COMPRESSED:
             stream = _InflatedStream(source, nbytes)
-            inner_type, inner_bytes, _ = self._element(stream, ())
+            inner_type, inner_bytes, _ = self._tag(stream.read(ALIGNMENT), ())
+            if inner_bytes > MAX_DEFLATE_RATIO * nbytes:
+                raise MatFileError(
+                    f"the compressed element at byte {start:,} declares "
+                    f"{inner_bytes:,} bytes of content, but deflate cannot make more "
+                    f"than {MAX_DEFLATE_RATIO * nbytes:,} from its {nbytes:,} bytes; "
+                    "the file is corrupt"
+                )
+            self._ends = [ALIGNMENT + inner_bytes]
             if inner_type != MI_MATRIX:
                 stream.skip(inner_bytes)
                 stream.finish(())
@@ -394,6 +537,7 @@ class _ElementReader:
             stream.finish((name,))
             return name, value
         if mi_type == MI_MATRIX:
+            self._ends = [source.position + nbytes]
             name, value = self.matrix(source, nbytes, ())
             source.skip(_padding(nbytes), (name,))
             return name, value
@@ -406,21 +550,32 @@ class _ElementReader:
         """Parse one miMATRIX element whose tag has been read; return (name, value)."""
         if nbytes == 0:  # MATLAB writes empty cell contents as empty elements
             return "", np.zeros((0, 0))
-        end = stream.position + nbytes
-        flags = self._small_array(stream, path)
-        dims = tuple(int(d) for d in self._small_array(stream, path))
-        name = self._bytes(stream, path).decode("latin-1")
-        path = path or (name,)
-        mx_class = int(flags[0]) & 0xFF
-        value = self._contents(stream, mx_class, int(flags[0]), dims, path)
-        left = end - stream.position
-        if left < 0:
+        if len(self._ends) > self._limits.max_depth:
             raise MatFileError(
-                f"{describe_path(path)} is {-left} bytes longer than its tag says; "
-                "the file is corrupt",
+                f"{describe_path(path)} is nested more than "
+                f"{self._limits.max_depth} cells or structs deep; the file is corrupt",
                 path=path,
             )
-        stream.skip(left, path)
+        end = stream.position + nbytes
+        self._ends.append(end)
+        try:
+            flags = self._small_array(stream, path, "array flags")
+            dims = tuple(int(d) for d in self._small_array(stream, path, "dimensions"))
+            name = self._bytes(stream, path, "name", MAX_NAME_BYTES).decode("latin-1")
+            path = path or (name,)
+            _check_dimensions(dims, path)
+            mx_class = int(flags[0]) & 0xFF
+            value = self._contents(stream, mx_class, int(flags[0]), dims, path)
+            left = end - stream.position
+            if left < 0:
+                raise MatFileError(
+                    f"{describe_path(path)} is {-left} bytes longer than its tag "
+                    "says; the file is corrupt",
+                    path=path,
+                )
+            stream.skip(left, path)
+        finally:
+            self._ends.pop()
         return name, value
 
     def _contents(
@@ -436,6 +591,48 @@ class _ElementReader:
             return self._struct(stream, dims, path)
         return Skipped(dims, _MX_OTHER.get(mx_class, f"class {mx_class}"))
 
+    def _check_values(self, dims: tuple[int, ...], kind: str, path: Path) -> int:
+        """The number of values of an array about to be read, if within the limits."""
+        count = math.prod(dims)
+        limit = self._limits.max_values
+        if limit is not None and count > limit:
+            raise MatFileError(
+                f"{describe_path(path)} is a {_shape_text(dims)} {kind} of "
+                f"{count:,} values; {self._limits.kind} has none larger than "
+                f"{limit:,}",
+                path=path,
+            )
+        return count
+
+    def _check_elements(
+        self,
+        stream: Any,
+        dims: tuple[int, ...],
+        per_element: int,
+        kind: str,
+        path: Path,
+    ) -> int:
+        """The element count of a cell or struct array, if the limits and the bytes
+        left allow it; each element takes at least ``per_element`` tags."""
+        count = math.prod(dims)
+        limit = self._limits.max_elements
+        shown = f"{describe_path(path)} is a {_shape_text(dims)} {kind}"
+        if limit is not None and count > limit:
+            raise MatFileError(
+                f"{shown} of {count:,} elements; {self._limits.kind} has none "
+                f"larger than {limit:,}",
+                path=path,
+            )
+        room = self._room(stream)
+        if count * per_element * ALIGNMENT > room:
+            raise MatFileError(
+                f"{shown} of {count:,} elements, but only {room:,} bytes are left "
+                f"for them and each takes at least {per_element * ALIGNMENT}; the "
+                "file is corrupt",
+                path=path,
+            )
+        return count
+
     def _numeric(
         self, stream: Any, mx_class: int, flags: int, dims: tuple[int, ...], path: Path
     ) -> np.ndarray | Skipped:
@@ -445,18 +642,24 @@ class _ElementReader:
             class_name = "logical"
         if not self._keep(path):
             return Skipped(dims, class_name)
-        value = self._numeric_part(stream, class_code, dims, path)
+        count = self._check_values(dims, "array", path)
+        value = self._numeric_part(stream, class_code, dims, count, path)
         if flags & FLAG_COMPLEX:
-            value = value + 1j * self._numeric_part(stream, class_code, dims, path)
+            imaginary = self._numeric_part(stream, class_code, dims, count, path)
+            value = value + 1j * imaginary
         return value.astype(bool) if is_logical else value
 
     def _numeric_part(
-        self, stream: Any, class_code: str, dims: tuple[int, ...], path: Path
+        self,
+        stream: Any,
+        class_code: str,
+        dims: tuple[int, ...],
+        count: int,
+        path: Path,
     ) -> np.ndarray:
         """Read one real-valued data element into an array of MATLAB's shape."""
         mi_type, nbytes, small = self._element(stream, path)
         stored = self._dtype(mi_type, path)
-        count = int(np.prod(dims))
         if nbytes != count * stored.itemsize:
             raise MatFileError(
                 f"{describe_path(path)} has shape {dims} ({count} values) but "
@@ -474,6 +677,7 @@ class _ElementReader:
         return flat.reshape(dims, order="F")
 
     def _char(self, stream: Any, dims: tuple[int, ...], path: Path) -> str | tuple:
+        self._check_values(dims, "char array", path)
         mi_type, nbytes, small = self._element(stream, path)
         data = small if small is not None else stream.read(nbytes, path)
         if small is None:
@@ -482,6 +686,13 @@ class _ElementReader:
         rows = dims[0] if dims else 0
         if rows <= 1 or not text:
             return text
+        if len(text) % rows:
+            raise MatFileError(
+                f"{describe_path(path)} is a {_shape_text(dims)} char array holding "
+                f"{len(text)} characters, which do not fill its {rows} rows; the "
+                "file is corrupt",
+                path=path,
+            )
         grid = np.array(list(text), dtype=object).reshape((rows, -1), order="F")
         return tuple("".join(row) for row in grid)
 
@@ -490,6 +701,13 @@ class _ElementReader:
         if mi_type == MI_UTF8:
             return data.decode("utf-8", errors="replace")
         if mi_type in (MI_UINT16, MI_UTF16, MI_INT16):
+            if len(data) % 2:
+                raise MatFileError(
+                    f"{describe_path(path)} is text of {len(data)} bytes stored as "
+                    "16-bit code units, which take an even number; the file is "
+                    "corrupt",
+                    path=path,
+                )
             return data.decode(f"utf-16-{endian}", errors="surrogatepass")
         if mi_type in (MI_UINT8, MI_INT8):
             return data.decode("latin-1")
@@ -502,7 +720,7 @@ class _ElementReader:
         )
 
     def _cell(self, stream: Any, dims: tuple[int, ...], path: Path) -> np.ndarray:
-        count = int(np.prod(dims))
+        count = self._check_elements(stream, dims, 1, "cell", path)
         values = np.empty(count, dtype=object)
         for index in range(count):
             values[index] = self._child(stream, (*path, index))
@@ -519,8 +737,16 @@ class _ElementReader:
         return self.matrix(stream, nbytes, path)[1]
 
     def _struct(self, stream: Any, dims: tuple[int, ...], path: Path) -> Any:
-        name_length = int(self._small_array(stream, path)[0])
-        raw_names = self._bytes(stream, path)
+        name_length = int(self._small_array(stream, path, "field name length")[0])
+        if not 0 <= name_length <= MAX_NAME_BYTES:
+            raise MatFileError(
+                f"{describe_path(path)} gives its field names {name_length:,} bytes "
+                f"each; {self._limits.kind} has none longer than {MAX_NAME_BYTES:,}",
+                path=path,
+            )
+        most_fields = self._limits.max_elements or _UNBOUNDED
+        limit = min(name_length * most_fields, self._room(stream))
+        raw_names = self._bytes(stream, path, "field names", limit)
         n_fields = len(raw_names) // name_length if name_length else 0
         fields = [
             raw_names[i * name_length : (i + 1) * name_length]
@@ -528,7 +754,9 @@ class _ElementReader:
             .decode("latin-1")
             for i in range(n_fields)
         ]
-        count = int(np.prod(dims))
+        # Elements of a struct without fields hold nothing, so bytes cannot bound
+        # their number; count them as if each held one field.
+        count = self._check_elements(stream, dims, max(n_fields, 1), "struct", path)
         elements = np.empty(count, dtype=object)
         for index in range(count):
             prefix = path if count == 1 else (*path, index)
@@ -538,3 +766,27 @@ class _ElementReader:
         if count == 1:
             return elements[0]
         return elements.reshape(dims, order="F")
+
+
+def _check_dimensions(dims: tuple[int, ...], path: Path) -> None:
+    problem = None
+    if any(d < 0 for d in dims):
+        problem = "a dimension cannot be negative"
+    elif len(dims) > MAX_DIMENSIONS:
+        problem = f"an array has at most {MAX_DIMENSIONS}"
+    elif math.prod(d for d in dims if d) > MAX_ARRAY_ELEMENTS:
+        problem = f"no array has more than {MAX_ARRAY_ELEMENTS:,} elements"
+    if problem:
+        raise MatFileError(
+            f"{describe_path(path)} has dimensions {dims}; {problem}. The file is "
+            "corrupt",
+            path=path,
+        )
+
+
+def _overrun(path: Path, nbytes: int, room: int) -> MatFileError:
+    return MatFileError(
+        f"{describe_path(path)} declares {nbytes:,} bytes of data where "
+        f"{max(room, 0):,} are left of the element holding it; the file is corrupt",
+        path=path,
+    )

@@ -15,7 +15,9 @@ RGB in 0..255 units. Every field is found by name, never by position, and every
 layer's name, type and shape is checked against the VGG-19 table in
 :mod:`naah.architecture`, including the layers not kept. Layers not kept are never
 held in memory: the MAT v5 reader skips their arrays as it streams past them, and
-HDF5 datasets are only read when kept.
+HDF5 datasets are only read when kept. No size a file declares is believed before
+it is checked against the bytes that could hold it and against VGG-19's largest
+layer, and the values kept must be finite numbers.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from naah.architecture import (
 )
 from naah.io import matv5
 from naah.io._weights_common import (
+    HDF5_ERRORS,
     KERAS_URL,
     MATCONVNET_URL,
     ConvParams,
@@ -109,6 +112,8 @@ HDF5_OFFSETS = (0, 512)
 SNIFF_BYTES = 1024
 # Read size of the separate checksum pass over HDF5 files.
 HASH_CHUNK_BYTES = 1 << 20
+# Values counted at a time when looking for NaN and infinity: bounds the temporary.
+FINITE_CHECK_BLOCK = 1 << 20
 
 
 class _MissingWeightsFile(WeightsError, FileNotFoundError):
@@ -182,6 +187,40 @@ class VGGWeights:
                 found[int(name[4]) - 1] = conv.kernel.shape[0]
         return tuple(found)
 
+    def non_finite(self) -> tuple[str, ...]:
+        """Where the parameters or the mean pixel hold NaN or infinity.
+
+        Empty for a usable network. :func:`load_weights` refuses the others unless
+        called with ``check_finite=False``.
+
+        Returns
+        -------
+        tuple of str
+            One entry per array, e.g. ``'conv1_1 kernel (3 NaN of 1,728 values)'``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> conv = ConvParams(np.ones((1, 3, 3, 3), np.float32),
+        ...                   np.array([np.inf], np.float32), (1, 1, 1, 1), (1, 1))
+        >>> source = WeightsSource("w.mat", "matconvnet", "?", 0, None, "unknown")
+        >>> mean = np.array([np.nan, 0, 0], np.float32)
+        >>> VGGWeights({"conv1_1": conv}, mean, None, None, source).non_finite()
+        ('conv1_1 bias (1 infinite of 1 values)', 'mean pixel (1 NaN of 3 values)')
+        """
+        arrays = [
+            (f"{name} {part}", array)
+            for name, conv in self.params.items()
+            for part, array in (("kernel", conv.kernel), ("bias", conv.bias))
+        ]
+        arrays.append(("mean pixel", self.mean_pixel))
+        found = []
+        for where, array in arrays:
+            counts = _non_finite_counts(array)
+            if counts:
+                found.append(f"{where} ({counts} of {array.size:,} values)")
+        return tuple(found)
+
     def __repr__(self) -> str:
         names = list(self.params)
         span = f"{names[0]}..{names[-1]}" if names else "none"
@@ -196,7 +235,10 @@ class VGGWeights:
 
 
 def load_weights(
-    path: str | os.PathLike, *, layers: Iterable[str] | None = None
+    path: str | os.PathLike,
+    *,
+    layers: Iterable[str] | None = None,
+    check_finite: bool = True,
 ) -> VGGWeights:
     """Load VGG-19 weights, checking every layer's name and shape.
 
@@ -210,6 +252,10 @@ def load_weights(
         Weight layers to keep, e.g. ``naah.architecture.CONV_LAYERS``; others are
         checked but never held in memory. Default: every weight layer in the file
         (all 19, or the 16 convolutions of a Keras ``_notop`` file).
+    check_finite : bool, optional
+        Refuse a file whose kept kernels, biases or mean pixel hold NaN or
+        infinity (the default). ``False`` loads them anyway, for inspection:
+        :meth:`VGGWeights.non_finite` says where they are.
 
     Returns
     -------
@@ -220,8 +266,10 @@ def load_weights(
     FileNotFoundError
         If nothing is at ``path`` (also a :class:`WeightsError`).
     WeightsError
-        If the file is not a complete, consistent VGG-19 weights file, or
-        ``layers`` names a layer VGG-19 does not have.
+        If the file is not a complete, consistent VGG-19 weights file, declares
+        arrays larger than it holds or than VGG-19's, holds non-finite values
+        (unless ``check_finite=False``), or ``layers`` names a layer VGG-19 does
+        not have.
 
     Warns
     -----
@@ -256,18 +304,47 @@ def load_weights(
         _hash_file(filename, hashers.values())
     digests = {name: hasher.hexdigest() for name, hasher in hashers.items()}
     status, warning = _checksum_status(filename, size, digests, network.release)
-    if warning:
-        warnings.warn(warning, UserWarning, stacklevel=2)
     source = WeightsSource(
         filename, file_format, network.release, size, digests.get("sha256"), status
     )
-    return VGGWeights(
+    weights = VGGWeights(
         network.params,
         network.mean_pixel,
         network.class_descriptions,
         network.class_names,
         source,
     )
+    if check_finite and (found := weights.non_finite()):
+        raise WeightsError(
+            f"{label(filename)} holds values that are not finite numbers: "
+            f"{'; '.join(found)}. The file is corrupt; download it again from "
+            f"{MATCONVNET_URL if network.release != 'keras' else KERAS_URL}. "
+            "(load_weights(..., check_finite=False) loads it anyway.)"
+        )
+    if warning:
+        warnings.warn(warning, UserWarning, stacklevel=2)
+    return weights
+
+
+def _non_finite_counts(array: np.ndarray) -> str:
+    """How many NaN and infinite values ``array`` holds, as text ('' for none)."""
+    # A float64 sum of float32 values cannot overflow, so it is finite exactly when
+    # every value is, and costs no temporary array: the common case is one pass.
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN: that is the point
+        total = np.sum(array, dtype=np.float64)
+    if np.isfinite(total):
+        return ""
+    flat = array.reshape(-1)
+    nan = infinite = 0
+    for start in range(0, flat.size, FINITE_CHECK_BLOCK):
+        block = flat[start : start + FINITE_CHECK_BLOCK]
+        nan += int(np.count_nonzero(np.isnan(block)))
+        infinite += int(np.count_nonzero(np.isinf(block)))
+    counts = [
+        f"{nan:,} NaN" if nan else "",
+        f"{infinite:,} infinite" if infinite else "",
+    ]
+    return ", ".join(filter(None, counts))
 
 
 # -- arguments -----------------------------------------------------------------------
@@ -358,7 +435,13 @@ def _classify_hdf5(filename: str, head: bytes) -> str:
     if head.startswith(b"MATLAB"):
         return "matlab-v7.3"
     with open_h5(filename) as file:
-        return "matlab-v7.3" if "layers" in file else "keras-h5"
+        try:
+            return "matlab-v7.3" if "layers" in file else "keras-h5"
+        except HDF5_ERRORS as exc:
+            raise WeightsError(
+                f"{label(filename)} is an HDF5 file whose root group cannot be read "
+                f"({exc}): it is truncated or corrupt. Download it again."
+            ) from exc
 
 
 def _describe_content(head: bytes) -> str:

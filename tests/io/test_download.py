@@ -2,6 +2,7 @@
 
 import hashlib
 import http.server
+import inspect
 import re
 import socket
 import threading
@@ -238,3 +239,88 @@ def test_the_progress_bar_counts_bytes_on_stderr(serve, tmp_path, capsys):
     url, _ = serve()
     fetch(tmp_path, url, progress=True)
     assert NAME in capsys.readouterr().err
+
+
+# -- servers that stall, and malformed settings ------------------------------------------
+@pytest.fixture
+def silent_server():
+    """A server that accepts connections and never answers: (url, accepted count)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)  # so the thread sees `done`; close() does not wake it
+    accepted = []
+    done = threading.Event()
+
+    def accept():
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(connection)  # held open, never answered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/{NAME}", accepted
+    done.set()
+    thread.join()
+    listener.close()
+    for connection in accepted:
+        connection.close()
+
+
+def test_a_server_that_never_answers_is_given_up_on_without_retrying(
+    silent_server, tmp_path
+):
+    url, accepted = silent_server
+    with pytest.raises(DownloadError, match=r"no response within 0\.2 s.*NAAH_WEIGHTS"):
+        fetch(tmp_path, url, retries=3, timeout=0.2)
+    assert len(accepted) == 1  # one stall, not four
+    assert leftovers(tmp_path) == []
+
+
+def test_a_stall_after_some_data_is_resumed_like_a_dropped_connection(serve, tmp_path):
+    release = threading.Event()
+
+    def stall_the_first_time(handler):
+        if handler.server.requests:  # the second request is served in full
+            return Handler.do_GET(handler)
+        handler.server.requests.append(handler.headers.get("Range"))
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(DATA)))
+        handler.end_headers()
+        handler.wfile.write(DATA[:50_000])
+        handler.wfile.flush()
+        release.wait(10)  # silent until the test ends
+
+    url, requests = serve(do_GET=stall_the_first_time)
+    try:
+        assert fetch(tmp_path, url, retries=1, timeout=0.2).read_bytes() == DATA
+    finally:
+        release.set()
+    assert requests == [None, "bytes=50000-"]
+
+
+def test_the_stall_timeout_is_30_seconds_by_default():
+    default = inspect.signature(download_weights).parameters["timeout"].default
+    assert default == download.TIMEOUT_S == 30
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1.5e9", " "])
+def test_a_malformed_size_in_the_environment_is_named(monkeypatch, tmp_path, value):
+    monkeypatch.setenv("NAAH_WEIGHTS_SIZE", value)
+    with pytest.raises(ValueError, match=rf"\$NAAH_WEIGHTS_SIZE must be .*{value!r}"):
+        download_weights(tmp_path, url="http://127.0.0.1:1/x", sha256=SHA256)
+
+
+def test_a_malformed_sha256_in_the_environment_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("NAAH_WEIGHTS_SHA256", "abc")
+    with pytest.raises(ValueError, match=r"\$NAAH_WEIGHTS_SHA256 must be 64 hex"):
+        download_weights(tmp_path, url="http://127.0.0.1:1/x")
+
+
+def test_a_url_that_is_not_one_is_named_with_where_it_came_from(monkeypatch, tmp_path):
+    monkeypatch.setenv("NAAH_WEIGHTS_URL", "mirror.example.org/vgg.mat")
+    with pytest.raises(ValueError, match=r"\$NAAH_WEIGHTS_URL must be a URL"):
+        download_weights(tmp_path, sha256=SHA256)
+    with pytest.raises(ValueError, match=r"^url must be a URL"):
+        download_weights(tmp_path, url="vgg.mat", sha256=SHA256)

@@ -2,10 +2,11 @@
 
 import os
 import re
+import tracemalloc
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from naah.io import images
 from naah.io.images import (
@@ -408,3 +409,152 @@ def test_a_mean_pixel_without_three_values_is_rejected():
         preprocess(np.zeros((2, 2, 3)), (1.0, 2.0))
     with pytest.raises(ValueError, match=r"\(1, 3, H, W\)"):
         deprocess(np.zeros((2, 3, 4, 4)), VGG_MEAN)
+
+
+# --- files far larger than needed ----------------------------------------------------
+
+
+def lanczos(path, size):
+    """Pillow's full decode, as float RGB, resized per channel with Lanczos to (H, W):
+    what load_image gives for an image decoded in full."""
+    with Image.open(path) as img:
+        rgb = np.asarray(ImageOps.exif_transpose(img).convert("RGB"), np.float32)
+    h, w = size
+    channels = [
+        Image.fromarray(np.ascontiguousarray(rgb[..., c])).resize(
+            (w, h), Image.Resampling.LANCZOS
+        )
+        for c in range(3)
+    ]
+    return np.clip(np.stack([np.asarray(c) for c in channels], axis=-1), 0, 255)
+
+
+def smooth(h, w):
+    """Stripes and a ramp: fine enough detail for a box filter to show."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack(
+        [
+            127 + 100 * np.sin(x / 37),
+            127 + 100 * np.cos(y / 23),
+            (x + y) / (h + w) * 255,
+        ],
+        axis=-1,
+    ).astype(np.uint8)
+
+
+@pytest.fixture
+def reduce_everything(monkeypatch):
+    """Reduced decoding for files of any size, so small files can show it."""
+    monkeypatch.setattr(images, "REDUCE_ABOVE_PIXELS", 0)
+
+
+def test_a_huge_file_wanted_small_is_decoded_reduced_in_little_memory(tmp_path):
+    side = 4800  # 23 million pixels: over REDUCE_ABOVE_PIXELS, under Pillow's limit
+    path = saved(tmp_path, Image.new("RGB", (side, side), (200, 40, 90)), "big.png")
+    tracemalloc.start()
+    try:
+        with pytest.warns(UserWarning) as warned:
+            img = load_image(path, long_edge=32)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    (message,) = [str(w.message) for w in warned]
+    assert "big.png is 4800x4800 pixels" in message
+    assert "32x32 result" in message and "reduced size (96x96)" in message
+    np.testing.assert_allclose(img, np.full((32, 32, 3), (200, 40, 90)), atol=1e-3)
+    full_float_image = side * side * 3 * 4  # what decoding it in full converts
+    assert peak < full_float_image / 100, peak
+
+
+@pytest.mark.parametrize("name", ["s.png", "s.jpg"])
+@pytest.mark.parametrize("long_edge", [20, 66])
+def test_reduced_decoding_is_faithful_to_a_full_decode(
+    tmp_path, reduce_everything, name, long_edge
+):
+    path = saved(tmp_path, Image.fromarray(smooth(600, 800)), name, quality=95)
+    with pytest.warns(UserWarning, match="decoded at reduced size"):
+        img = load_image(path, long_edge=long_edge)
+    fair = lanczos(path, img.shape[:2])
+    assert img.shape == (round(600 * long_edge / 800), long_edge, 3)
+    # Pillow's own reducing_gap=3 differs from fair resampling about as much.
+    assert np.abs(img - fair).mean() < 1 and np.abs(img - fair).max() < 8
+
+
+def test_a_jpeg_is_decoded_at_reduced_scale_by_its_decoder(tmp_path, reduce_everything):
+    path = saved(tmp_path, Image.fromarray(smooth(800, 800)), "s.jpg", quality=95)
+    with pytest.warns(UserWarning, match=r"reduced size \(100x100\)"):  # 1/8 scale
+        load_image(path, long_edge=32)
+
+
+@pytest.mark.parametrize("size", [None, (40, 20)])
+def test_reduced_decoding_applies_the_exif_orientation(
+    tmp_path, reduce_everything, size
+):
+    stored = np.zeros((600, 1200, 3), np.uint8)
+    stored[:] = BLUE
+    stored[:200, :200] = RED  # top-left as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display": 600 wide, 1200 high
+    path = saved(tmp_path, Image.fromarray(stored), "r.jpg", exif=exif, quality=95)
+    options = {"size": size} if size else {"long_edge": 40}
+    with pytest.warns(UserWarning, match="r.jpg is 600x1200 pixels"):
+        img = load_image(path, **options)
+    assert img.shape == (40, 20, 3)
+    np.testing.assert_allclose(img, lanczos(path, (40, 20)), atol=8)
+    np.testing.assert_allclose(img[2, -2], RED, atol=40)  # now top-right
+
+
+def test_reduced_palette_transparency_is_composited_on_white(
+    tmp_path, reduce_everything
+):
+    pal = Image.new("P", (600, 300), 1)
+    pal.putpalette([*RED, *BLUE] + [0] * 762)
+    pal.paste(0, (0, 0, 300, 300))  # left half: index 0, fully transparent
+    path = saved(tmp_path, pal, "p.png", transparency=bytes([0, 255]))
+    with pytest.warns(UserWarning, match="reduced size"):
+        img = load_image(path, long_edge=20)
+    # Away from the edge between the halves, where Lanczos rings:
+    np.testing.assert_allclose(img[:, :6], np.full((10, 6, 3), WHITE), atol=1)
+    np.testing.assert_allclose(img[:, 14:], np.full((10, 6, 3), BLUE), atol=1)
+
+
+def test_a_reduced_16_bit_png_keeps_its_range(tmp_path, reduce_everything):
+    gray = Image.fromarray(np.full((300, 600), 65535, np.uint16))
+    with pytest.warns(UserWarning, match="reduced size"):
+        img = load_image(saved(tmp_path, gray, "16.png"), long_edge=20)
+    np.testing.assert_allclose(img, 255, atol=1e-3)
+
+
+def test_files_up_to_the_threshold_give_exactly_a_full_decode_and_lanczos(tmp_path):
+    """No warning (warnings are errors here) and the same numbers as ever."""
+    path = saved(tmp_path, Image.fromarray(noise(900, 1200)), "photo.png")
+    img = load_image(path, long_edge=32)  # 37x smaller, but only 1 megapixel
+    np.testing.assert_array_equal(img, lanczos(path, (24, 32)))
+
+
+def test_reduced_decoding_needs_a_target_far_smaller_than_the_file(
+    tmp_path, reduce_everything
+):
+    path = saved(tmp_path, Image.fromarray(noise(60, 80)), "small.png")
+    img = load_image(path, long_edge=20)  # 4x: less than twice REDUCING_GAP
+    np.testing.assert_array_equal(img, lanczos(path, (15, 20)))
+
+
+def test_a_file_over_pillows_hard_limit_is_refused_even_when_wanted_small(
+    tmp_path, monkeypatch
+):
+    path = saved(tmp_path, Image.new("RGB", (20, 20)), "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(ImageError, match=r"bomb\.png.*exceeds limit of 200 pixels"):
+        load_image(path, long_edge=2)
+
+
+def test_bytes_are_a_path_as_for_open(tmp_path):
+    path = saved(tmp_path, Image.fromarray(noise(4, 5)), "b.png")
+    np.testing.assert_array_equal(load_image(os.fsencode(path)), noise(4, 5))
+
+
+def test_bytes_holding_image_data_say_how_to_load_it(tmp_path):
+    data = saved(tmp_path, Image.fromarray(noise(4, 5)), "b.png").read_bytes()
+    with pytest.raises(TypeError, match=r"NUL byte.*io\.BytesIO"):
+        load_image(data)

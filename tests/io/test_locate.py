@@ -110,3 +110,20 @@ def test_search_order_lists_only_the_places_that_apply(env, tmp_path):
         ("$NAAH_WEIGHTS", tmp_path / "e.mat"),
         ("cache", default_weights_path()),
     ]
+
+
+NO_SUCH_USER = "~naah-no-such-user-7f3a"
+
+
+@pytest.mark.parametrize("variable", ["NAAH_CACHE", "XDG_CACHE_HOME"])
+def test_a_cache_variable_whose_tilde_names_no_user_is_named(env, variable):
+    env.delenv("NAAH_CACHE")
+    env.setenv(variable, f"{NO_SUCH_USER}/cache")
+    with pytest.raises(ValueError, match=rf"\${variable} is '{NO_SUCH_USER}/cache'"):
+        cache_dir()
+
+
+def test_a_weights_variable_whose_tilde_names_no_user_is_named(env):
+    env.setenv("NAAH_WEIGHTS", f"{NO_SUCH_USER}/vgg.mat")
+    with pytest.raises(ValueError, match=r"\$NAAH_WEIGHTS is .*cannot be expanded"):
+        find_weights()

@@ -1,0 +1,198 @@
+"""Crafted weights and image files, built in code: each one a way a file can lie.
+
+A MAT-file is written element by element (MathWorks, "MAT-File Format", the
+reference naah's :mod:`naah.io.matv5` follows), so a test can put any size into any
+field; HDF5 files are written with h5py and then given impossible contents. Nothing
+here reads files with naah, so the tests compare naah's errors with what was written.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import h5py
+import numpy as np
+
+# MAT-file data types and array classes (Tables 1-1 and 1-3 of the format).
+MI_INT8, MI_UINT16, MI_INT32, MI_UINT32, MI_DOUBLE = 1, 4, 5, 6, 9
+MI_MATRIX, MI_COMPRESSED = 14, 15
+MX_CELL, MX_STRUCT, MX_CHAR, MX_DOUBLE = 1, 2, 4, 6
+# The userblock MATLAB puts in front of a v7.3 (HDF5) file.
+MAT73_USERBLOCK = 512
+
+
+def header(order: str = "<") -> bytes:
+    """A level-5 MAT-file header (128 bytes) of byte order ``order``."""
+    indicator = b"IM" if order == "<" else b"MI"
+    text = b"MATLAB 5.0 MAT-file, crafted by tests/io/_corpus.py".ljust(116)
+    return text + bytes(8) + struct.pack(order + "H", 0x0100) + indicator
+
+
+def element(mi_type: int, data: bytes, *, nbytes: int | None = None) -> bytes:
+    """A data element: tag (type, byte count), data, padding to 8 bytes.
+
+    ``nbytes`` puts another byte count into the tag than the data has.
+    """
+    count = len(data) if nbytes is None else nbytes
+    return struct.pack("<II", mi_type, count) + data + bytes(-len(data) % 8)
+
+
+def matrix(
+    mx_class: int, dims: tuple[int, ...], body: bytes, name: bytes = b""
+) -> bytes:
+    """A miMATRIX element: array flags, dimensions, name, then ``body``."""
+    flags = element(MI_UINT32, struct.pack("<II", mx_class, 0))
+    shape = element(MI_INT32, struct.pack(f"<{len(dims)}i", *dims))
+    return element(MI_MATRIX, flags + shape + element(MI_INT8, name) + body)
+
+
+def compressed(data: bytes) -> bytes:
+    """An miCOMPRESSED element holding ``data`` (MATLAB -v7 wraps each variable).
+
+    Unpadded: MATLAB and scipy start the next element right after the deflate data.
+    """
+    packed = zlib.compress(data, 9)
+    return struct.pack("<II", MI_COMPRESSED, len(packed)) + packed
+
+
+def double(dims: tuple[int, ...], name: bytes = b"") -> bytes:
+    """A double array of zeros of shape ``dims``."""
+    data = np.zeros(dims, "<f8").tobytes(order="F")
+    return matrix(MX_DOUBLE, dims, element(MI_DOUBLE, data), name)
+
+
+def mat_file(*variables: bytes) -> bytes:
+    """A whole MAT-file: the header and top-level elements."""
+    return header() + b"".join(variables)
+
+
+# -- MAT v5 files that declare more than they hold -------------------------------------
+def huge_cell(rows: int, cols: int) -> bytes:
+    """A cell variable ``layers`` claiming rows x cols elements, holding one.
+
+    With 30000 x 30000 this is the 184-byte file of issue 10: a reader that believes
+    the dimensions makes room for 900 million elements before it reads the first.
+    """
+    return mat_file(matrix(MX_CELL, (rows, cols), element(MI_MATRIX, b""), b"layers"))
+
+
+def negative_cell() -> bytes:
+    """A cell whose dimensions are (1, -5)."""
+    return mat_file(matrix(MX_CELL, (1, -5), b"", b"layers"))
+
+
+def huge_double(rows: int, cols: int, name: bytes = b"meta") -> bytes:
+    """A double array claiming rows x cols values, its tag claiming their bytes
+    (a tag counts bytes in 32 bits: at most 536,870,911 doubles), holding one."""
+    data = element(MI_DOUBLE, bytes(8), nbytes=rows * cols * 8)
+    return mat_file(matrix(MX_DOUBLE, (rows, cols), data, name))
+
+
+def odd_utf16_text() -> bytes:
+    """A char array stored as UTF-16 with an odd number of bytes (half a character)."""
+    text = element(MI_UINT16, "abc".encode("utf-16-le") + b"a")
+    return mat_file(matrix(MX_CHAR, (1, 3), text, b"name"))
+
+
+def ragged_text() -> bytes:
+    """A 2-row char array holding 3 characters: they do not fill its rows."""
+    text = element(MI_UINT16, "abc".encode("utf-16-le"))
+    return mat_file(matrix(MX_CHAR, (2, 2), text, b"name"))
+
+
+def deep_cells(depth: int) -> bytes:
+    """``depth`` cells, each holding the next, compressed: a few kB that nest deeply.
+
+    Written as the run of tags that open each level (no level has bytes after its
+    child), so building it takes time linear in ``depth``.
+    """
+    flags = element(MI_UINT32, struct.pack("<II", MX_CELL, 0))
+    shape = element(MI_INT32, struct.pack("<2i", 1, 1))
+    opening = []
+    inside = 8  # the innermost element: an empty miMATRIX, a tag alone
+    for level in range(depth):
+        name = element(MI_INT8, b"layers" if level == depth - 1 else b"")
+        body = flags + shape + name
+        opening.append(struct.pack("<II", MI_MATRIX, len(body) + inside) + body)
+        inside += 8 + len(body)
+    data = b"".join(reversed(opening)) + element(MI_MATRIX, b"")
+    return mat_file(compressed(data))
+
+
+def inflated_beyond_zlib(nbytes: int) -> bytes:
+    """A compressed variable whose inner tag claims ``nbytes``: more than zlib can
+    inflate from the few bytes that follow."""
+    body = matrix(MX_DOUBLE, (1, 1), element(MI_DOUBLE, bytes(8)), b"x")
+    lying = struct.pack("<II", MI_MATRIX, nbytes) + body[8:]
+    return mat_file(compressed(lying))
+
+
+def struct_with_many_fields(count: int) -> bytes:
+    """A 1x1 struct claiming ``count`` fields of 32-character names, holding one."""
+    field_names = element(MI_INT8, b"a".ljust(32, b"\0"), nbytes=32 * count)
+    body = element(MI_INT32, struct.pack("<i", 32)) + field_names
+    return mat_file(matrix(MX_STRUCT, (1, 1), body, b"meta"))
+
+
+# -- HDF5 (MATLAB v7.3 and Keras) files ---------------------------------------------------
+def mat73_header(path: str) -> None:
+    """Write the text MATLAB puts in a v7.3 file's userblock."""
+    text = b"MATLAB 7.3 MAT-file, crafted by tests/io/_corpus.py".ljust(116)
+    with open(path, "r+b") as file:
+        file.write((text + bytes(8) + b"\x00\x02IM").ljust(MAT73_USERBLOCK, b"\0"))
+
+
+def _set_class(obj: h5py.HLObject, mat_class: str) -> None:
+    obj.attrs["MATLAB_class"] = np.bytes_(mat_class)
+
+
+def mat73_self_referencing_cell(path: str) -> str:
+    """A v7.3 file whose ``layers`` cell holds a reference to itself."""
+    with h5py.File(path, "w", userblock_size=MAT73_USERBLOCK) as file:
+        refs = file.create_group("#refs#")
+        cell = refs.create_dataset("a", shape=(1, 1), dtype=h5py.ref_dtype)
+        _set_class(cell, "cell")
+        cell[0, 0] = cell.ref
+        layers = file.create_dataset("layers", data=np.array([[cell.ref]]))
+        _set_class(layers, "cell")
+    mat73_header(path)
+    return path
+
+
+def mat73_huge_array(path: str, shape: tuple[int, ...], name: str = "meta") -> str:
+    """A v7.3 file whose ``name`` is a chunked double dataset of ``shape``, no data
+    written: HDF5 reads the fill value for every element it never stored."""
+    with h5py.File(path, "w", userblock_size=MAT73_USERBLOCK) as file:
+        data = file.create_dataset(
+            name, shape=shape, dtype="<f8", chunks=(1,) * len(shape)
+        )
+        _set_class(data, "double")
+    mat73_header(path)
+    return path
+
+
+def mat73_huge_empty(path: str, dims: tuple[int, ...], name: str = "meta") -> str:
+    """A v7.3 file whose ``name`` is flagged empty but lists dimensions with no zero."""
+    with h5py.File(path, "w", userblock_size=MAT73_USERBLOCK) as file:
+        data = file.create_dataset(name, data=np.array(dims, dtype=np.uint64))
+        _set_class(data, "double")
+        data.attrs["MATLAB_empty"] = np.uint8(1)
+    mat73_header(path)
+    return path
+
+
+def keras_with_huge_layer(path: str, layer: str, out_channels: int) -> str:
+    """Give Keras layer ``layer`` of the file at ``path`` ``out_channels`` outputs:
+    a kernel and bias of consistent shapes holding no data (chunked, so HDF5 stores
+    nothing). In a ``_notop`` file, block5_conv4's outputs feed no later layer."""
+    with h5py.File(path, "r+") as file:
+        group = file[layer]
+        for raw in group.attrs["weight_names"]:
+            name = raw.decode()
+            shape = (*group[name].shape[:-1], out_channels)
+            del group[name]
+            group.create_dataset(
+                name, shape=shape, dtype="<f4", chunks=(1,) * len(shape)
+            )
+    return path
