@@ -322,8 +322,14 @@ def _add_stylize(
                    help="write no checkpoint")  # fmt: skip
     p.add_argument("--weights", metavar="PATH",
                    help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)")  # fmt: skip
-    p.add_argument("--size", type=_positive_int, default=DEFAULT_SIZE, metavar="N",
-                   help="long edge of the result in pixels (default %(default)s)")  # fmt: skip
+    p.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="N|auto",
+                   help="long edge of the result in pixels; auto: the largest that fits "
+                   "in memory, at most the content's own (default %(default)s)")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the memory estimate and the expected seconds per "
+                   "iteration (a short calibration), then exit")  # fmt: skip
+    p.add_argument("--force", action="store_true",
+                   help="run even if the memory estimate exceeds the memory available")  # fmt: skip
     p.add_argument("--style-scale", type=_positive_floats, default=(1.0,), metavar="S",
                    help="style image's long edge relative to --size: one value, or "
                    "one per style S1,S2 (default 1)")  # fmt: skip
@@ -445,6 +451,10 @@ def _stylize(args: argparse.Namespace) -> int:
     content = _read_image(args.content, "content image")
     style_images = [_read_image(path, what) for what, path in _style_files(args)]
     init = args.init if args.init in INITS else _read_image(args.init, "--init")
+    if args.size == "auto":
+        args.size = _auto_size(args, transfer, content, style_images)
+    # Before any resizing: a --size too large for memory must stop here.
+    estimate = _memory_check(args, transfer, content, style_images)
     sized = _sized_images(content, style_images, args, transfer)
     if args.scales is None:  # with scales, each is resized from the originals
         content = sized
@@ -457,6 +467,8 @@ def _stylize(args: argparse.Namespace) -> int:
         style = args.styles if len(args.styles) > 1 else args.styles[0]
 
     say = _printer(args.quiet)
+    if args.dry_run:
+        return _dry_run(args, transfer, estimate, content, style, regions)
     say(f"{PROG}: weights {weights}")
     files = _Outputs(output, history, plot, checkpoint)
     view = _web_view(args)
@@ -834,6 +846,132 @@ def _closing(
             view.close()
 
     return closing
+
+
+# The estimate is within about ±10 % of the measured peak (docs/performance.md):
+# plan with this share of the memory available.
+MEMORY_MARGIN = 0.9
+# Long edge of the --dry-run calibration (larger sizes are scaled by their area).
+CALIBRATION_EDGE = 256
+
+
+def _estimate_options(
+    args: argparse.Namespace, transfer: StyleTransfer
+) -> dict[str, Any]:
+    w = transfer.loss_weights
+    return {
+        "backend": args.backend,
+        "optimizer": args.optimizer,
+        "content_layers": w.content_layers,
+        "style_layers": w.style_layers,
+    }
+
+
+def _auto_size(
+    args: argparse.Namespace,
+    transfer: StyleTransfer,
+    content: np.ndarray,
+    styles: list[np.ndarray],
+) -> int:
+    """--size auto: the largest long edge that fits, capped by the content's own."""
+    from naah.estimate import available_memory, largest_size
+
+    if args.scales is not None:
+        raise UsageError("--size auto and --scales: give the scales themselves")
+    available = int(available_memory() * MEMORY_MARGIN)
+    edge = largest_size(
+        available, content.shape[:2], args.style_scales[0],
+        style_aspect=styles[0].shape[:2], **_estimate_options(args, transfer),
+    )  # fmt: skip
+    own = max(content.shape[:2])
+    if edge <= 0:
+        raise CommandError(
+            "--size auto: not even the smallest image fits in the memory available"
+        )
+    size = min(edge, own)
+    _printer(args.quiet)(
+        f"{PROG}: --size auto: {size} px ("
+        + ("the content image's own size" if size == own else "the largest that fits")
+        + ")"
+    )
+    return size
+
+
+def _memory_check(
+    args: argparse.Namespace,
+    transfer: StyleTransfer,
+    content: np.ndarray,
+    styles: list[np.ndarray],
+) -> Any:
+    """The run's memory estimate; refuse a run that would not fit (unless --force)."""
+    from naah.estimate import (
+        available_memory,
+        estimate_memory,
+        format_bytes,
+        largest_size,
+    )
+
+    size = args.scales[-1] if args.scales is not None else args.size
+    shape = _scaled_shape(content.shape[:2], size)
+    style_shape = _scaled_shape(
+        styles[0].shape[:2], _style_edge(size, args.style_scales[0])
+    )
+    options = _estimate_options(args, transfer)
+    estimate = estimate_memory(shape, style_shape, **options)
+    available = available_memory()
+    if estimate.total > available * MEMORY_MARGIN and not args.force:
+        fits = largest_size(
+            int(available * MEMORY_MARGIN), shape, args.style_scales[0],
+            style_aspect=style_shape, **options,
+        )  # fmt: skip
+        raise CommandError(
+            f"a {shape[1]}x{shape[0]} run needs about {estimate}, but "
+            f"{format_bytes(available)} is available; the largest "
+            f"--size that fits is {fits} (or --size auto); --force runs it anyway"
+        )
+    return estimate
+
+
+def _scaled_shape(shape: tuple[int, ...], long_edge: int) -> tuple[int, int]:
+    height, width = shape[0], shape[1]
+    factor = long_edge / max(height, width)
+    return max(1, round(height * factor)), max(1, round(width * factor))
+
+
+def _dry_run(
+    args: argparse.Namespace,
+    transfer: StyleTransfer,
+    estimate: Any,
+    content: np.ndarray,
+    style: Any,
+    regions: list[Region] | None,
+) -> int:
+    """--dry-run: the estimate, and seconds per iteration from a short calibration."""
+    from naah.estimate import available_memory, format_bytes
+    from naah.io.images import preprocess
+
+    print(f"memory: about {estimate} of {format_bytes(available_memory())} available")
+    size = args.scales[-1] if args.scales is not None else args.size
+    edge = min(size, CALIBRATION_EDGE)
+    problem = transfer.prepare(content, style, size=edge, style_scale=args.style_scale,
+                               style_blend=args.style_blend, regions=regions,
+                               guide_mode=args.guide_mode)  # fmt: skip
+    image = preprocess(transfer.initial_image("noise", problem), problem.mean_pixel)
+    problem.evaluate(image)  # the first evaluation includes first-use compilation
+    start = time.perf_counter()
+    problem.evaluate(image)
+    seconds = time.perf_counter() - start
+    height, width = problem.shape[:2]
+    shape = _scaled_shape(problem.shape[:2], size)
+    scaled = seconds * (shape[0] * shape[1]) / (height * width)
+    per_iteration = 1.2 if args.optimizer == "lbfgs" else 1.0  # evaluations
+    total = args.total * scaled * per_iteration
+    print(
+        f"time: about {scaled * per_iteration:.2f} s per iteration at {shape[1]}x"
+        f"{shape[0]} ({seconds:.3f} s per evaluation measured at {width}x{height}, "
+        f"scaled by the area), about {total / 60:.1f} min for {args.total} iterations"
+    )
+    return 0
 
 
 def _normalized_defaults(
@@ -1553,6 +1691,10 @@ def _names(text: str) -> tuple[str, ...]:
             f"expected comma-separated layer names like conv1_1,conv2_1, got {text!r}"
         )
     return names
+
+
+def _size(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
 
 
 def _port(text: str) -> int:
