@@ -917,7 +917,10 @@ def _memory_check(
         styles[0].shape[:2], _style_edge(size, args.style_scales[0])
     )
     options = _estimate_options(args, transfer)
-    estimate = estimate_memory(shape, style_shape, **options)
+    try:
+        estimate = estimate_memory(shape, style_shape, **options)
+    except ValueError:  # too small for the deepest layer: _sized_images says so
+        return None
     available = available_memory()
     if estimate.total > available * MEMORY_MARGIN and not args.force:
         fits = largest_size(
