@@ -20,6 +20,10 @@ if "base_compiledir" not in os.environ.get("PYTENSOR_FLAGS", ""):
         f for f in (flags, f"base_compiledir={_CACHE / 'pytensor'}") if f
     )
 
+# Tests never download the real weights (naah fetches them on first use): the
+# tests of that path unset this and serve files from 127.0.0.1.
+os.environ["NAAH_NO_DOWNLOAD"] = "1"
+
 # naah's docstring examples run as doctests (setup.cfg); the JAX backend's module
 # imports JAX, an optional extra.
 collect_ignore = []

@@ -45,7 +45,6 @@ from naah.checkpointing import CHECKPOINT_EVERY, read_run
 from naah.color import COLOR_MODES, MATCH_MODES
 from naah.compile import BACKENDS, get_mode
 from naah.io.checkpoint import CheckpointError
-from naah.io.download import download_weights
 from naah.io.images import (
     SAVE_FORMATS,
     ImageError,
@@ -59,6 +58,7 @@ from naah.io.locate import (
     find_weights,
     search_order,
 )
+from naah.io.sources import NO_DOWNLOAD_ENV, SOURCES, downloads_allowed, fetch_weights
 from naah.io.weights import load_weights
 from naah.live import WebView, chain, is_loopback
 from naah.live.web import LOOPBACK_HOST
@@ -246,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"file or existing folder to write to (default {default_weights_path()})",
     )
+    download.add_argument("--source", choices=tuple(SOURCES), default="matconvnet",
+                          help="matconvnet: imagenet-vgg-verydeep-19.mat (535 MB); "
+                          "keras-notop: Keras' 80 MB file of the same convolutions, "
+                          "without fc6-fc8 (style transfer, not classification)")  # fmt: skip
     download.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     download.set_defaults(handler=_download)
     info = actions.add_parser("info", parents=[common], help="describe a weights file")
@@ -320,6 +324,9 @@ def _add_stylize(
                    "least once a minute (default %(default)s)")  # fmt: skip
     p.add_argument("--no-checkpoint", action="store_true",
                    help="write no checkpoint")  # fmt: skip
+    p.add_argument("--no-download", action="store_true",
+                   help=f"if no weights are found, refuse instead of downloading them "
+                   f"(also ${NO_DOWNLOAD_ENV}=1)")  # fmt: skip
     p.add_argument("--weights", metavar="PATH",
                    help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)")  # fmt: skip
     p.add_argument("--size", type=_size, default=DEFAULT_SIZE, metavar="N|auto",
@@ -447,7 +454,9 @@ def _stylize(args: argparse.Namespace) -> int:
     inputs = {"content image": args.content, **_style_inputs(args)}
     if args.init not in INITS:
         inputs["--init image"] = args.init
-    _inputs_kept({**inputs, "weights file": str(weights)}, outputs, args)
+    if weights is not None:
+        inputs["weights file"] = str(weights)
+    _inputs_kept(inputs, outputs, args)
     content = _read_image(args.content, "content image")
     style_images = [_read_image(path, what) for what, path in _style_files(args)]
     init = args.init if args.init in INITS else _read_image(args.init, "--init")
@@ -467,6 +476,8 @@ def _stylize(args: argparse.Namespace) -> int:
         style = args.styles if len(args.styles) > 1 else args.styles[0]
 
     say = _printer(args.quiet)
+    if weights is None:  # every check is done: fetch them, then go on
+        weights = _download_weights_now(args)
     if args.dry_run:
         return _dry_run(args, transfer, estimate, content, style, regions)
     say(f"{PROG}: weights {weights}")
@@ -1063,13 +1074,28 @@ def _write_results(
     return written, failure
 
 
-def _find_weights(path: str | None) -> Path:
+def _find_weights(path: str | None, download: bool = False) -> Path | None:
+    """The weights file; None if none is found and it may be downloaded (after
+    every other check: :func:`_download_weights_now`)."""
     try:
         return find_weights(path)
     except WeightsNotFoundError as error:
         if path is not None:
             raise UsageError(f"--weights: {error}") from None
+        if download and downloads_allowed():
+            return None
         raise
+
+
+def _download_weights_now(args: argparse.Namespace) -> Path:
+    """Weights on first use: fetched into the cache, and the run goes on."""
+    _printer(args.quiet)(
+        f"{PROG}: no VGG-19 weights found; downloading them into the cache (535 MB, "
+        f"once; --no-download or ${NO_DOWNLOAD_ENV}=1 refuses)"
+    )
+    path = fetch_weights(progress=not args.quiet)
+    _printer(args.quiet)(f"{PROG}: {path} is ready (checksum verified)")
+    return path
 
 
 def _style_transfer(
@@ -1077,7 +1103,9 @@ def _style_transfer(
 ) -> tuple[StyleTransfer, Path | None]:
     """Find the weights (unless ``find`` is false) and check the settings; nothing
     is loaded yet."""
-    weights = _find_weights(args.weights) if find else None
+    weights = (
+        _find_weights(args.weights, download=not args.no_download) if find else None
+    )
     style_layers = args.style_layers
     if args.style_weights is not None:
         if len(args.style_weights) != len(style_layers):
@@ -1487,11 +1515,15 @@ def _shape(image: np.ndarray) -> str:
 # -- weights ---------------------------------------------------------------------------
 def _download(args: argparse.Namespace) -> int:
     say = _printer(args.quiet)
+    size = SOURCES[args.source][0].file.size or 0
     say(
-        f"{PROG}: fetching the VGG-19 weights (535 MB; an interrupted download resumes)"
+        f"{PROG}: fetching {SOURCES[args.source][0].file.name} ({size / 1e6:.0f} MB; "
+        "an interrupted download resumes)"
     )
-    path = download_weights(args.dest, progress=not args.quiet)
-    say(f"{PROG}: {path} is ready (SHA-256 verified)")
+    path = fetch_weights(args.source, dest=args.dest, progress=not args.quiet)
+    say(f"{PROG}: {path} is ready (checksum verified)")
+    if args.source == "keras-notop":
+        say(f"{PROG}: it has no fc6-fc8: it serves style transfer, not classification")
     return 0
 
 
@@ -1552,7 +1584,7 @@ def _normalize(args: argparse.Namespace) -> int:
     from naah.normalize import normalize_file
 
     output = _writable_file(args.output, "-o", (".mat",))
-    weights = _find_weights(args.weights)
+    weights = find_weights(args.weights)
     if _same_file(output, weights):
         raise UsageError(f"-o {str(output)!r} is the weights file; choose another name")
     images = Path(args.images).expanduser()

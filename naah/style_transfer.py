@@ -32,6 +32,7 @@ from naah.color import (
 )
 from naah.io.images import ImageLike, load_image, preprocess, to_uint8
 from naah.io.locate import find_weights
+from naah.io.sources import ensure_weights
 from naah.io.weights import VGGWeights, load_weights
 from naah.live import JupyterView, chain
 from naah.models import POOL_MODES, VGG_19, LuminanceView
@@ -79,8 +80,8 @@ class StyleTransfer:
     Parameters
     ----------
     weights : str, PathLike, VGGWeights or None
-        The VGG-19 weights; None looks at ``$NAAH_WEIGHTS`` and then naah's cache
-        (see ``naah weights download``).
+        The VGG-19 weights; None looks at ``$NAAH_WEIGHTS`` and then naah's cache,
+        and downloads them there on first use (see ``download``).
     content_layers : sequence of str
         Default ``("conv4_2",)``.
     style_layers : sequence of str or mapping of str to float
@@ -113,6 +114,11 @@ class StyleTransfer:
         in the content's chroma. None (default): the style's colours.
     color_match : {'pca', 'chol', 'sym'}
         The linear map of ``color='histogram'`` (:func:`naah.color.match_color`).
+    download : bool, optional
+        When no weights are found (``weights=None``), download them into the
+        cache on first use (:func:`naah.io.sources.ensure_weights`: verified,
+        several sources). Default yes, unless ``$NAAH_NO_DOWNLOAD`` is set; False
+        refuses at once, saying how to get the file.
     runtime : Runtime, optional
         Worker threads and memory policy, applied for the length of each
         evaluation and run (:mod:`naah.runtime`); default ``Runtime()``.
@@ -143,6 +149,7 @@ class StyleTransfer:
         backend: str = "c",
         color: str | None = None,
         color_match: str = "pca",
+        download: bool | None = None,
         runtime: Runtime = DEFAULT_RUNTIME,
     ):
         self.loss_weights = LossWeights(
@@ -173,6 +180,7 @@ class StyleTransfer:
             )
         self.color = color
         self.color_match = color_match
+        self.download = download
         self.runtime = runtime
         # The content image in colour, at the result's size, for the colour modes
         # that give the result the content's chroma.
@@ -189,7 +197,10 @@ class StyleTransfer:
             weights = self._weights
             if not isinstance(weights, VGGWeights):
                 weights = load_weights(
-                    find_weights(weights), layers=self._needed_layers()
+                    ensure_weights(
+                        weights, download=self.download, progress=interactive()
+                    ),
+                    layers=self._needed_layers(),
                 )
             self._net = VGG_19(weights, pooling=self.pooling)
         return self._net

@@ -631,7 +631,8 @@ def test_missing_weights_say_which_file_is_needed_and_where_to_put_it(
     files, tmp_path, no_weights
 ):
     output = tmp_path / "result.png"
-    status, _, err = run(["stylize", files["content"], files["style"], "-o", output])
+    status, _, err = run(["stylize", files["content"], files["style"], "-o", output,
+                          "--no-download"])  # fmt: skip
     known = KNOWN_FILES[0]
     assert status == 1 and err.count("\n") == 1
     for expected in (
@@ -738,20 +739,22 @@ def test_weights_download_passes_the_destination_and_quiet_on(monkeypatch, tmp_p
     calls = []
     monkeypatch.setattr(
         cli,
-        "download_weights",
-        lambda dest, progress: calls.append((dest, progress)) or tmp_path,
+        "fetch_weights",
+        lambda source, dest, progress: (
+            calls.append((source, dest, progress)) or tmp_path
+        ),
     )
     assert run(["weights", "download", "--dest", tmp_path, "--quiet"]) == (0, "", "")
-    status, _, err = run(["weights", "download"])
-    assert status == 0 and "SHA-256 verified" in err
-    assert calls == [(str(tmp_path), False), (None, True)]
+    status, _, err = run(["weights", "download", "--source", "keras-notop"])
+    assert status == 0 and "checksum verified" in err and "no fc6-fc8" in err
+    assert calls == [("matconvnet", str(tmp_path), False), ("keras-notop", None, True)]
 
 
 def test_a_failed_download_is_one_line_with_status_1(monkeypatch):
-    def fail(dest, progress):
+    def fail(source, dest, progress):
         raise DownloadError("downloading x failed: HTTP 404 Not Found")
 
-    monkeypatch.setattr(cli, "download_weights", fail)
+    monkeypatch.setattr(cli, "fetch_weights", fail)
     status, _, err = run(["weights", "download", "--quiet"])
     assert (status, err) == (
         1,

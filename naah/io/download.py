@@ -63,6 +63,7 @@ def download_weights(
     progress: bool = True,
     retries: int = RETRIES,
     timeout: float = TIMEOUT_S,
+    md5: str | None = None,
 ) -> Path:
     """Download ``imagenet-vgg-verydeep-19.mat`` and verify its SHA-256.
 
@@ -114,9 +115,9 @@ def download_weights(
     >>> path.name  # doctest: +SKIP
     'imagenet-vgg-verydeep-19.mat'
     """
-    url, sha256, size = _expected(url, sha256, size)
+    url, check, size = _expected(url, sha256, md5, size)
     final = _destination(dest)
-    if final.is_file() and _sha256_of(final) == sha256:
+    if final.is_file() and _digest_of(final, check[0]) == check[1]:
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     part = final.with_name(final.name + PART_SUFFIX)
@@ -134,7 +135,7 @@ def download_weights(
                 raise DownloadError(
                     f"downloading {url} failed: {interruption}{_kept(part)}"
                 ) from None
-    _verify(part, final, url, sha256, size)
+    _verify(part, final, url, check, size)
     os.replace(part, final)
     return final
 
@@ -148,8 +149,8 @@ class _Stalled(Exception):
 
 
 def _expected(
-    url: str | None, sha256: str | None, size: int | None
-) -> tuple[str, str, int | None]:
+    url: str | None, sha256: str | None, md5: str | None, size: int | None
+) -> tuple[str, tuple[str, str], int | None]:
     url, url_origin = _given_or_env(url, URL_ENV, "url")
     url = url or _DEFAULT.url
     try:
@@ -158,6 +159,10 @@ def _expected(
         raise ValueError(
             f"{url_origin} must be a URL such as {_DEFAULT.url}, got {url!r} ({error})"
         ) from None
+    if md5 is not None and sha256 is None:  # a file published with an MD5 only
+        if not re.fullmatch(r"[0-9a-f]{32}", md5.lower()):
+            raise ValueError(f"md5 must be 32 hex digits, got {md5!r}")
+        return url, ("md5", md5.lower()), size
     sha256, sha_origin = _given_or_env(sha256, SHA256_ENV, "sha256")
     # KnownFile.sha256 is optional (old releases have only an MD5); an empty one
     # fails the 64-hex-digit check below rather than slipping through.
@@ -168,7 +173,7 @@ def _expected(
         size = _size_from_env(os.environ[SIZE_ENV])
     if size is None and sha256 == _DEFAULT.sha256:
         size = _DEFAULT.size
-    return url, sha256, size
+    return url, ("sha256", sha256), size
 
 
 def _given_or_env(value: str | None, variable: str, argument: str) -> tuple[str, str]:
@@ -276,15 +281,19 @@ def _copy(
         ) from None
 
 
-def _verify(part: Path, final: Path, url: str, sha256: str, size: int | None) -> None:
+def _verify(
+    part: Path, final: Path, url: str, check: tuple[str, str], size: int | None
+) -> None:
     got_size = part.stat().st_size
     problem = None
     if size is not None and got_size != size:
         problem = f"it has {got_size:,} bytes, expected {size:,}"
     else:
-        digest = _sha256_of(part)
-        if digest != sha256:
-            problem = f"its SHA-256 is {digest}, expected {sha256}"
+        algorithm, expected = check
+        digest = _digest_of(part, algorithm)
+        if digest != expected:
+            name = {"sha256": "SHA-256", "md5": "MD5"}[algorithm]
+            problem = f"its {name} is {digest}, expected {expected}"
     if problem:
         corrupt = final.with_name(final.name + CORRUPT_SUFFIX)
         os.replace(part, corrupt)
@@ -293,6 +302,14 @@ def _verify(part: Path, final: Path, url: str, sha256: str, size: int | None) ->
             f"was moved to {corrupt} (delete it when done); running the download "
             "again starts from scratch"
         )
+
+
+def _digest_of(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _sha256_of(path: Path) -> str:

@@ -67,7 +67,8 @@ def search_order(explicit: str | os.PathLike | None = None) -> list[tuple[str, P
     """The places :func:`find_weights` tries, in order, as (label, path) pairs.
 
     Only the places that apply are listed: ``explicit`` if given, ``$NAAH_WEIGHTS``
-    if set, and always the cache.
+    if set, and always the cache (MatConvNet's file, then Keras' ``_notop`` file
+    that ``naah weights download --source keras-notop`` fetches).
 
     Examples
     --------
@@ -81,6 +82,8 @@ def search_order(explicit: str | os.PathLike | None = None) -> list[tuple[str, P
         variable = f"${WEIGHTS_ENV}"
         places.append((variable, _expand(os.environ[WEIGHTS_ENV], variable)))
     places.append(("cache", default_weights_path()))
+    # naah weights download --source keras-notop puts the smaller Keras file here.
+    places.append(("cache (Keras)", cache_dir() / KNOWN_FILES[3].name))
     return places
 
 
@@ -109,7 +112,7 @@ def find_weights(explicit: str | os.PathLike | None = None) -> Path:
             return path
         if label == "given":
             raise WeightsNotFoundError(f"weights file {str(path)!r} {_why(path)}")
-        if label != "cache":
+        if not label.startswith("cache"):
             raise WeightsNotFoundError(
                 f"{label} is set to {str(path)!r}, which {_why(path)}; fix or unset it"
             )

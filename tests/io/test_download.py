@@ -227,7 +227,8 @@ def test_without_overrides_the_published_file_is_expected(monkeypatch):
     for name in ("NAAH_WEIGHTS_URL", "NAAH_WEIGHTS_SHA256", "NAAH_WEIGHTS_SIZE"):
         monkeypatch.delenv(name, raising=False)
     known = download.KNOWN_FILES[0]
-    assert download._expected(None, None, None) == (known.url, known.sha256, known.size)
+    assert download._expected(None, None, None, None) == (
+        known.url, ("sha256", known.sha256), known.size)  # fmt: skip
 
 
 def test_a_malformed_sha256_is_refused_before_connecting(tmp_path):

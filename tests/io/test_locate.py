@@ -103,12 +103,16 @@ def test_the_cache_folder_is_naah_cache_then_xdg_cache_home_then_home(
 
 
 def test_search_order_lists_only_the_places_that_apply(env, tmp_path):
-    assert [label for label, _ in search_order()] == ["cache"]
+    assert [label for label, _ in search_order()] == ["cache", "cache (Keras)"]
     env.setenv("NAAH_WEIGHTS", str(tmp_path / "e.mat"))
+    keras = default_weights_path().with_name(
+        "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    )
     assert search_order(tmp_path / "x.mat") == [
         ("given", tmp_path / "x.mat"),
         ("$NAAH_WEIGHTS", tmp_path / "e.mat"),
         ("cache", default_weights_path()),
+        ("cache (Keras)", keras),
     ]
 
 
