@@ -96,8 +96,8 @@ def measure(weights: Path, size: int, iterations: int, folder: Path) -> dict:
     problem.evaluate = evaluate
 
     # One checkpoint of the run's state.
-    description = transfer._description(problem, "content", "style", run={
-        "iterations": iterations, "size": size, "style_scale": 1.0, "init": "noise"})  # fmt: skip
+    description = {"settings": transfer.settings, "inputs": {},
+                   "run": {"iterations": iterations, "size": size}}  # fmt: skip
     checkpointer = Checkpointer(folder / f"bench{size}.ckpt", description)
     writes = []
     for _ in range(3):
