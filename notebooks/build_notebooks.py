@@ -570,6 +570,151 @@ for net, st in transfers.items():
                  "β·style": weights.beta * last.style, "iterations": last.iteration})
 print(format_table(rows))""",
     ],
+    "10_styles_and_regions": [
+        Markdown("""\
+# Several styles, and a style per region (Gatys et al. 2017, section 4)
+
+Gatys, Ecker, Bethge, Hertzmann & Shechtman (2017), *Controlling Perceptual Factors
+in Neural Style Transfer*, mix styles and give each region of the output a style of
+its own. The report left both for future work, with one proposal: "take the style of
+the background of image 1 and the style of the foreground of image 2 and apply it to
+the respective components of image 3". This notebook does both in naah.
+
+**Several styles blended.** `run(content, [style_a, style_b], style_blend=(w_a,
+w_b))`: the weights are normalised to sum 1 and each style layer's target is the
+blend of the two styles' Gram matrices. Tübingen is rendered with *The Starry
+Night* and *The Shipwreck of the Minotaur* blended (1, 0), (0.5, 0.5) and (0, 1),
+side by side. A check that holds with any weights: the blend (1, 0) gives exactly
+the loss of *The Starry Night* alone, iteration by iteration (both runs start from
+the same seeded noise).
+
+**The report's proposal.** Image 3 (the content) is Tübingen, split by its masks in
+`data/masks/` (`SOURCES.md`): the sky is the background, the town (houses, trees,
+river) the foreground. Image 1 is Hokusai's *The Great Wave off Kanagawa*, whose
+background is its sky (`great_wave_sky.png`, with Mount Fuji); image 2 is *The
+Starry Night*, whose foreground has no mask in `data/masks/`: here it is **the lower
+half of the painting** (the village, the hills and the foot of the cypress), a mask
+made in the notebook. Each region is a `naah.regions.Region(guide, style,
+style_guide=..., name=...)` and the run is `run(content, None, regions=[...],
+guide_mode=...)`, with guided Gram matrices (section 4). `guide_mode="simple"`
+resizes each mask to every layer's grid; `"inside"` erodes it so that a position
+counts for a region only where its whole receptive field lies inside: fewer
+positions, none mixing sky and town. The result is shown for both, side by side.
+
+**What to expect** with the pretrained weights: (1, 0) and (0, 1) look like the two
+single-style renderings (the swirls and blues of *The Starry Night*, the browns and
+rough strokes of Turner's storm), (0.5, 0.5) mixes their colours and textures. With
+regions the sky takes the Great Wave's beige paper and flat sky, the town the
+village's strokes; `inside` keeps the two styles apart more sharply along the
+skyline, where `simple` blends them over a band as wide as the deep layers'
+receptive fields. With fixture weights the images only show that the code runs."""),
+        Markdown("""\
+**Running it.** With the pretrained VGG-19 weights (`naah weights download`, or
+`$NAAH_WEIGHTS`) the notebook makes the full-size figures: six runs of 500 L-BFGS
+iterations at 512 px (four for the blends, two with regions): expect one to three
+hours on a CPU. Without them the first cell says so and everything runs on small
+random fixture weights at 96 px. `NAAH_NOTEBOOK_TINY=1` shrinks it further for CI
+(32 px, 4 iterations). At those sizes `inside` leaves no position of the deepest
+style layers in the masks, so both region runs keep only the layers that have some
+(conv1_1–conv3_1 at 96 px, conv1_1 and conv2_1 at 32 px; all five at 512 px).
+Figures are saved in `output/<notebook>/` (see `config.output_dir`)."""),
+        setup("format_table", "image_grid", "image_path"),
+        """\
+import numpy as np
+from naah.experiments.data import data_dir
+from naah.regions import Region, guides_per_layer, load_mask
+
+content = image_path("tubingen")
+starry_night, shipwreck = image_path("starry_night"), image_path("shipwreck")
+great_wave = data_dir() / "great_wave.jpg"
+masks = data_dir() / "masks"
+transfer = config.transfer()  # α = 1, β = 1e3; conv4_2; conv1_1 … conv5_1; L-BFGS
+settings = dict(size=config.size, iterations=config.iterations)""",
+        """\
+# (a) Two styles, three blends, and the first style alone to compare with (1, 0).
+BLENDS = ((1, 0), (0.5, 0.5), (0, 1))
+blended = {blend: transfer.run(content, [starry_night, shipwreck], style_blend=blend,
+                               **settings)
+           for blend in BLENDS}
+alone = transfer.run(content, starry_night, **settings)""",
+        """\
+image_grid([naah.load_image(starry_night, long_edge=config.size),
+            *(r.image for r in blended.values()),
+            naah.load_image(shipwreck, long_edge=config.size)],
+           ["The Starry Night",
+            *(f"style_blend={b}" for b in blended), "The Shipwreck"],
+           note=f"two styles blended ({config.label})",
+           path=config.output("style_blend.png"))""",
+        """\
+# Blend (1, 0) against The Starry Night alone: the total loss at every iteration.
+one_zero = [r.total for r in blended[(1, 0)].history]
+single = [r.total for r in alone.history]
+print(f"{len(single)} history records each; final total loss: blend (1, 0) "
+      f"{one_zero[-1]!r}, Starry Night alone {single[-1]!r}")
+print(f"max |Δ total| over the run: {float(np.abs(np.subtract(one_zero, single)).max())}; "
+      f"identical: {one_zero == single}")
+print(format_table([{"style_blend": str(b), "total": r.history[-1].total,
+                     "content": r.history[-1].content, "style": r.history[-1].style}
+                    for b, r in blended.items()]))""",
+        """\
+# (b) The report's proposal. Image 3 = Tübingen: sky (background), town (foreground).
+shape = naah.load_image(content, long_edge=config.size).shape[:2]
+sky = load_mask(masks / "tubingen_sky.png", shape)
+town = load_mask(masks / "tubingen_town.png", shape)
+# Image 1 = The Great Wave: its background is its sky (with Mount Fuji).
+wave_image = naah.load_image(great_wave, long_edge=config.size)
+wave_sky = load_mask(masks / "great_wave_sky.png", wave_image.shape[:2])
+# Image 2 = The Starry Night: no mask in data/masks/, so its foreground is taken to
+# be the lower half of the painting (village, hills, foot of the cypress).
+starry_image = naah.load_image(starry_night, long_edge=config.size)
+starry_lower = np.zeros(starry_image.shape[:2], np.float32)
+starry_lower[starry_image.shape[0] // 2:] = 1
+
+def overlay(image, mask, colour=(255, 0, 0), opacity=0.45):  # the inside tinted
+    tint = mask[..., None] * opacity
+    return image.astype(np.float32) * (1 - tint) + np.asarray(colour, np.float32) * tint
+
+image_grid([overlay(naah.load_image(content, long_edge=config.size), sky, (0, 90, 255)),
+            overlay(naah.load_image(content, long_edge=config.size), town),
+            overlay(wave_image, wave_sky, (0, 90, 255)),
+            overlay(starry_image, starry_lower)],
+           ["image 3: sky = background", "image 3: town = foreground",
+            "image 1: its sky (style_guide)", "image 2: lower half (style_guide)"],
+           note=f"regions and style guides, tinted ({config.label})",
+           path=config.output("masks.png"))""",
+        """\
+# 'inside' keeps a position of a layer only where its whole receptive field lies in
+# the region, and naah refuses a guide with no position left. At 512 px every guide
+# keeps positions at all five style layers; at the fixture and tiny modes' sizes
+# the deepest have none, so both runs use the style layers that keep some (same
+# per-layer weights as the default).
+guides = (sky, town, wave_sky, starry_lower)
+kept = {layer: weight for layer, weight in transfer.loss_weights.style_layers.items()
+        if all(guides_per_layer(g, [layer], "inside")[layer].max() > 0 for g in guides)}
+print(f"style layers of both region runs: {', '.join(kept)}")
+regions = [
+    Region(masks / "tubingen_sky.png", great_wave,
+           style_guide=masks / "great_wave_sky.png", name="background"),
+    Region(masks / "tubingen_town.png", starry_night, style_guide=starry_lower,
+           name="foreground"),
+]
+region_transfer = config.transfer(style_layers=kept)
+by_mode = {mode: region_transfer.run(content, None, regions=regions, guide_mode=mode,
+                                     **settings)
+           for mode in ("simple", "inside")}""",
+        """\
+image_grid([naah.load_image(content, long_edge=config.size),
+            *(r.image for r in by_mode.values())],
+           ["image 3: Tübingen", *(f"guide_mode={m!r}" for m in by_mode)],
+           note=f"Great Wave sky on the sky, Starry Night village on the town "
+                f"({config.label})",
+           path=config.output("regions.png"))""",
+        """\
+print(format_table([{"guide_mode": m, "total": r.history[-1].total,
+                     "content": r.history[-1].content, "style": r.history[-1].style,
+                     "iterations": r.history[-1].iteration}
+                    for m, r in by_mode.items()]))""",
+    ],
 }
 
 

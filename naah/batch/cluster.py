@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ from naah.batch.worker import Executor
 from naah.checkpointing import CHECKPOINT_EVERY
 from naah.io.images import ImageLike
 from naah.io.weights import VGGWeights
+from naah.optim import IterationRecord
+from naah.runs import StopRun
 from naah.runtime import Runtime
 from naah.style_transfer import StyleResult
 
@@ -96,12 +98,27 @@ def run_task(
     settings: dict[str, Any],
     run: dict[str, Any],
     config: WorkerConfig,
+    stop: Callable[[IterationRecord], bool] | None = None,
 ) -> StyleResult:
-    """The task of one sweep point: its result (image and history)."""
+    """The task of one sweep point: its result (image and history); ``stop``, if
+    given, ends the run after the first iteration for which it is true."""
     executor, _ = _executor(config)
-    result, _ = executor.run(content, style, settings, run)
+    callback = None if stop is None else _Stopper(stop)
+    result, _ = executor.run(content, style, settings, run, callback=callback)
     result.snapshots = {}
     return result
+
+
+@dataclass(frozen=True)
+class _Stopper:
+    """A run's callback that ends it (:class:`naah.runs.StopRun`) once ``stop``
+    says so, as :func:`naah.runs.optimize`'s ``stop`` does."""
+
+    stop: Callable[[IterationRecord], bool]
+
+    def __call__(self, record: IterationRecord, image: object) -> None:
+        if self.stop(record):
+            raise StopRun
 
 
 class DaskEngine:
@@ -234,14 +251,17 @@ class DaskEngine:
     def map_runs(
         self,
         runs: Sequence[tuple[ImageLike, ImageLike, dict[str, Any], dict[str, Any]]],
+        *,
+        stop: Callable[[IterationRecord], bool] | None = None,
     ) -> list[StyleResult]:
         """Sweep points (content, style, settings, run) on the workers: their
-        results, in order."""
+        results, in order. ``stop`` (picklable), if given, ends each run after the
+        first iteration for which it is true (as :func:`naah.runs.optimize`'s)."""
         config, resources = self._config()
         futures = [
             self.client.submit(
-                run_task, *run, config, key=_key("sweep"), resources=resources,
-                retries=self.retries, pure=False,
+                run_task, *run, config, stop, key=_key("sweep"),
+                resources=resources, retries=self.retries, pure=False,
             )
             for run in runs
         ]  # fmt: skip

@@ -4,6 +4,10 @@
 loss-and-gradient evaluations from the same noise images (several seeds) and
 tabulates the loss each reaches. :func:`iterations_to_match` asks the report's
 question: how many Adam iterations reach the loss L-BFGS has after 10?
+
+The runs of a comparison run on the pair's compiled loss here, or, given a Dask
+``client`` (a notebook's), on the cluster's workers through :mod:`naah.batch`'s
+engine, as sweeps do (:class:`naah.batch.cluster.DaskEngine`).
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import numpy as np
 from naah.experiments.figures import image_grid, new_figure, save_figure
 from naah.experiments.runner import PreparedPair
 from naah.io.images import preprocess
-from naah.optim import METHODS
+from naah.optim import METHODS, IterationRecord
 from naah.style_transfer import StyleResult
 
 if TYPE_CHECKING:
-    # matplotlib is an optional dependency: only the type checker imports it here.
+    # distributed and matplotlib are optional: only the type checker imports them.
+    from distributed import Client
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -77,6 +82,7 @@ def compare_optimizers(
     seeds: Iterable[int] = (0, 1, 2),
     learning_rates: Mapping[str, float] | None = None,
     init: str | np.ndarray = "noise",
+    client: Client | None = None,
 ) -> list[OptimizerRun]:
     """Run each method from each seed's noise image with ``evaluations`` evaluations.
 
@@ -92,6 +98,12 @@ def compare_optimizers(
     learning_rates : mapping of method to float, optional
         Default: Adam the transfer's learning rate, GD :func:`gd_learning_rate`.
     init : {'noise', 'content', 'style'} or ndarray
+    client : distributed.Client, optional
+        Run the runs on this Dask cluster's workers (``naah[dask]``; see
+        :class:`naah.batch.cluster.DaskEngine`), each worker compiling the pair's
+        loss once: the transfer's weights must then be a file the workers can
+        read, and the pair's images arrays or paths they see. Learning rates are
+        still chosen here.
 
     Returns
     -------
@@ -113,17 +125,60 @@ def compare_optimizers(
     """
     if evaluations < 1:
         raise ValueError(f"evaluations must be at least 1, got {evaluations}")
-    rates = dict(learning_rates or {})
-    runs: list[OptimizerRun] = []
-    for method in methods:
-        for seed in seeds:
-            rate = _learning_rate(pair, method, rates.get(method), init, seed)
-            result = pair.run(
-                evaluations, optimizer=method, learning_rate=rate, init=init,
-                seed=seed, stop=lambda r: r.evaluations >= evaluations,
-            )  # fmt: skip
-            runs.append(_at_budget(method, seed, rate, evaluations, result))
-    return runs
+    given = dict(learning_rates or {})
+    stop = _Budget(evaluations)
+    if client is None:
+        runs: list[OptimizerRun] = []
+        for method in methods:
+            for seed in seeds:
+                rate = _learning_rate(pair, method, given.get(method), init, seed)
+                result = pair.run(
+                    evaluations, optimizer=method, learning_rate=rate, init=init,
+                    seed=seed, stop=stop,
+                )  # fmt: skip
+                runs.append(_at_budget(method, seed, rate, evaluations, result))
+        return runs
+    from naah.batch.cluster import DaskEngine
+
+    seeds = list(seeds)
+    points = [(method, seed, _learning_rate(pair, method, given.get(method), init,
+                                            seed))
+              for method in methods for seed in seeds]  # fmt: skip
+    engine = DaskEngine(client, weights=pair.transfer.net.weights)
+    content, style = pair.inputs
+    run = {"iterations": evaluations, "size": pair.size,
+           "style_scale": pair.style_scale, "init": init}  # fmt: skip
+    results = engine.map_runs(
+        [(content, style, _settings(pair, method, rate, seed), run)
+         for method, seed, rate in points],
+        stop=stop,
+    )  # fmt: skip
+    return [
+        _at_budget(method, seed, rate, evaluations, result)
+        for (method, seed, rate), result in zip(points, results, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """Stops a run once it has spent ``evaluations`` (picklable, for workers)."""
+
+    evaluations: int
+
+    def __call__(self, record: IterationRecord) -> bool:
+        return record.evaluations >= self.evaluations
+
+
+def _settings(
+    pair: PreparedPair, method: str, rate: float | None, seed: int
+) -> dict[str, Any]:
+    """The StyleTransfer keywords of one run: the pair's transfer, as
+    :meth:`PreparedPair.run` sets it for the run."""
+    settings = dict(pair.transfer.settings)
+    settings.update(optimizer=method, seed=seed)
+    if rate is not None:
+        settings["learning_rate"] = rate
+    return settings
 
 
 def _at_budget(

@@ -50,6 +50,10 @@ class PreparedPair:
         style_scale: float = 1.0,
     ) -> None:
         self.transfer = transfer
+        #: The images and sizes as given: what a run elsewhere (a Dask worker,
+        #: :func:`naah.experiments.compare_optimizers`) prepares its pair from.
+        self.inputs = (content, style)
+        self.size, self.style_scale = size, style_scale
         self.problem = transfer.prepare(
             content, style, size=size, style_scale=style_scale
         )

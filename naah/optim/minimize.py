@@ -147,7 +147,7 @@ class Minimizer:
     --------
     >>> run = Minimizer(problem, OptimizerSettings("adam"), initial)  # doctest: +SKIP
     >>> run.run(100)  # doctest: +SKIP
-    >>> state = run.state()  # save it; later, maybe in another process:
+    >>> state = run.state()  # save it; later, maybe elsewhere:  # doctest: +SKIP
     >>> run = Minimizer.restore(problem, OptimizerSettings("adam"), state)  # doctest: +SKIP
     >>> run.run(200)  # iterations 101-200, as if the run had never stopped  # doctest: +SKIP
     """

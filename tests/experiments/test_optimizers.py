@@ -83,3 +83,26 @@ def test_iterations_to_match_reaches_the_lbfgs_loss_or_says_none(pair, tmp_path)
         assert match.iterations == last.iteration
     match_figure(match, path=tmp_path / "fig6.png")
     assert (tmp_path / "fig6.png").exists()
+
+
+def test_a_comparison_on_a_dask_client_gives_the_local_histories(pair, runs):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        there = compare_optimizers(
+            pair, evaluations=BUDGET, seeds=(0, 1), client=client
+        )
+    exact = ("method", "seed", "learning_rate", "budget", "evaluations", "iterations")
+    for here, far in zip(runs, there, strict=True):
+        assert [getattr(far, k) for k in exact] == [getattr(here, k) for k in exact]
+        assert far.loss == pytest.approx(here.loss, rel=1e-3)
+        assert [r.evaluations for r in far.result.history] == [
+            r.evaluations for r in here.result.history
+        ]
+        assert [r.total for r in far.result.history] == pytest.approx(
+            [r.total for r in here.result.history], rel=1e-3
+        )
