@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the budget per scale (default: equal)")  # fmt: skip
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per run")
     parser.add_argument("--tiny", action="store_true", help="narrow fixture weights")
+    parser.add_argument("--weights", help="a weights file (default: random weights "
+                        "of the real sizes, whose losses say little)")  # fmt: skip
     args = parser.parse_args(argv)
     import naah
     from naah.io.images import preprocess
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         widths = {} if args.tiny else {"widths": REAL_WIDTHS, "fc_width": 16,
                                        "num_classes": 10}  # fmt: skip
-        weights = write_vgg19_mat(Path(tmp) / "vgg19.mat", **widths)
+        weights = args.weights or write_vgg19_mat(Path(tmp) / "vgg19.mat", **widths)
         runtime = Runtime(keep_freed_memory=True)
         transfer = naah.StyleTransfer(weights, runtime=runtime)
         largest = args.scales[-1]
