@@ -59,6 +59,7 @@ class Pyramid:
         callback: Callable[[IterationRecord, np.ndarray], None] | None,
         tag: Callable[[IterationRecord], IterationRecord],
     ) -> Callable[[IterationRecord, np.ndarray], None] | None:
+        """``callback`` given the whole run's records (:meth:`tagger`)."""
         if callback is None:
             return None
         user = callback
@@ -86,6 +87,13 @@ class Pyramid:
 
 
 def checked_scales(scales: Sequence[int]) -> tuple[int, ...]:
+    """``scales`` as a tuple, once they are positive ints that increase.
+
+    Examples
+    --------
+    >>> checked_scales([256, 512])
+    (256, 512)
+    """
     values = tuple(scales)
     if not values or not all(isinstance(v, int) and v > 0 for v in values):
         raise ValueError(f"scales must be positive ints, got {scales!r}")
@@ -95,6 +103,13 @@ def checked_scales(scales: Sequence[int]) -> tuple[int, ...]:
 
 
 def per_scale(iterations: int | Sequence[int], count: int) -> tuple[int, ...]:
+    """One iterations value per scale: ``iterations`` for all, or one each.
+
+    Examples
+    --------
+    >>> per_scale(100, 3), per_scale((500, 200), 2)
+    ((100, 100, 100), (500, 200))
+    """
     values = (iterations,) * count if isinstance(iterations, int) else tuple(iterations)
     if len(values) != count:
         raise ValueError(

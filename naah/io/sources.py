@@ -40,7 +40,6 @@ from naah.io.locate import (
     cache_dir,
     default_weights_path,
     find_weights,
-    missing_weights_message,
 )
 from naah.io.weights import KNOWN_FILES, KnownFile
 
@@ -214,7 +213,3 @@ def _target(dest: str | os.PathLike | None, known: KnownFile) -> Path:
 
 def _reason(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
-
-
-# For the message of a refused download (re-exported for the front ends).
-refused_message = missing_weights_message
