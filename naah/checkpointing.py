@@ -55,7 +55,6 @@ CHECKPOINT_SECONDS = 60.0
 # Time-based checkpoints are spaced so that writing them costs at most this share
 # of the run (a 2048-px L-BFGS state is 2.5 GB: once a minute would cost more).
 MAX_OVERHEAD = 0.02
-_HASH_CHUNK = 1 << 20
 _REQUIRED = (
     ("run", "iterations"),
     ("run", "size"),
@@ -76,11 +75,8 @@ def sha256_of_pixels(image: np.ndarray) -> str:
 
 def sha256_of_file(path: str | os.PathLike) -> str:
     """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
     with open(path, "rb") as file:
-        while chunk := file.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 class Checkpointer:

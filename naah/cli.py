@@ -49,6 +49,7 @@ from naah.io.images import (
     SAVE_FORMATS,
     ImageError,
     load_image,
+    long_edge_size,
     resize_to_long_edge,
     save_image,
 )
@@ -78,6 +79,7 @@ from naah.style_transfer import (
     RunInterrupted,
     StyleResult,
     StyleTransfer,
+    style_edge,
 )
 
 _T = TypeVar("_T")
@@ -923,8 +925,8 @@ def _memory_check(
     )
 
     size = args.scales[-1] if args.scales is not None else args.size
-    shape = _scaled_shape(content.shape[:2], size)
-    style_shape = _scaled_shape(
+    shape = long_edge_size(content.shape[:2], size)
+    style_shape = long_edge_size(
         styles[0].shape[:2], _style_edge(size, args.style_scales[0])
     )
     options = _estimate_options(args, transfer)
@@ -944,12 +946,6 @@ def _memory_check(
             f"--size that fits is {fits} (or --size auto); --force runs it anyway"
         )
     return estimate
-
-
-def _scaled_shape(shape: tuple[int, ...], long_edge: int) -> tuple[int, int]:
-    height, width = shape[0], shape[1]
-    factor = long_edge / max(height, width)
-    return max(1, round(height * factor)), max(1, round(width * factor))
 
 
 def _dry_run(
@@ -976,7 +972,7 @@ def _dry_run(
     problem.evaluate(image)
     seconds = time.perf_counter() - start
     height, width = problem.shape[:2]
-    shape = _scaled_shape(problem.shape[:2], size)
+    shape = long_edge_size(problem.shape[:2], size)
     scaled = seconds * (shape[0] * shape[1]) / (height * width)
     per_iteration = 1.2 if args.optimizer == "lbfgs" else 1.0  # evaluations
     total = args.total * scaled * per_iteration
@@ -1478,7 +1474,7 @@ def _regions(args: argparse.Namespace, shape: tuple[int, ...]) -> list[Region] |
 def _style_edge(size: int, style_scale: float) -> int:
     """The style image's long edge, as StyleTransfer.run computes it."""
     try:
-        return max(1, round(size * style_scale))
+        return style_edge(size, style_scale)
     except OverflowError:
         raise UsageError(
             f"--style-scale {style_scale:g} is too large for --size {size}"

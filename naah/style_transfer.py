@@ -58,6 +58,7 @@ __all__ = [
     "StyleResult",
     "StyleTransfer",
     "optimize",
+    "style_edge",
 ]
 
 # Gatys et al. (2015), section 2: content from conv4_2; style from conv1_1 … conv5_1
@@ -981,7 +982,7 @@ class _Inputs:
         without ``size``)."""
 
         def edge(scale: float) -> int | None:
-            return None if size is None else max(1, round(size * scale))
+            return None if size is None else style_edge(size, scale)
 
         if self.regions:
             regions = tuple(
@@ -1008,6 +1009,17 @@ class _Inputs:
     def images(self) -> tuple[Any, ...]:
         """The style images, of the regions too."""
         return tuple(r.style for r in self.regions) if self.regions else self.styles
+
+
+def style_edge(size: int, style_scale: float) -> int:
+    """The long edge a style image is resized to for a content ``size``.
+
+    Examples
+    --------
+    >>> style_edge(512, 0.5)
+    256
+    """
+    return max(1, round(size * style_scale))
 
 
 def _style_scales(

@@ -346,7 +346,7 @@ class _Target(NamedTuple):
     def of(self, shape: tuple[int, int]) -> tuple[int, int] | None:
         """The (H, W) result for an image of ``shape`` (H, W); None: its own."""
         if self.long_edge is not None:
-            return _long_edge_size(shape, self.long_edge)
+            return long_edge_size(shape, self.long_edge)
         return self.size
 
 
@@ -553,8 +553,16 @@ def _check_long_edge(long_edge: int | None) -> int | None:
     return None if long_edge is None else int(long_edge)
 
 
-def _long_edge_size(shape: tuple[int, int], long_edge: int) -> tuple[int, int]:
-    h, w = shape
+def long_edge_size(shape: Sequence[int], long_edge: int) -> tuple[int, int]:
+    """The (H, W) that ``load_image(..., long_edge=long_edge)`` gives an image of
+    ``shape`` ((H, W, ...)): the aspect ratio kept, each side rounded.
+
+    Examples
+    --------
+    >>> long_edge_size((768, 1024), 512)
+    (384, 512)
+    """
+    h, w = shape[0], shape[1]
     ratio = long_edge / max(h, w)
     return max(1, round(h * ratio)), max(1, round(w * ratio))
 
