@@ -29,7 +29,7 @@ from naah.batch.engines import (
     run_batch,
 )
 from naah.batch.jobs import Job, Plan, load_job_file
-from naah.batch.manifest import FAILED
+from naah.batch.manifest import FAILED, MANIFEST_NAME
 from naah.batch.settings import (
     ALIASES,
     SettingError,
@@ -39,6 +39,7 @@ from naah.batch.settings import (
     settings_table,
 )
 from naah.batch.sheet import CELL, contact_sheet
+from naah.batch.storage import Folder, StorageError, is_url
 from naah.checkpointing import CHECKPOINT_EVERY
 from naah.io.images import SAVE_FORMATS
 from naah.runtime import Runtime
@@ -68,7 +69,8 @@ def add_batch_parser(
     p.add_argument("--style", nargs="+", action="extend", default=[], metavar="PATH",
                    help="style images: files, folders or globs")  # fmt: skip
     p.add_argument("--out-dir", metavar="DIR",
-                   help="where outputs, checkpoints, manifest and summary go")  # fmt: skip
+                   help="where outputs, checkpoints, manifest and summary go: a "
+                   "folder, or an fsspec URL such as s3://bucket/run")  # fmt: skip
     p.add_argument("--grid", action="append", type=_grid_axis, default=[],
                    metavar="KEY=V1,V2", help="vary a stylize option (one job per "
                    "combination); join a list value with +: style-layers=conv1_1+conv2_1")  # fmt: skip
@@ -162,20 +164,22 @@ def _batch(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if plan.out_dir is None:
             raise SettingError("give the output folder with --out-dir DIR")
+        out_dir = Folder(plan.out_dir)
+        if out_dir.remote:
+            out_dir.fs  # noqa: B018  (no fsspec, or not the URL's protocol: say so now)
         jobs = plan.jobs()
         sheet = None if args.sheet is None else _image_path(args.sheet, plan.out_dir)
         if sheet is not None:
             _sheet_axes(args.sheet_rows, args.sheet_columns, jobs)
-    except SettingError as error:
+    except (SettingError, StorageError) as error:
         parser.error(str(error))
-    out_dir = Path(plan.out_dir)
     if args.dry_run:
         for job in jobs:
-            print(out_dir / job.output_name)
+            print(out_dir.location_of(job.output_name))
         return 0
     engine = _engine(args, plan, parser)
     try:
-        say(f"{PROG}: batch of {len(jobs)} jobs into {out_dir}")
+        say(f"{PROG}: batch of {len(jobs)} jobs into {out_dir.location}")
         report = run_batch(
             jobs, out_dir, engine=engine, retry_failed=args.retry_failed,
             progress=False if args.quiet else None, sheet=sheet,
@@ -196,7 +200,8 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _finish(report: BatchReport, say: Callable[[str], None]) -> int:
-    say(f"{PROG}: {report.summary()}; manifest {report.out_dir / 'manifest.jsonl'}")
+    manifest = Folder(report.out_dir).location_of(MANIFEST_NAME)
+    say(f"{PROG}: {report.summary()}; manifest {manifest}")
     if report.sheet is not None:
         say(f"{PROG}: wrote contact sheet {report.sheet}")
     failed = [r for r in report.rows if r["status"] == FAILED and "reason" not in r]
@@ -254,8 +259,12 @@ def _sheet(args: argparse.Namespace) -> int:
         path = _image_path(args.output)
     except SettingError as error:
         parser.error(str(error))
-    source = Path(args.manifest)
-    if not source.exists():
+    source = args.manifest
+    try:
+        there = Folder(source).exists("") if is_url(source) else Path(source).exists()
+    except StorageError as error:
+        parser.error(str(error))
+    if not there:
         parser.error(f"no batch folder or manifest at {args.manifest!r}")
     sheet = contact_sheet(
         source, path, rows=args.rows, columns=args.columns, cell=args.cell

@@ -16,7 +16,8 @@ clusters do; start others' workers with ``--resources naah_job=1``); otherwise e
 job gets one thread, and the worker runs as many at once as it has threads.
 
 Tasks return only manifest rows; images go to the batch folder, which every worker
-must see at the same path (a shared file system). A task whose worker dies is
+must reach: a folder at the same path on each (a shared file system), or an fsspec
+URL (``s3://bucket/run``; :mod:`naah.batch.storage`). A task whose worker dies is
 rescheduled by Dask on another worker (up to ``distributed.scheduler.allowed-
 failures`` times), where the job continues from its last checkpoint.
 """
@@ -27,7 +28,6 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from distributed import Client, KilledWorker, LocalCluster, as_completed, get_worker
@@ -35,6 +35,7 @@ from distributed import Client, KilledWorker, LocalCluster, as_completed, get_wo
 from naah.batch.engines import BatchProgress, Record
 from naah.batch.jobs import Job
 from naah.batch.manifest import failed_row
+from naah.batch.storage import Folder
 from naah.batch.worker import Executor
 from naah.checkpointing import CHECKPOINT_EVERY
 from naah.io.images import ImageLike
@@ -84,10 +85,10 @@ def _executor(config: WorkerConfig) -> tuple[Executor, str]:
     return _EXECUTORS[key], worker.address
 
 
-def run_job_task(job: Job, out_dir: str, config: WorkerConfig) -> dict[str, Any]:
+def run_job_task(job: Job, folder: Folder, config: WorkerConfig) -> dict[str, Any]:
     """The task of one batch job: its manifest row."""
     executor, address = _executor(config)
-    row = executor.run_job(job, out_dir)
+    row = executor.run_job(job, folder)
     row["worker"] = f"{address} ({row.get('worker')})"
     return row
 
@@ -223,12 +224,11 @@ class DaskEngine:
     def run(
         self,
         jobs: Sequence[Job],
-        out_dir: Path,
+        folder: Folder,
         record: Record,
         progress: BatchProgress,
     ) -> None:
         config, resources = self._config()
-        folder = os.path.abspath(out_dir)
         futures = {
             self.client.submit(
                 run_job_task, job, folder, config, key=_key(job.name),

@@ -12,15 +12,18 @@ when run again. Engines:
 * :class:`naah.batch.cluster.DaskEngine`: jobs on the workers of a Dask cluster
   (``naah[dask]``), a local one (``local:N``) or any other.
 
-An engine has ``run(jobs, out_dir, record, progress)``: it calls ``record(row)``
-with each job's manifest row and lets :class:`BatchProgress` know how far it is.
+An engine has ``run(jobs, folder, record, progress)``: it runs the jobs into the
+:class:`naah.batch.storage.Folder`, calls ``record(row)`` with each job's manifest
+row and lets :class:`BatchProgress` know how far it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from naah.batch.jobs import Job
 from naah.batch.manifest import DONE, FAILED, SKIPPED, Manifest
+from naah.batch.storage import Folder
 from naah.batch.worker import Executor
 from naah.checkpointing import CHECKPOINT_EVERY
 from naah.io.weights import VGGWeights
@@ -64,7 +68,7 @@ class Engine(Protocol):
     def run(
         self,
         jobs: Sequence[Job],
-        out_dir: Path,
+        folder: Folder,
         record: Record,
         progress: BatchProgress,
     ) -> None: ...
@@ -107,7 +111,7 @@ class LocalEngine:
     def run(
         self,
         jobs: Sequence[Job],
-        out_dir: Path,
+        folder: Folder,
         record: Record,
         progress: BatchProgress,
     ) -> None:
@@ -118,14 +122,17 @@ class LocalEngine:
             def on_iteration(r: IterationRecord, image: object, job: Job = job) -> None:
                 progress.iteration(job, r.iteration)
 
-            record(self.executor.run_job(job, out_dir, callback=on_iteration))
+            record(self.executor.run_job(job, folder, callback=on_iteration))
 
 
 @dataclass
 class BatchReport:
-    """What :func:`run_batch` did: this run's row of every job, in job order."""
+    """What :func:`run_batch` did: this run's row of every job, in job order.
 
-    out_dir: Path
+    ``out_dir`` is the folder (a Path) or its URL.
+    """
+
+    out_dir: Path | str
     rows: list[dict[str, Any]] = field(default_factory=list)
     sheet: Path | None = None
 
@@ -151,7 +158,7 @@ class BatchReport:
 
 def run_batch(
     jobs: Sequence[Job],
-    out_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | Folder,
     *,
     engine: Engine | None = None,
     retry_failed: bool = False,
@@ -166,9 +173,10 @@ def run_batch(
     ----------
     jobs : sequence of Job
         From :meth:`naah.batch.Plan.jobs`.
-    out_dir : path
+    out_dir : path, URL or Folder
         Created if needed; outputs, checkpoints, ``manifest.jsonl`` and
-        ``summary.csv`` go there.
+        ``summary.csv`` go there. A URL (``s3://bucket/run``) is written through
+        fsspec (:mod:`naah.batch.storage`).
     engine : LocalEngine or DaskEngine, optional
         Default: a :class:`LocalEngine` with the weights naah finds.
     retry_failed : bool
@@ -198,10 +206,10 @@ def run_batch(
     >>> report.summary()  # doctest: +SKIP
     '8 done, 0 failed, 0 skipped'
     """
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Folder(out_dir)
+    folder.mkdir()
     manifest = Manifest(folder)
-    report = BatchReport(folder)
+    report = BatchReport(folder.root)
     with _locked(folder):
         todo, skipped = manifest.triage(jobs, retry_failed=retry_failed)
         rows = {row["name"]: row for row in skipped}
@@ -234,15 +242,21 @@ def run_batch(
 
 
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
+def _locked(folder: Folder) -> Iterator[None]:
     """Hold the folder's lock: two batches writing one folder would run each job
-    twice."""
-    with open(folder / LOCK_NAME, "a+") as lock:
+    twice. A URL's lock is a file of this machine's (object stores have no locks):
+    it keeps out batches started here, not those of other machines."""
+    if folder.remote:
+        digest = hashlib.sha256(folder.location.encode()).hexdigest()[:16]
+        path = Path(tempfile.gettempdir()) / f"naah-batch-{digest}.lock"
+    else:
+        path = Path(folder.location) / LOCK_NAME
+    with open(path, "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BatchError(
-                f"another naah batch is writing {folder}; wait for it, or give "
+                f"another naah batch is writing {folder.location}; wait for it, or give "
                 "another --out-dir"
             ) from None
         try:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from naah.batch.settings import SettingError, check_value, resolve
+from naah.batch.storage import is_url
 from naah.checkpointing import sha256_of_file
 from naah.style_transfer import INITS
 
@@ -347,7 +348,8 @@ def load_job_file(path: str | os.PathLike[str]) -> Plan:
         paths = [v for v in items if isinstance(v, str)]
         if len(paths) < len(items):
             raise SettingError(f"{file}: {key} must be a path or a list of paths")
-        return [os.path.join(folder, os.path.expanduser(v)) for v in paths]
+        return [v if is_url(v) else os.path.join(folder, os.path.expanduser(v))
+                for v in paths]  # fmt: skip
 
     where = str(file)
     grid = data.pop("grid", {})

@@ -1,8 +1,8 @@
 """A batch folder's record: ``manifest.jsonl`` and its summary ``summary.csv``.
 
 ``DIR/manifest.jsonl`` is appended to, one JSON object per line, by the process
-that runs the batch (Dask workers return rows; they never write it). Each run adds
-one row per job:
+that runs the batch (Dask workers return rows; they never write it). DIR is a
+folder or a URL (:class:`naah.batch.storage.Folder`). Each run adds one row per job:
 
 ``name``, ``status``
     ``"done"``, ``"failed"`` or ``"skipped"`` (finished before: its output is
@@ -43,7 +43,7 @@ from typing import Any
 
 from naah._version import __version__
 from naah.batch.jobs import Job, jsonable
-from naah.checkpointing import sha256_of_file
+from naah.batch.storage import Folder
 
 MANIFEST_NAME = "manifest.jsonl"
 SUMMARY_NAME = "summary.csv"
@@ -88,19 +88,20 @@ class Manifest:
 
     Parameters
     ----------
-    folder : path
+    folder : path, URL or Folder
         The batch's output folder, DIR.
     """
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
-        self.folder = Path(folder)
-        self.path = self.folder / MANIFEST_NAME
-        self.summary_path = self.folder / SUMMARY_NAME
+    def __init__(self, folder: str | os.PathLike[str] | Folder) -> None:
+        self.folder = Folder(folder)
+        #: The manifest's and the summary's paths (or URLs).
+        self.path = self.folder.location_of(MANIFEST_NAME)
+        self.summary_path = self.folder.location_of(SUMMARY_NAME)
 
     def rows(self) -> list[dict[str, Any]]:
         """Every row, oldest first (a line cut short by a crash is left out)."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.folder.read_text(MANIFEST_NAME)
         except FileNotFoundError:
             return []
         rows = []
@@ -123,16 +124,8 @@ class Manifest:
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Add a row, flushed to disk (after a newline if a crash cut the last)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         line = json.dumps(jsonable(row), allow_nan=True) + "\n"
-        with open(self.path, "a+b") as file:
-            if file.tell() > 0:
-                file.seek(-1, os.SEEK_END)
-                if file.read(1) != b"\n":
-                    line = "\n" + line
-            file.write(line.encode("utf-8"))
-            file.flush()
-            os.fsync(file.fileno())
+        self.folder.append_line(MANIFEST_NAME, line)
 
     def is_intact(self, row: Mapping[str, Any]) -> bool:
         """Whether a done row's output is there with the checksum it recorded."""
@@ -140,7 +133,7 @@ class Manifest:
         if not output or not want:
             return False
         try:
-            return sha256_of_file(self.folder / output) == want
+            return self.folder.sha256(output) == want
         except OSError:
             return False
 
@@ -165,7 +158,7 @@ class Manifest:
             skipped.append({**last, "status": SKIPPED, "reason": reason, "time": when})
         return todo, skipped
 
-    def write_summary(self, order: Iterable[str] = ()) -> Path:
+    def write_summary(self, order: Iterable[str] = ()) -> Path | str:
         """Write ``summary.csv``: each job's latest outcome, the named jobs first in
         that order. The file is replaced only when its text changes."""
         outcomes = self.outcomes()
@@ -180,11 +173,11 @@ class Manifest:
             writer.writerow(_summary_line(row, keys))
         text = buffer.getvalue()
         try:
-            if self.summary_path.read_text(encoding="utf-8") == text:
+            if self.folder.read_text(SUMMARY_NAME) == text:
                 return self.summary_path
         except OSError:
             pass
-        _write_text_atomically(self.summary_path, text)
+        self.folder.write_bytes(SUMMARY_NAME, text.encode("utf-8"))
         return self.summary_path
 
 
@@ -216,18 +209,3 @@ def _cell(value: object) -> object:
     if isinstance(value, list | tuple):
         return "+".join(str(v) for v in value)
     return value
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    """Write a file whole or not at all (a temporary file renamed over it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -9,6 +9,7 @@ name each row and column.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from naah.batch.jobs import describe
 from naah.batch.manifest import DONE, MANIFEST_NAME, Manifest
+from naah.batch.storage import Folder
 from naah.io.images import save_image
 
 #: Default side of a cell's image, in pixels.
@@ -47,7 +49,7 @@ class Sheet:
 
 
 def contact_sheet(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Folder,
     path: str | os.PathLike[str],
     *,
     rows: str = "content",
@@ -58,10 +60,10 @@ def contact_sheet(
 
     Parameters
     ----------
-    source : path
+    source : path, URL or Folder
         The batch folder, or its manifest.
     path : path
-        The sheet image (.png, .jpg …).
+        The sheet image (.png, .jpg …), a local file.
     rows, columns : str
         ``"content"``, ``"style"`` or a setting that the grid varies
         (``beta``, ``pooling`` …).
@@ -78,13 +80,11 @@ def contact_sheet(
     >>> sheet.size  # doctest: +SKIP
     (1020, 730)
     """
-    folder = Path(source)
-    if folder.name == MANIFEST_NAME:
-        folder = folder.parent
+    folder = source if isinstance(source, Folder) else Folder(_folder_of(source))
     entries = list(Manifest(folder).outcomes().values())
     if not entries:
         raise ValueError(
-            f"{folder} has no finished or failed jobs in its {MANIFEST_NAME}"
+            f"{folder.location} has no finished or failed jobs in its {MANIFEST_NAME}"
         )
     if rows == columns:
         raise ValueError(f"rows and columns are both {rows!r}; give two axes")
@@ -120,6 +120,14 @@ def contact_sheet(
             draw.text((x, y + cell + PAD + n * line), text, fill=INK, font=font)
     written = save_image(path, np.asarray(sheet))
     return Sheet(written, row_labels, column_labels, width, height, left, top, size)
+
+
+def _folder_of(source: str | os.PathLike[str]) -> str:
+    """The batch folder of a folder or of its manifest."""
+    text = os.fspath(source).rstrip("/")
+    if text == MANIFEST_NAME or text.endswith("/" + MANIFEST_NAME):
+        return text[: -len(MANIFEST_NAME)].rstrip("/") or "."
+    return text
 
 
 def _check_axis(axis: str, entries: Sequence[Mapping[str, Any]]) -> None:
@@ -229,7 +237,7 @@ def _wrap(font: Any, text: str, width: int) -> list[str]:
 def _paste(
     sheet: Image.Image,
     draw: ImageDraw.ImageDraw,
-    folder: Path,
+    folder: Folder,
     entry: Mapping[str, Any],
     at: tuple[int, int],
     cell: int,
@@ -239,7 +247,8 @@ def _paste(
     try:
         if entry["status"] != DONE:
             raise OSError("failed")
-        with Image.open(folder / entry["output"]) as image:
+        data = io.BytesIO(folder.read_bytes(entry["output"]))
+        with Image.open(data) as image:
             thumb = ImageOps.contain(image.convert("RGB"), (cell, cell))
     except OSError:
         draw.rectangle([x, y, x + cell - 1, y + cell - 1], fill=EMPTY)

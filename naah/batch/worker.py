@@ -8,7 +8,8 @@ variables of the compiled loss; the optimiser and the seed are not in the graph)
 and in their images or size share one compiled problem.
 
 A job writes its checkpoint next to its output (``NAME.ckpt``, every
-``checkpoint_every`` iterations, at least once a minute, and on Ctrl-C), and a job
+``checkpoint_every`` iterations, at least once a minute, and on Ctrl-C; for an
+output URL, in a local workspace and copied to the URL after each), and a job
 that finds its checkpoint there continues from it
 (:meth:`naah.StyleTransfer.resume`) instead of starting again: after Ctrl-C, or on
 another Dask worker after its first one died.
@@ -29,6 +30,7 @@ import numpy as np
 from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
 from naah.batch.jobs import Job, canonical_json, total_iterations
 from naah.batch.manifest import DONE, base_row, failed_row
+from naah.batch.storage import Folder
 from naah.checkpointing import CHECKPOINT_EVERY, read_run, sha256_of_file
 from naah.io.checkpoint import CheckpointError
 from naah.io.images import ImageLike, save_image
@@ -219,38 +221,47 @@ class Executor:
     def run_job(
         self,
         job: Job,
-        out_dir: str | os.PathLike[str],
+        out_dir: str | os.PathLike[str] | Folder,
         *,
         callback: Callback | None = None,
     ) -> dict[str, Any]:
-        """Run a job into ``out_dir``: its manifest row (done or failed).
+        """Run a job into ``out_dir`` (a folder or URL): its manifest row (done or
+        failed).
 
         A job's failure is its row; only Ctrl-C (after its checkpoint is written)
         and weights that cannot be loaded raise.
         """
-        folder = Path(out_dir)
-        output = folder / job.output_name
-        checkpoint = folder / job.checkpoint_name
+        folder = Folder(out_dir)
         start = time.perf_counter()
         weights = self.weights_identity()  # raises: no job can run without them
         extra = {"weights": weights, "threads": self.runtime.threads,
                  "worker": f"{socket.gethostname()}:{os.getpid()}"}  # fmt: skip
+        mirror = _CheckpointMirror(folder, job.checkpoint_name, callback)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            work = folder.workspace()
+            checkpoint = folder.fetch(job.checkpoint_name) or work / job.checkpoint_name
             result, resumed = self.run(
                 job.content, job.style, job.settings, job.run, checkpoint=checkpoint,
-                checkpoint_info={"batch_job": job.name, "output": str(output)},
-                callback=callback,
+                checkpoint_info={"batch_job": job.name,
+                                 "output": str(folder.location_of(job.output_name))},
+                callback=mirror if folder.remote else callback,
             )  # fmt: skip
-            save_image(output, result.image)
-            digest = sha256_of_file(output)
+            save_image(work / job.output_name, result.image)
+            digest = sha256_of_file(work / job.output_name)
+            folder.publish(job.output_name, keep_local=False)
+        except KeyboardInterrupt:
+            mirror.publish()  # the checkpoint written on Ctrl-C, for the next run
+            raise
         except RunDiverged as error:
-            checkpoint.unlink(missing_ok=True)  # resuming would diverge again
+            folder.remove(job.checkpoint_name)  # resuming would diverge again
             return failed_row(job, error, seconds=_since(start), **extra)
         except Exception as error:
+            mirror.publish()
             return failed_row(job, error, seconds=_since(start), **extra)
-        if not self.keep_checkpoints:
-            checkpoint.unlink(missing_ok=True)
+        if self.keep_checkpoints:
+            mirror.publish()
+        else:
+            folder.remove(job.checkpoint_name)
         last = result.history[-1]
         return {
             **base_row(job, DONE),
@@ -269,6 +280,33 @@ class Executor:
             "error": None,
             **extra,
         }
+
+
+class _CheckpointMirror:
+    """A job's iteration callback that copies each new checkpoint of the job's
+    workspace to its remote folder, so that another worker can continue the job
+    (a local folder is its own workspace: nothing to copy)."""
+
+    def __init__(self, folder: Folder, name: str, callback: Callback | None) -> None:
+        self.folder, self.name, self.callback = folder, name, callback
+        self._published: int | None = None
+
+    def __call__(self, record: IterationRecord, image: np.ndarray) -> None:
+        if self.callback is not None:
+            self.callback(record, image)
+        self.publish()
+
+    def publish(self) -> None:
+        """Copy the checkpoint if it changed since the last copy."""
+        if not self.folder.remote:
+            return
+        try:
+            written = (self.folder.workspace() / self.name).stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if written != self._published:
+            self.folder.publish(self.name)
+            self._published = written
 
 
 def _since(start: float) -> float:

@@ -39,8 +39,15 @@ def client():
         yield client
 
 
+def out_dir(path, as_url):
+    """The batch folder ``path``, or the same folder as a file:// URL (which goes
+    through fsspec, as s3:// would: staged in each worker's workspace, uploaded)."""
+    return f"file://{path}" if as_url else path
+
+
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "url"])
 def test_a_local_cluster_gives_the_same_pixels_under_the_same_names(
-    inputs, weights_file, client, tmp_path
+    inputs, weights_file, client, tmp_path, as_url
 ):
     jobs = Plan(
         [str(inputs / "contents")], [str(inputs / "styles")],
@@ -49,7 +56,9 @@ def test_a_local_cluster_gives_the_same_pixels_under_the_same_names(
     local = LocalEngine(weights_file, runtime=Runtime(threads=1))
     run_batch(jobs, tmp_path / "local", engine=local, progress=False)
     engine = DaskEngine(client, weights=weights_file)
-    report = run_batch(jobs, tmp_path / "dask", engine=engine, progress=False)
+    report = run_batch(
+        jobs, out_dir(tmp_path / "dask", as_url), engine=engine, progress=False
+    )
     assert report.summary() == "4 done, 0 failed, 0 skipped"
     workers = {row["worker"].split()[0] for row in report.rows}
     assert workers <= set(client.scheduler_info()["workers"])
@@ -62,8 +71,9 @@ def test_a_local_cluster_gives_the_same_pixels_under_the_same_names(
         )
 
 
+@pytest.mark.parametrize("as_url", [False, True], ids=["folder", "url"])
 def test_a_worker_killed_mid_job_has_its_job_finished_by_the_other_from_its_checkpoint(
-    inputs, weights_file, client, tmp_path
+    inputs, weights_file, client, tmp_path, as_url
 ):
     jobs = Plan(
         [str(inputs / "contents" / "c1.png")], [str(inputs / "styles")],
@@ -91,7 +101,7 @@ def test_a_worker_killed_mid_job_has_its_job_finished_by_the_other_from_its_chec
 
     killer = threading.Thread(target=kill_when_checkpointed)
     killer.start()
-    report = run_batch(jobs, out, engine=engine, progress=False)
+    report = run_batch(jobs, out_dir(out, as_url), engine=engine, progress=False)
     killer.join()
     assert killed, "the job finished before its worker could be killed"
     (row,) = report.rows
