@@ -66,6 +66,7 @@ from naah.live.web import LOOPBACK_HOST
 from naah.models import POOL_MODES
 from naah.optim import METHODS, History, IterationRecord, OptimizerSettings
 from naah.problem import blend_weights
+from naah.progress import printer
 from naah.regions import GUIDE_MODES, Region
 from naah.runtime import Runtime
 from naah.style_transfer import (
@@ -477,7 +478,7 @@ def _stylize(args: argparse.Namespace) -> int:
     if not regions:
         style = args.styles if len(args.styles) > 1 else args.styles[0]
 
-    say = _printer(args.quiet)
+    say = printer(args.quiet)
     if weights is None:  # every check is done: fetch them, then go on
         weights = _download_weights_now(args)
     if args.dry_run:
@@ -542,7 +543,7 @@ def _finish(
 ) -> int:
     """Run, then write the results; on an interrupt or divergence, write what the
     run reached and say how to go on."""
-    say = _printer(args.quiet)
+    say = printer(args.quiet)
     start = time.perf_counter()
     try:
         result = run()
@@ -702,7 +703,7 @@ def _resume(args: argparse.Namespace) -> int:
     }
     _inputs_kept(inputs, {**outputs, "checkpoint": None}, args)
 
-    say = _printer(args.quiet)
+    say = printer(args.quiet)
     say(
         f"{PROG}: resuming {ckpt} at iteration {done} of {total}; loading and compiling..."
     )
@@ -902,7 +903,7 @@ def _auto_size(
             "--size auto: not even the smallest image fits in the memory available"
         )
     size = min(edge, own)
-    _printer(args.quiet)(
+    printer(args.quiet)(
         f"{PROG}: --size auto: {size} px ("
         + ("the content image's own size" if size == own else "the largest that fits")
         + ")"
@@ -1004,7 +1005,7 @@ def _normalized_defaults(
     transfer.loss_weights = dataclasses.replace(
         transfer.loss_weights, alpha=alpha, beta=beta
     )
-    _printer(args.quiet)(
+    printer(args.quiet)(
         f"{PROG}: normalised weights: alpha {alpha:g}, beta {beta:.3g} (Gatys' "
         "settings for them; --alpha/--beta override)"
     )
@@ -1085,12 +1086,12 @@ def _find_weights(path: str | None, download: bool = False) -> Path | None:
 
 def _download_weights_now(args: argparse.Namespace) -> Path:
     """Weights on first use: fetched into the cache, and the run goes on."""
-    _printer(args.quiet)(
+    printer(args.quiet)(
         f"{PROG}: no VGG-19 weights found; downloading them into the cache (535 MB, "
         f"once; --no-download or ${NO_DOWNLOAD_ENV}=1 refuses)"
     )
     path = fetch_weights(progress=not args.quiet)
-    _printer(args.quiet)(f"{PROG}: {path} is ready (checksum verified)")
+    printer(args.quiet)(f"{PROG}: {path} is ready (checksum verified)")
     return path
 
 
@@ -1510,7 +1511,7 @@ def _shape(image: np.ndarray) -> str:
 
 # -- weights ---------------------------------------------------------------------------
 def _download(args: argparse.Namespace) -> int:
-    say = _printer(args.quiet)
+    say = printer(args.quiet)
     size = SOURCES[args.source][0].file.size or 0
     say(
         f"{PROG}: fetching {SOURCES[args.source][0].file.name} ({size / 1e6:.0f} MB; "
@@ -1617,14 +1618,6 @@ def _path(args: argparse.Namespace) -> int:
 
 
 # -- helpers ---------------------------------------------------------------------------
-def _printer(quiet: bool) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        if not quiet:
-            print(message, file=sys.stderr)
-
-    return say
-
-
 def _error(message: object) -> None:
     text = " ".join(str(message).split())
     print(f"{PROG}: error: {text}", file=sys.stderr)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,17 @@ def interactive() -> bool:
         return True
     stream = sys.stderr
     return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
+
+
+def printer(quiet: bool = False) -> Callable[[str], None]:
+    """A ``say(message)`` for a command's messages: on stderr (stdout is for
+    results), or nowhere when ``quiet``."""
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, file=sys.stderr)
+
+    return say
 
 
 def _ipython_shell() -> Any:

@@ -816,7 +816,7 @@ class StyleTransfer:
         """The unchanging part of a checkpoint's metadata."""
         described: dict[str, object] = {
             "content": _image_identity(content, problem.content_image),
-            "weights": self._weights_identity(),
+            "weights": self.net.weights.source.identity(),
             "guide_mode": inputs.guide_mode,
         }
         if inputs.regions:
@@ -837,14 +837,6 @@ class StyleTransfer:
                 None if inputs.blend is None else list(inputs.blend)
             )
         return {"settings": self.settings, "run": run, "inputs": described}
-
-    def _weights_identity(self) -> dict[str, object]:
-        source = self.net.weights.source
-        path = os.path.abspath(source.path)
-        digest = source.sha256
-        if digest is None and os.path.isfile(path):
-            digest = sha256_of_file(path)
-        return {"path": path, "sha256": digest, "size": source.size}
 
     def _colored(
         self, content: np.ndarray, inputs: _Inputs

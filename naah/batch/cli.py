@@ -42,6 +42,7 @@ from naah.batch.sheet import CELL, contact_sheet
 from naah.batch.storage import Folder, StorageError, is_url
 from naah.checkpointing import CHECKPOINT_EVERY
 from naah.io.images import SAVE_FORMATS
+from naah.progress import printer
 from naah.runtime import Runtime
 
 PROG = "naah"
@@ -147,7 +148,7 @@ def add_sheet_parser(
 # -- handlers ------------------------------------------------------------------------
 def _batch(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.batch_parser
-    say = _printer(args.quiet)
+    say = printer(args.quiet)
     try:
         plan = load_job_file(args.jobs) if args.jobs else Plan()
         grid = dict(args.grid)
@@ -338,11 +339,3 @@ def _typed(convert: Callable[[object], Any]) -> Callable[[str], Any]:
 
     parse.__name__ = getattr(convert, "__name__", "value")
     return parse
-
-
-def _printer(quiet: bool) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        if not quiet:
-            print(message, file=sys.stderr)
-
-    return say

@@ -36,12 +36,11 @@ from naah.batch.engines import BatchProgress, Record
 from naah.batch.jobs import Job
 from naah.batch.manifest import failed_row
 from naah.batch.storage import Folder
-from naah.batch.worker import Executor
+from naah.batch.worker import Executor, Run
 from naah.checkpointing import CHECKPOINT_EVERY
 from naah.io.images import ImageLike
 from naah.io.weights import VGGWeights
 from naah.optim import IterationRecord
-from naah.runs import StopRun
 from naah.runtime import Runtime
 from naah.style_transfer import StyleResult
 
@@ -101,25 +100,11 @@ def run_task(
     config: WorkerConfig,
     stop: Callable[[IterationRecord], bool] | None = None,
 ) -> StyleResult:
-    """The task of one sweep point: its result (image and history); ``stop``, if
-    given, ends the run after the first iteration for which it is true."""
+    """The task of one run (a sweep point, an optimiser comparison's run): its
+    result (image, history and the snapshots ``run`` asks for)."""
     executor, _ = _executor(config)
-    callback = None if stop is None else _Stopper(stop)
-    result, _ = executor.run(content, style, settings, run, callback=callback)
-    result.snapshots = {}
+    (result,) = executor.map_runs([(content, style, settings, run)], stop=stop)
     return result
-
-
-@dataclass(frozen=True)
-class _Stopper:
-    """A run's callback that ends it (:class:`naah.runs.StopRun`) once ``stop``
-    says so, as :func:`naah.runs.optimize`'s ``stop`` does."""
-
-    stop: Callable[[IterationRecord], bool]
-
-    def __call__(self, record: IterationRecord, image: object) -> None:
-        if self.stop(record):
-            raise StopRun
 
 
 class DaskEngine:
@@ -250,13 +235,14 @@ class DaskEngine:
 
     def map_runs(
         self,
-        runs: Sequence[tuple[ImageLike, ImageLike, dict[str, Any], dict[str, Any]]],
+        runs: Sequence[Run],
         *,
         stop: Callable[[IterationRecord], bool] | None = None,
     ) -> list[StyleResult]:
-        """Sweep points (content, style, settings, run) on the workers: their
-        results, in order. ``stop`` (picklable), if given, ends each run after the
-        first iteration for which it is true (as :func:`naah.runs.optimize`'s)."""
+        """Runs (content, style, settings, run) on the workers: their results, in
+        order, as :meth:`naah.batch.Executor.map_runs` gives them here. ``stop``
+        (picklable), if given, ends each run after the first iteration for which
+        it is true."""
         config, resources = self._config()
         futures = [
             self.client.submit(

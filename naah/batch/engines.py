@@ -14,7 +14,10 @@ when run again. Engines:
 
 An engine has ``run(jobs, folder, record, progress)``: it runs the jobs into the
 :class:`naah.batch.storage.Folder`, calls ``record(row)`` with each job's manifest
-row and lets :class:`BatchProgress` know how far it is.
+row and lets :class:`BatchProgress` know how far it is. It also has
+``map_runs(runs, stop=None)``, which runs single style transfers and hands back
+their results: :mod:`naah.experiments`' sweeps and optimiser comparisons run
+through it.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from naah.batch.jobs import Job
 from naah.batch.manifest import DONE, FAILED, SKIPPED, Manifest
 from naah.batch.storage import Folder
-from naah.batch.worker import Executor
+from naah.batch.worker import Executor, Run
 from naah.checkpointing import CHECKPOINT_EVERY
 from naah.io.weights import VGGWeights
 from naah.optim import IterationRecord
 from naah.progress import interactive
 from naah.runtime import Runtime
+from naah.style_transfer import StyleResult
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -60,7 +64,7 @@ class BatchInterrupted(KeyboardInterrupt):
 
 
 class Engine(Protocol):
-    """What :func:`run_batch` needs of an engine."""
+    """What :func:`run_batch` and :mod:`naah.experiments` need of an engine."""
 
     #: Whether it reports the current job's iterations (only one process can).
     reports_iterations: bool
@@ -72,6 +76,13 @@ class Engine(Protocol):
         record: Record,
         progress: BatchProgress,
     ) -> None: ...
+
+    def map_runs(
+        self,
+        runs: Sequence[Run],
+        *,
+        stop: Callable[[IterationRecord], bool] | None = None,
+    ) -> list[StyleResult]: ...
 
 
 class LocalEngine:
@@ -123,6 +134,16 @@ class LocalEngine:
                 progress.iteration(job, r.iteration)
 
             record(self.executor.run_job(job, folder, callback=on_iteration))
+
+    def map_runs(
+        self,
+        runs: Sequence[Run],
+        *,
+        stop: Callable[[IterationRecord], bool] | None = None,
+    ) -> list[StyleResult]:
+        """Runs (content, style, settings, run) here, one after another: their
+        results (:meth:`naah.batch.Executor.map_runs`)."""
+        return self.executor.map_runs(runs, stop=stop)
 
 
 @dataclass

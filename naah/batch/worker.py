@@ -17,11 +17,12 @@ another Dask worker after its first one died.
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights, load_weights
 from naah.optim import IterationRecord
 from naah.problem import StyleProblem
+from naah.runs import StopRun
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
 from naah.style_transfer import RunDiverged, StyleResult, StyleTransfer
@@ -50,6 +52,9 @@ RETUNABLE = ("alpha", "beta", "tv_weight", "optimizer", "learning_rate", "beta1"
 FEATURE_CONVS = tuple(n for n in FEATURE_LAYERS if n in CONV_LAYERS)
 
 Callback = Callable[[IterationRecord, np.ndarray], None]
+#: One run of :meth:`Executor.map_runs`: content, style, StyleTransfer keywords and
+#: StyleTransfer.run keywords.
+Run = tuple[ImageLike, ImageLike, Mapping[str, Any], Mapping[str, Any]]
 
 
 class Executor:
@@ -104,12 +109,30 @@ class Executor:
         """How many loss graphs this executor has compiled."""
         return sum(problem is not None for _, problem in self._transfers.values())
 
-    def weights_identity(self) -> dict[str, Any]:
-        source = self.weights.source
-        return {"path": os.path.abspath(source.path), "sha256": source.sha256,
-                "size": source.size}  # fmt: skip
+    def adopt(self, transfer: StyleTransfer, problem: StyleProblem) -> None:
+        """Run what ``transfer``'s loss graph runs with its compiled ``problem``
+        (as :func:`naah.experiments.compare_optimizers` does with a prepared
+        pair's), instead of compiling another. ``transfer`` itself is left as it
+        is: the executor retunes a copy."""
+        graph = {k: v for k, v in transfer.settings.items() if k not in RETUNABLE}
+        self._transfers[canonical_json(graph)] = (copy.copy(transfer), problem)
 
-    # -- one run -------------------------------------------------------------------
+    # -- runs ----------------------------------------------------------------------
+    def map_runs(
+        self,
+        runs: Sequence[Run],
+        *,
+        stop: Callable[[IterationRecord], bool] | None = None,
+    ) -> list[StyleResult]:
+        """Run each (content, style, settings, run) here, in order: their results.
+
+        ``stop``, if given, ends each run after the first iteration for which it
+        is true (as :func:`naah.runs.optimize`'s). The Dask engine's
+        :meth:`~naah.batch.cluster.DaskEngine.map_runs` does the same on a cluster.
+        """
+        callback = None if stop is None else Stopper(stop)
+        return [self.run(*run, callback=callback)[0] for run in runs]
+
     def run(
         self,
         content: ImageLike,
@@ -233,7 +256,7 @@ class Executor:
         """
         folder = Folder(out_dir)
         start = time.perf_counter()
-        weights = self.weights_identity()  # raises: no job can run without them
+        weights = self.weights.source.identity()  # raises: no job can run without them
         extra = {"weights": weights, "threads": self.runtime.threads,
                  "worker": f"{socket.gethostname()}:{os.getpid()}"}  # fmt: skip
         mirror = _CheckpointMirror(folder, job.checkpoint_name, callback)
@@ -280,6 +303,19 @@ class Executor:
             "error": None,
             **extra,
         }
+
+
+@dataclass(frozen=True)
+class Stopper:
+    """A run's callback that ends it (:class:`naah.runs.StopRun`) once ``stop``
+    says so, as :func:`naah.runs.optimize`'s ``stop`` does (picklable when
+    ``stop`` is, for Dask workers)."""
+
+    stop: Callable[[IterationRecord], bool]
+
+    def __call__(self, record: IterationRecord, image: object) -> None:
+        if self.stop(record):
+            raise StopRun
 
 
 class _CheckpointMirror:

@@ -5,9 +5,10 @@ loss-and-gradient evaluations from the same noise images (several seeds) and
 tabulates the loss each reaches. :func:`iterations_to_match` asks the report's
 question: how many Adam iterations reach the loss L-BFGS has after 10?
 
-The runs of a comparison run on the pair's compiled loss here, or, given a Dask
-``client`` (a notebook's), on the cluster's workers through :mod:`naah.batch`'s
-engine, as sweeps do (:class:`naah.batch.cluster.DaskEngine`).
+Their runs go through :mod:`naah.batch`'s engines, as sweeps and ``naah batch``
+jobs do: the local engine, on the pair's compiled loss (nothing is compiled
+again), or, given a Dask ``client`` (a notebook's), the cluster's workers
+(:class:`naah.batch.cluster.DaskEngine`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from naah.batch import LocalEngine
+from naah.batch.worker import Run
 from naah.experiments.figures import image_grid, new_figure, save_figure
 from naah.experiments.runner import PreparedPair
 from naah.io.images import preprocess
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from distributed import Client
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from naah.batch.cluster import DaskEngine
 
 # Gradient descent's default step: the first step moves the pixel with the largest
 # gradient by this many grey levels (the scale of the gradient depends on the
@@ -126,37 +131,60 @@ def compare_optimizers(
     if evaluations < 1:
         raise ValueError(f"evaluations must be at least 1, got {evaluations}")
     given = dict(learning_rates or {})
-    stop = _Budget(evaluations)
-    if client is None:
-        runs: list[OptimizerRun] = []
-        for method in methods:
-            for seed in seeds:
-                rate = _learning_rate(pair, method, given.get(method), init, seed)
-                result = pair.run(
-                    evaluations, optimizer=method, learning_rate=rate, init=init,
-                    seed=seed, stop=stop,
-                )  # fmt: skip
-                runs.append(_at_budget(method, seed, rate, evaluations, result))
-        return runs
-    from naah.batch.cluster import DaskEngine
-
     seeds = list(seeds)
     points = [(method, seed, _learning_rate(pair, method, given.get(method), init,
                                             seed))
               for method in methods for seed in seeds]  # fmt: skip
-    engine = DaskEngine(client, weights=pair.transfer.net.weights)
-    content, style = pair.inputs
-    run = {"iterations": evaluations, "size": pair.size,
-           "style_scale": pair.style_scale, "init": init}  # fmt: skip
-    results = engine.map_runs(
-        [(content, style, _settings(pair, method, rate, seed), run)
+    results = _engine(pair, client).map_runs(
+        [_run(pair, method, rate, seed, evaluations, init)
          for method, seed, rate in points],
-        stop=stop,
+        stop=_Budget(evaluations),
     )  # fmt: skip
     return [
         _at_budget(method, seed, rate, evaluations, result)
         for (method, seed, rate), result in zip(points, results, strict=True)
     ]
+
+
+def _engine(pair: PreparedPair, client: Client | None) -> LocalEngine | DaskEngine:
+    """The engine of a pair's runs: here on its compiled loss, or on ``client``'s
+    workers."""
+    transfer = pair.transfer
+    if client is not None:
+        from naah.batch.cluster import DaskEngine
+
+        return DaskEngine(client, weights=transfer.net.weights)
+    engine = LocalEngine(transfer.net.weights, runtime=transfer.runtime)
+    engine.executor.adopt(transfer, pair.problem)
+    return engine
+
+
+def _run(
+    pair: PreparedPair,
+    method: str,
+    rate: float | None,
+    seed: int | None,
+    iterations: int,
+    init: str | np.ndarray = "noise",
+    snapshots: Sequence[int] = (),
+) -> Run:
+    """One run of the pair, as an engine takes it."""
+    content, style = pair.inputs
+    run: dict[str, Any] = {"iterations": iterations, "size": pair.size,
+                           "style_scale": pair.style_scale, "init": init}  # fmt: skip
+    if snapshots:
+        run["snapshots"] = tuple(snapshots)
+    return content, style, _settings(pair, method, rate, seed), run
+
+
+@dataclass(frozen=True)
+class _Reached:
+    """Stops a run once its loss is at most ``target`` (picklable, for workers)."""
+
+    target: float
+
+    def __call__(self, record: IterationRecord) -> bool:
+        return record.total <= self.target
 
 
 @dataclass(frozen=True)
@@ -170,12 +198,14 @@ class _Budget:
 
 
 def _settings(
-    pair: PreparedPair, method: str, rate: float | None, seed: int
+    pair: PreparedPair, method: str, rate: float | None, seed: int | None
 ) -> dict[str, Any]:
     """The StyleTransfer keywords of one run: the pair's transfer, as
     :meth:`PreparedPair.run` sets it for the run."""
     settings = dict(pair.transfer.settings)
-    settings.update(optimizer=method, seed=seed)
+    settings["optimizer"] = method
+    if seed is not None:
+        settings["seed"] = seed
     if rate is not None:
         settings["learning_rate"] = rate
     return settings
@@ -301,11 +331,33 @@ def iterations_to_match(
     learning_rate: float | None = None,
     max_iterations: int = 1000,
     seed: int | None = None,
+    client: Client | None = None,
 ) -> MatchResult:
     """How many ``optimizer`` iterations reach L-BFGS's loss after
     ``reference_iterations`` (the report's Figure 6: Adam vs L-BFGS at 10).
 
-    Both start from the same noise image.
+    Both start from the same noise image (the transfer's seed unless ``seed`` is
+    given), and run one after the other on the engine of
+    :func:`compare_optimizers` (here, or on ``client``'s workers).
+
+    Parameters
+    ----------
+    pair : PreparedPair
+    reference_iterations : int
+        L-BFGS iterations of the reference run.
+    optimizer : {'adam', 'gd', 'lbfgs'}
+    learning_rate : float, optional
+        The other optimiser's (default: the transfer's).
+    max_iterations : int
+        Give up after this many iterations of the other optimiser.
+    seed : int, optional
+    client : distributed.Client, optional
+        As for :func:`compare_optimizers`.
+
+    Returns
+    -------
+    MatchResult
+        ``iterations`` is None if the other optimiser did not reach the loss.
 
     Examples
     --------
@@ -315,13 +367,17 @@ def iterations_to_match(
     >>> match = iterations_to_match(pair, learning_rate=10.0)  # doctest: +SKIP
     >>> fig = match_figure(match, path="fig6.png")  # doctest: +SKIP
     """
-    reference = pair.run(reference_iterations, optimizer="lbfgs", seed=seed)
+    engine = _engine(pair, client)
+    (reference,) = engine.map_runs(
+        [_run(pair, "lbfgs", None, seed, reference_iterations)]
+    )
     target = reference.history[-1].total
     done = reference.history[-1].iteration  # fewer if L-BFGS converged earlier
-    other = pair.run(
-        max_iterations, optimizer=optimizer, learning_rate=learning_rate, seed=seed,
-        snapshots=(done,), stop=lambda r: r.total <= target,
-    )  # fmt: skip
+    rate = None if optimizer == "lbfgs" else learning_rate
+    (other,) = engine.map_runs(
+        [_run(pair, optimizer, rate, seed, max_iterations, snapshots=(done,))],
+        stop=_Reached(target),
+    )
     last = other.history[-1]
     reached = last.iteration if last.total <= target else None
     return MatchResult(reference, other, target, reached)

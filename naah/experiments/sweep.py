@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from naah._version import __version__
-from naah.batch import Executor
+from naah.batch import Executor, LocalEngine
 from naah.batch.settings import RUN_KEYS
 from naah.experiments.figures import image_grid
 from naah.io.images import ImageLike
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     # distributed and matplotlib are optional: only the type checker imports them.
     from distributed import Client
     from matplotlib.figure import Figure
+
+    from naah.batch.cluster import DaskEngine
 
 #: Settings applied per run, without recompiling (besides ``iterations``; the
 #: compiled loss is :class:`naah.batch.Executor`'s, which also takes ``tv_weight``,
@@ -108,7 +110,19 @@ class Sweep:
         self.weights = weights
         self.base = dict(base or {})
         #: Runs the points here, with the weights loaded and each loss compiled once.
-        self.executor = Executor(weights)
+        self.engine = LocalEngine(weights)
+
+    @property
+    def executor(self) -> Executor:
+        """The local engine's :class:`naah.batch.Executor` (its compiled losses)."""
+        return self.engine.executor
+
+    def _engine(self, client: Client | None) -> LocalEngine | DaskEngine:
+        if client is None:
+            return self.engine
+        from naah.batch.cluster import DaskEngine
+
+        return DaskEngine(client, weights=self.weights)
 
     def run(
         self,
@@ -148,18 +162,9 @@ class Sweep:
         defaults = {"iterations": iterations, "size": size, **self.base}
         everything = [{**defaults, **point} for point in points]
         runs = [_split(settings) for settings in everything]
-        if client is None:
-            results = [
-                self.executor.run(self.content, self.style, transfer, run)[0]
-                for transfer, run in runs
-            ]
-        else:
-            from naah.batch.cluster import DaskEngine
-
-            engine = DaskEngine(client, weights=self.weights)
-            results = engine.map_runs(
-                [(self.content, self.style, transfer, run) for transfer, run in runs]
-            )
+        results = self._engine(client).map_runs(
+            [(self.content, self.style, transfer, run) for transfer, run in runs]
+        )
         return [
             _save_point(output_dir, index, point, settings, result)
             for index, (point, settings, result) in enumerate(

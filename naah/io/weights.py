@@ -22,6 +22,7 @@ layer, and the values kept must be finite numbers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import warnings
@@ -149,6 +150,19 @@ class WeightsSource:
     size: int
     sha256: str | None
     checksum: str
+
+    def identity(self) -> dict[str, Any]:
+        """``{"path", "sha256", "size"}``: the file, as checkpoints and batch
+        manifests record it (the SHA-256 computed once if loading did not)."""
+        return {"path": os.path.abspath(self.path), "sha256": self._digest,
+                "size": self.size}  # fmt: skip
+
+    @functools.cached_property
+    def _digest(self) -> str | None:
+        if self.sha256 is not None or not os.path.isfile(self.path):
+            return self.sha256
+        with open(self.path, "rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 @dataclass(frozen=True, eq=False)

@@ -81,12 +81,36 @@ def test_iterations_to_match_reaches_the_lbfgs_loss_or_says_none(pair, tmp_path)
         assert last.total <= match.target_loss
         assert all(r.total > match.target_loss for r in match.other.history[:-1])
         assert match.iterations == last.iteration
+    done = match.reference.history[-1].iteration
+    if last.iteration >= done:  # the other's image after L-BFGS's iterations
+        assert match.other.snapshots[done].shape == (*pair.shape[:2], 3)
     match_figure(match, path=tmp_path / "fig6.png")
     assert (tmp_path / "fig6.png").exists()
 
 
+def test_the_local_comparison_reuses_the_pairs_loss_and_leaves_its_transfer(pair):
+    settings = dict(pair.transfer.settings)
+    problems = dict(pair.transfer._problems)
+    (lbfgs, adam) = compare_optimizers(
+        pair, evaluations=BUDGET, methods=("lbfgs", "adam"), seeds=(1,),
+        learning_rates={"adam": 3.0},
+    )  # fmt: skip
+    assert pair.transfer.settings == settings  # its optimiser and seed as they were
+    assert pair.transfer._problems == problems  # nothing compiled beside the pair's
+    # The same runs as PreparedPair.run makes on the pair itself.
+    for run, rate in ((lbfgs, None), (adam, 3.0)):
+        alone = pair.run(
+            BUDGET, optimizer=run.method, learning_rate=rate, seed=1,
+            stop=lambda r: r.evaluations >= BUDGET,
+        )  # fmt: skip
+        assert [r.total for r in run.result.history] == pytest.approx(
+            [r.total for r in alone.history], rel=1e-5
+        )
+
+
 def test_a_comparison_on_a_dask_client_gives_the_local_histories(pair, runs):
     distributed = pytest.importorskip("distributed")
+    match = {"reference_iterations": 3, "learning_rate": 20.0, "max_iterations": 60}
     with (
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
@@ -96,6 +120,7 @@ def test_a_comparison_on_a_dask_client_gives_the_local_histories(pair, runs):
         there = compare_optimizers(
             pair, evaluations=BUDGET, seeds=(0, 1), client=client
         )
+        far_match = iterations_to_match(pair, **match, client=client)
     exact = ("method", "seed", "learning_rate", "budget", "evaluations", "iterations")
     for here, far in zip(runs, there, strict=True):
         assert [getattr(far, k) for k in exact] == [getattr(here, k) for k in exact]
@@ -106,3 +131,7 @@ def test_a_comparison_on_a_dask_client_gives_the_local_histories(pair, runs):
         assert [r.total for r in far.result.history] == pytest.approx(
             [r.total for r in here.result.history], rel=1e-3
         )
+    here_match = iterations_to_match(pair, **match)
+    assert far_match.iterations == here_match.iterations
+    assert far_match.target_loss == pytest.approx(here_match.target_loss, rel=1e-3)
+    assert sorted(far_match.other.snapshots) == sorted(here_match.other.snapshots)
