@@ -20,7 +20,7 @@ from naah.testing import write_vgg19_mat
 
 pytestmark = pytest.mark.slow
 NAAH = Path(sys.executable).with_name("naah")
-IMAGES = Path(__file__).resolve().parents[1] / "data"
+IMAGES = Path(__file__).resolve().parents[2] / "data"
 if not (IMAGES / "tubingen.jpg").exists():
     IMAGES = Path("/work/shared/images")
 

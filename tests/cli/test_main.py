@@ -1,0 +1,79 @@
+"""Failures while working: status 1, one line; --debug; interrupts."""
+
+import pytest
+
+from naah.io.images import ImageError
+from naah.io.weights import KNOWN_FILES
+from naah.style_transfer import StyleTransfer
+from tests.cli._commands import run, stylize
+
+
+# -- failures while working: status 1, one line ------------------------------------------
+def test_missing_weights_say_which_file_is_needed_and_where_to_put_it(
+    files, tmp_path, no_weights
+):
+    output = tmp_path / "result.png"
+    status, _, err = run(["stylize", files["content"], files["style"], "-o", output,
+                          "--no-download"])  # fmt: skip
+    known = KNOWN_FILES[0]
+    assert status == 1 and err.count("\n") == 1
+    for expected in (
+        known.name,
+        f"{known.size:,}",
+        known.sha256,
+        "naah weights download",
+    ):
+        assert expected in err
+    assert str(tmp_path / "cache") in err
+    assert not output.exists()
+
+
+def test_weights_from_the_environment_are_used(files, tmp_path, monkeypatch):
+    monkeypatch.setenv("NAAH_WEIGHTS", files["weights"])
+    seen = {}
+    monkeypatch.setattr(StyleTransfer, "run", lambda self, *a, **k: _stop(self, seen))
+    status, _, _ = run(
+        ["stylize", files["content"], files["style"], "-o", tmp_path / "r.png"]
+    )
+    assert status == 1 and str(seen["weights"]) == files["weights"]
+
+
+def _stop(transfer, seen):
+    seen["weights"] = transfer._weights
+    raise ImageError("stopped here")
+
+
+def test_a_broken_weights_file_fails_in_one_line_with_status_1(files, tmp_path):
+    broken = tmp_path / "broken.mat"
+    broken.write_bytes(b"<html>not found</html>")
+    output = tmp_path / "result.png"
+    status, _, err = run(
+        ["stylize", files["content"], files["style"], "-o", output, "--weights", broken]
+    )
+    assert status == 1 and err.count("\n") <= 2  # the "loading" line, then the error
+    assert err.splitlines()[-1].startswith("naah: error: ") and "HTML" in err
+    assert "Traceback" not in err and not output.exists()
+
+
+def test_debug_shows_the_traceback_of_a_failure(files, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        StyleTransfer, "run", lambda *a, **k: (_ for _ in ()).throw(ImageError("x"))
+    )
+    with pytest.raises(ImageError):
+        stylize(files, tmp_path / "r.png", "--debug")
+
+
+def test_an_unexpected_error_is_named_and_points_to_debug(files, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        StyleTransfer, "run", lambda *a, **k: (_ for _ in ()).throw(KeyError("x"))
+    )
+    status, _, err = stylize(files, tmp_path / "r.png", "--quiet")
+    assert status == 1 and err == "naah: error: KeyError: 'x' (--debug shows where)\n"
+
+
+def test_an_interrupt_exits_with_status_130(files, tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        StyleTransfer, "run", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    status, _, err = stylize(files, tmp_path / "r.png", "--quiet")
+    assert (status, err) == (130, "naah: interrupted\n")

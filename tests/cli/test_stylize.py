@@ -1,0 +1,156 @@
+"""``naah stylize`` end to end on fixture weights, and the conventions of the
+well-known tools."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from naah import cli
+from naah.cli.paths import _snapshot_path
+from tests.cli._commands import ITERATIONS, PNG_SIGNATURE, SIZE, run, stylize
+
+
+@pytest.fixture(scope="module")
+def lbfgs_run(files):
+    folder = files["out"] / "lbfgs"
+    folder.mkdir()
+    output = folder / "result.png"
+    result = stylize(
+        files, output, "--save-every", 1, "--plot", "--history", folder / "h.csv"
+    )
+    return (folder, output, *result)
+
+
+@pytest.fixture(scope="module")
+def adam_quiet_run(files):
+    folder = files["out"] / "adam"
+    folder.mkdir()
+    output = folder / "result.jpg"
+    result = stylize(
+        files, output, "--optimizer", "adam", "--learning-rate", 5, "--quiet",
+        "--init", files["style"], "--history", folder / "h.json",
+        "--plot-path", folder / "curve.svg",
+    )  # fmt: skip
+    return (folder, output, *result)
+
+
+# -- stylize, end to end -----------------------------------------------------------------
+def test_stylize_writes_the_image_at_the_requested_long_edge(lbfgs_run):
+    _, output, status, _, err = lbfgs_run
+    assert status == 0, err
+    with Image.open(output) as image:
+        assert max(image.size) == SIZE
+        assert image.size == (24, 32)  # the content image is 30 wide, 40 high
+
+
+def test_save_every_writes_intermediates_next_to_the_output(lbfgs_run):
+    folder, *_ = lbfgs_run
+    names = sorted(p.name for p in folder.glob("result.iter*.png"))
+    assert names == [f"result.iter{i:04d}.png" for i in range(ITERATIONS + 1)]
+
+
+def test_plot_without_a_path_writes_a_png_loss_curve_beside_the_output(lbfgs_run):
+    folder, *_ = lbfgs_run
+    assert (folder / "result.loss.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_the_csv_history_has_one_row_per_iteration_and_the_start(lbfgs_run):
+    folder, *_ = lbfgs_run
+    with open(folder / "h.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["iteration"]) for r in rows] == list(range(ITERATIONS + 1))
+    assert {"total", "content", "style", "E_conv1_1"} <= set(rows[0])
+
+
+def test_progress_and_the_files_written_are_reported_on_stderr(lbfgs_run):
+    _, output, _, out, err = lbfgs_run
+    assert out == ""
+    assert f"{ITERATIONS}/{ITERATIONS}" in err  # the progress bar
+    assert f"wrote {output}" in err and "final loss" in err
+
+
+def test_quiet_prints_nothing_and_other_options_are_honoured(adam_quiet_run):
+    folder, output, status, out, err = adam_quiet_run
+    assert (status, out, err) == (0, "", "")
+    with Image.open(output) as image:
+        assert image.format == "JPEG" and max(image.size) == SIZE
+    rows = json.loads((folder / "h.json").read_text())
+    assert len(rows) == ITERATIONS + 1
+    assert b"<svg" in (folder / "curve.svg").read_bytes()[:1000]
+
+
+def test_python_m_naah_shows_help():
+    done = subprocess.run(
+        [sys.executable, "-m", "naah", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert "stylize" in done.stdout and "weights" in done.stdout
+
+
+def test_python_m_naah_exits_with_status_2_on_a_bad_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "naah", "stylize"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("naah: error:") and done.stderr.count("\n") == 1
+
+
+def test_stylize_help_lists_every_option():
+    status, out, _ = run(["stylize", "--help"])
+    assert status == 0
+    for option in (
+        "--style-weights", "--save-every", "--plot", "--plot-path", "--backend",
+        "--init", "--print-every", "--content-weight", "--style-weight",
+    ):  # fmt: skip
+        assert option in out
+
+
+# -- conventions of the well-known tools ---------------------------------------------------
+def test_plot_is_a_flag_that_does_not_take_the_content_image():
+    args = cli.build_parser().parse_args(
+        ["stylize", "--plot", "c.png", "s.png", "-o", "r.png"]
+    )
+    assert (args.plot, args.plot_path, args.content, args.styles) == (
+        True, None, "c.png", ["s.png"],
+    )  # fmt: skip
+
+
+def test_content_and_style_weight_are_alpha_and_beta():
+    args = cli.build_parser().parse_args(
+        ["stylize", "c.png", "s.png", "-o", "r.png", "--content-weight", "5",
+         "--style-weight", "100"]
+    )  # fmt: skip
+    assert (args.alpha, args.beta) == (5.0, 100.0)
+
+
+def test_a_large_seed_is_taken():
+    args = cli.build_parser().parse_args(
+        ["stylize", "c.png", "s.png", "-o", "r.png", "--seed", str(2**70)]
+    )
+    assert args.seed == 2**70
+
+
+@pytest.mark.parametrize(
+    "argv, help_of",
+    [
+        (["stylize", "c.png", "s.png", "-o", "r.png", "--colour"], "naah stylize"),
+        (["stylize", "c.png", "--seed", "x"], "naah stylize"),
+        (["weights", "path", "--all"], "naah weights path"),
+        (["--colour", "weights", "path"], "naah"),
+    ],
+)
+def test_a_usage_error_points_at_the_help_of_its_subcommand(argv, help_of):
+    status, _, err = run(argv)
+    assert status == 2 and err.endswith(f"(see '{help_of} --help')\n"), err
+
+
+def test_the_help_names_snapshots_as_they_are_written():
+    _, out, _ = run(["stylize", "--help"])
+    assert "OUT_stem.iterNNNN.EXT" in " ".join(out.split())
+    assert _snapshot_path(Path("d/out.png"), 5, 20).name == "out.iter0005.png"
+    assert _snapshot_path(Path("out.jpg"), 5, 10**5).name == "out.iter000005.jpg"
