@@ -43,9 +43,9 @@ from naah.io.checkpoint import (
     Checkpoint,
     CheckpointError,
     read_checkpoint,
-    remove_stale_temporaries,
     write_checkpoint,
 )
+from naah.io.files import remove_stale_temporaries
 from naah.optim import History, IterationRecord, Minimizer, MinimizerState
 
 KIND = "style-transfer"

@@ -48,16 +48,14 @@ them; ``tests/test_normalize.py`` runs the same calls on weights built to live.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pytensor.tensor as pt
@@ -74,6 +72,7 @@ from naah.architecture import (
 )
 from naah.compile import function
 from naah.io import mat73
+from naah.io.files import write_atomically
 from naah.io.images import load_image, preprocess
 from naah.io.weights import ConvParams, VGGWeights, load_weights
 from naah.models import VGG_19
@@ -604,7 +603,7 @@ def write_normalized_mat(
         )
     path = Path(path)
     variables = {"meta": _meta(weights), "layers": _layers(weights.params)}
-    _write_atomically(
+    write_atomically(
         path,
         lambda file: scipy.io.savemat(
             file, variables, do_compression=compression, oned_as="row"
@@ -689,24 +688,6 @@ def _cell(items: Iterable[Any]) -> np.ndarray:
     for i, value in enumerate(values):
         cell[0, i] = value
     return cell
-
-
-def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    if not path.parent.is_dir():
-        raise FileNotFoundError(
-            f"cannot write {path}: directory {path.parent} does not exist; create it"
-        )
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with open(descriptor, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
-        raise
 
 
 def normalization_info(

@@ -30,6 +30,8 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from naah.io.files import write_atomically
+
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
@@ -178,17 +180,7 @@ class Folder:
             self.fs.pipe_file(self._remote(name), data)
             return
         self.mkdir()
-        path = Path(self.location) / name
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(temporary, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        write_atomically(Path(self.location) / name, lambda file: file.write(data))
 
     def append_line(self, name: str, line: str) -> None:
         """Add a line to a text file, flushed to disk, after a newline if a crash

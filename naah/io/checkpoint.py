@@ -13,7 +13,7 @@ Any zip tool and ``numpy.load`` can read it; nothing in it is executable. Writes
 atomic: a temporary file in the same folder, flushed to disk, then renamed over the
 target, so a checkpoint is either the old one or the new one, never half of either.
 A temporary file left by a killed writer is removed by the next writer of the same
-checkpoint (:func:`remove_stale_temporaries`).
+checkpoint (:func:`naah.io.files.remove_stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+
+from naah.io.files import remove_stale_temporaries, write_atomically
 
 FORMAT = "naah-checkpoint"
 FORMAT_VERSION = 1
@@ -102,24 +104,17 @@ def write_checkpoint(
         "metadata": dict(metadata),
     }
     text = json.dumps(manifest, allow_nan=False, indent=1).encode()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as file:
-            with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
-                archive.writestr(_MANIFEST, text)
-                for name, array in arrays.items():
-                    with archive.open(f"arrays/{name}.npy", "w", force_zip64=True) as f:
-                        np.lib.format.write_array(
-                            f, np.asarray(array, order="C"), allow_pickle=False
-                        )
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
-    return path
+
+    def write(file: IO[bytes]) -> None:
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr(_MANIFEST, text)
+            for name, array in arrays.items():
+                with archive.open(f"arrays/{name}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(
+                        f, np.asarray(array, order="C"), allow_pickle=False
+                    )
+
+    return write_atomically(path, write)
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -152,29 +147,6 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     except OSError as error:
         raise CheckpointError(f"cannot read checkpoint {path}: {error}") from None
     return Checkpoint(path, manifest["metadata"], arrays)
-
-
-def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files of writers of ``path`` that are no longer running.
-
-    Returns
-    -------
-    list of Path
-        The files removed.
-    """
-    path = Path(path)
-    removed: list[Path] = []
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.tmp$")
-    try:
-        candidates = list(path.parent.iterdir())
-    except OSError:
-        return removed
-    for candidate in candidates:
-        match = pattern.match(candidate.name)
-        if match and not _running(int(match.group(1))):
-            candidate.unlink(missing_ok=True)
-            removed.append(candidate)
-    return removed
 
 
 def _read_manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
@@ -235,29 +207,3 @@ def _read_array(
             f"{dtype}{list(shape)}"
         )
     return array
-
-
-def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # a leftover of this process is stale too
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

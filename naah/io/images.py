@@ -15,15 +15,16 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError, features
+
+from naah.io.files import write_atomically
 
 __all__ = [
     "ImageError",
@@ -248,7 +249,7 @@ def save_image(
             f"cannot save {path}: directory {directory} does not exist; create it first"
         )
     options = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
-    _write_atomically(path, lambda f: pil.save(f, format=fmt, **options))
+    write_atomically(path, lambda f: pil.save(f, format=fmt, **options))
     return path
 
 
@@ -601,37 +602,3 @@ def _mean(mean_pixel: npt.ArrayLike) -> np.ndarray:
             f"got shape {mean.shape}"
         )
     return mean
-
-
-def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    directory = path.parent
-    try:
-        tmp = tempfile.NamedTemporaryFile(
-            delete=False, dir=directory, prefix=f".{path.name}.", suffix=path.suffix
-        )
-    except PermissionError:
-        raise PermissionError(
-            f"cannot save {path}: directory {directory} is not writable"
-        ) from None
-    try:
-        with tmp:
-            write(tmp)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp.name, _new_file_mode(path))
-        os.replace(tmp.name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp.name)
-        raise
-
-
-def _new_file_mode(path: Path) -> int:
-    # NamedTemporaryFile makes the file 0o600; give it the mode an ordinary save
-    # would: the old file's, else 0o666 less the umask (which can only be read by
-    # setting it, so another thread creating a file in between sees 0o022).
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask

@@ -12,9 +12,9 @@ import pytest
 from naah.io.checkpoint import (
     CheckpointError,
     read_checkpoint,
-    remove_stale_temporaries,
     write_checkpoint,
 )
+from naah.io.files import remove_stale_temporaries
 
 ARRAYS = {
     "image": np.random.default_rng(0).normal(size=(1, 3, 4, 5)).astype(np.float32),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from naah.io import images
+from naah.io import files, images
 from naah.io.images import (
     ImageError,
     deprocess,
@@ -333,7 +333,8 @@ def test_saving_into_an_unwritable_directory_names_it(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(images.tempfile, "NamedTemporaryFile", refuse)
+    # (Root may write anywhere: refuse the temporary file the save starts with.)
+    monkeypatch.setattr(files, "open", refuse, raising=False)
     with pytest.raises(PermissionError, match=rf"{tmp_path.name}.*not writable"):
         save_image(tmp_path / "x.png", np.zeros((2, 2, 3)))
 

@@ -1,0 +1,130 @@
+"""Writing a file whole or not at all.
+
+Every file naah writes (images, checkpoints, weights, a batch's summary) goes
+through :func:`write_atomically`: into a temporary file beside it, flushed to disk,
+renamed over the target, and the folder synced, so that a reader, a crash or a
+full disk never leaves half a file under the target's name. The temporary file is
+``.NAME.PID.RANDOM.tmp``; :func:`remove_stale_temporaries` removes those of writers
+that died (kill -9) before renaming.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+
+def write_atomically(
+    path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]
+) -> Path:
+    """Write ``path`` with ``write(file)`` whole or not at all.
+
+    The file gets the mode an ordinary write would give it: the old file's, or
+    0o666 less the umask.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder does not exist (the message says so).
+    PermissionError
+        The folder is not writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_atomically(folder / "a.txt", lambda f: f.write(b"whole")).read_bytes()
+    b'whole'
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"cannot write {path}: folder {folder} does not exist; create it"
+        )
+    temporary = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        file = open(temporary, "xb")  # closed below, before the rename
+    except PermissionError:
+        raise PermissionError(
+            f"cannot write {path}: folder {folder} is not writable"
+        ) from None
+    try:
+        with file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, _new_file_mode(path))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    _sync_folder(folder)
+    return path
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files of writers of ``path`` that are no longer running.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    path = Path(path)
+    removed: list[Path] = []
+    # .NAME.PID.tmp was the name before the random part was added.
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)(\.[0-9a-f]+)?\.tmp$")
+    try:
+        candidates = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = pattern.match(candidate.name)
+        if match and not _running(int(match.group(1))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a leftover of this process is stale too (writes are in turn)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _new_file_mode(path: Path) -> int:
+    # The mode an ordinary write would give: the old file's, else 0o666 less the
+    # umask (which can only be read by setting it, so another thread creating a
+    # file in between sees 0o022).
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

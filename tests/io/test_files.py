@@ -1,0 +1,80 @@
+"""naah.io.files: files written whole or not at all, and stale temporaries."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from naah.io import files
+from naah.io.files import remove_stale_temporaries, write_atomically
+
+
+def dead_pid():
+    """The pid of a process that has ended."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def test_a_write_replaces_the_file_whole_and_leaves_nothing_else(tmp_path):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+    assert write_atomically(target, lambda f: f.write(b"new" * 1000)) == target
+    assert target.read_bytes() == b"new" * 1000
+    assert os.listdir(tmp_path) == ["a.bin"]
+
+
+def test_a_failing_write_keeps_the_old_file_and_removes_its_temporary(tmp_path):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+
+    def half_then_fail(file):
+        file.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        write_atomically(target, half_then_fail)
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["a.bin"]
+
+
+def test_a_new_file_gets_the_umask_mode_and_an_old_one_keeps_its_own(tmp_path):
+    umask = os.umask(0o027)
+    try:
+        new = write_atomically(tmp_path / "new", lambda f: f.write(b"x"))
+    finally:
+        os.umask(umask)
+    assert new.stat().st_mode & 0o777 == 0o640
+    old = tmp_path / "old"
+    old.write_bytes(b"x")
+    old.chmod(0o604)
+    write_atomically(old, lambda f: f.write(b"y"))
+    assert old.stat().st_mode & 0o777 == 0o604
+
+
+def test_a_missing_folder_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="folder .*nowhere does not exist"):
+        write_atomically(tmp_path / "nowhere" / "a.bin", lambda f: f.write(b"x"))
+
+
+def test_an_unwritable_folder_is_named(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    # (Root may write anywhere: refuse the temporary file the write starts with.)
+    monkeypatch.setattr(files, "open", refuse, raising=False)
+    with pytest.raises(PermissionError, match=rf"folder .*{tmp_path.name} is not writ"):
+        write_atomically(tmp_path / "a.bin", lambda f: f.write(b"x"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_only_the_temporaries_of_dead_writers_of_that_file_are_removed(tmp_path):
+    dead = dead_pid()
+    stale = [tmp_path / f".a.bin.{dead}.tmp", tmp_path / f".a.bin.{dead}.0f3a.tmp"]
+    alive = tmp_path / f".a.bin.{os.getppid()}.beef.tmp"  # a running process's
+    other = tmp_path / f".b.bin.{dead}.tmp"  # another file's
+    for path in (*stale, alive, other):
+        path.write_bytes(b"partial")
+    assert sorted(remove_stale_temporaries(tmp_path / "a.bin")) == sorted(stale)
+    assert alive.exists() and other.exists()
