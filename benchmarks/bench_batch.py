@@ -13,6 +13,10 @@ cluster, loading the weights and compiling the loss (once per worker process), a
 a real batch does; "after each worker's first" leaves out everything up to the
 first job of each worker: the steady rate of a long batch.
 
+``--url`` writes each batch to a ``file://`` URL instead of its folder: through
+fsspec, as an ``s3://`` one would be (staged locally, uploaded, the manifest
+rewritten per row), which shows what that costs beside the jobs.
+
 ``--seconds-per-iteration SIZE`` also measures one L-BFGS iteration at SIZE pixels
 with a VGG-19 file of the real layer sizes and random values (as
 ``bench_style.py`` writes), the figure behind ``docs/batch.md``'s estimate.
@@ -23,6 +27,7 @@ Examples
 
     python benchmarks/bench_batch.py                      # 12 jobs at 64 px
     python benchmarks/bench_batch.py --jobs 8 --size 128 --iterations 30
+    python benchmarks/bench_batch.py --url                # outputs via fsspec
     python benchmarks/bench_batch.py --seconds-per-iteration 512
     python benchmarks/bench_batch.py --tiny               # CI smoke run
 """
@@ -79,7 +84,7 @@ class Timed:
         self.engine.run(jobs, out_dir, timed, progress)
 
 
-def run_engine(name: str, jobs, folder: Path, weights: str) -> dict:
+def run_engine(name: str, jobs, folder: Path | str, weights: str) -> dict:
     from naah.batch import LocalEngine, run_batch
     from naah.runtime import Runtime
 
@@ -153,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     parser.add_argument("--seconds-per-iteration", type=int, metavar="SIZE")
+    parser.add_argument("--url", action="store_true",
+                        help="write each batch to a file:// URL, through fsspec")  # fmt: skip
     parser.add_argument(
         "--tiny", action="store_true", help="4 jobs at 32 px, 2 iterations"
     )
@@ -168,7 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"\n{args.jobs} jobs of {args.size}x{args.size} px, {args.iterations} L-BFGS "
-        "iterations, fixture weights (naah.testing)\n"
+        "iterations, fixture weights (naah.testing)"
+        + (", outputs to file:// URLs through fsspec" if args.url else "")
+        + "\n"
     )
     print(
         "| engine | workers × threads | jobs | wall s | jobs/hour | jobs/hour after each worker's first |"
@@ -181,9 +190,9 @@ def main(argv: list[str] | None = None) -> None:
         base = {"size": args.size, "iterations": args.iterations}
         jobs = Plan(contents, styles, base=base).jobs()
         for name in args.engines:
-            row = run_engine(
-                name, jobs, root / name.replace("(", "-").rstrip(")"), weights
-            )
+            folder = root / name.replace("(", "-").rstrip(")")
+            out_dir = f"file://{folder}" if args.url else folder
+            row = run_engine(name, jobs, out_dir, weights)
             print(
                 f"| {row['engine']} | {row['layout']} | {row['done']} | {row['wall']:.1f} "
                 f"| {row['per_hour']:.0f} | {row['steady']:.0f} |",

@@ -32,6 +32,8 @@ def test_benchmark_script_prints_its_table_at_a_tiny_size():
         ("bench_resume.py", ["--tiny"], ("| size | s/iteration | checkpoint write s",)),
         ("bench_pyramid.py", ["--tiny", "--scales", "32", "48", "--budget", "2"],
          ("| run | total loss at 48px",)),
+        ("bench_batch.py", ["--tiny", "--url", "--engines", "local"],
+         ("outputs to file:// URLs", "| local | 1 × ")),
     ],
 )  # fmt: skip
 def test_the_other_benchmarks_print_their_tables(script, options, expected):
