@@ -1,7 +1,6 @@
 """Shared fixtures of the batch tests: fixture weights, small input images, and the
-``naah`` command with ``batch`` and ``sheet`` in it."""
+``naah`` command run in this process."""
 
-import argparse
 import contextlib
 import io
 
@@ -10,7 +9,6 @@ import pytest
 from PIL import Image
 
 from naah import cli
-from naah.batch.cli import add_batch_parser, add_sheet_parser
 from naah.testing import write_vgg19_mat
 
 
@@ -44,29 +42,8 @@ def naah():
 
 
 def run_naah(argv):
-    """``naah ARGV``, with ``batch`` and ``sheet`` added to the parser if naah.cli
-    does not have them yet."""
-    original = cli.build_parser
-
-    def build():
-        parser = original()
-        commands = next(
-            a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
-        )
-        if "batch" not in commands.choices:
-            common = cli._Parser(add_help=False)
-            common.add_argument(
-                "--debug", action="store_true", default=argparse.SUPPRESS
-            )
-            add_batch_parser(commands, common)
-            add_sheet_parser(commands, common)
-        return parser
-
+    """``naah ARGV`` in this process."""
     out, err = io.StringIO(), io.StringIO()
-    cli.build_parser = build
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = cli.main([str(a) for a in argv])
-    finally:
-        cli.build_parser = original
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main([str(a) for a in argv])
     return status, out.getvalue(), err.getvalue()
