@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from naah import cli
+from naah.batch import BatchProgress
 from naah.testing import write_vgg19_mat
 
 
@@ -33,6 +34,24 @@ def inputs(tmp_path_factory):
             root / f"{name}.png"
         )
     return root
+
+
+@pytest.fixture
+def ctrl_c_at(monkeypatch):
+    """``ctrl_c_at(job, iteration)``: Ctrl-C arrives when ``job`` reaches that
+    iteration of a batch; ``ctrl_c_at(None)`` stops it."""
+    original = BatchProgress.iteration
+
+    def arrange(job, at=None):
+        def interrupt(self, current, iteration):
+            if current is job and iteration == at:
+                raise KeyboardInterrupt
+            original(self, current, iteration)
+
+        patched = original if job is None else interrupt
+        monkeypatch.setattr(BatchProgress, "iteration", patched)
+
+    return arrange
 
 
 @pytest.fixture

@@ -113,22 +113,15 @@ def test_a_failing_job_is_recorded_and_the_others_finish(inputs, engine, tmp_pat
 
 
 def test_an_interrupted_job_continues_from_its_checkpoint_with_the_same_pixels(
-    inputs, engine, tmp_path, monkeypatch
+    inputs, engine, tmp_path, ctrl_c_at
 ):
     jobs = plan(inputs, iterations=8, optimizer="adam", learning_rate=5.0).jobs()[:2]
-    original = BatchProgress.iteration
-
-    def interrupt(self, job, iteration):
-        if job is jobs[1] and iteration == 5:
-            raise KeyboardInterrupt
-        original(self, job, iteration)
-
-    monkeypatch.setattr(BatchProgress, "iteration", interrupt)
+    ctrl_c_at(jobs[1], 5)
     with pytest.raises(BatchInterrupted) as stopped:
         run_batch(jobs, tmp_path / "out", engine=engine, progress=False)
     assert stopped.value.report.summary() == "1 done, 0 failed, 0 skipped"
     assert (tmp_path / "out" / jobs[1].checkpoint_name).is_file()
-    monkeypatch.setattr(BatchProgress, "iteration", original)
+    ctrl_c_at(None)
     report = run_batch(jobs, tmp_path / "out", engine=engine, progress=False)
     assert [r["status"] for r in report.rows] == [SKIPPED, DONE]
     assert report.rows[1]["resumed_from"] == 5

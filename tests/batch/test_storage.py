@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from naah.batch import BatchInterrupted, BatchProgress, LocalEngine, Plan, run_batch
+from naah.batch import BatchInterrupted, LocalEngine, Plan, run_batch
 from naah.batch.manifest import DONE, SKIPPED, Manifest
 from naah.batch.sheet import CELL, EMPTY
 from naah.batch.storage import Folder, StorageError, is_url
@@ -141,22 +141,15 @@ def test_a_batch_into_a_url_matches_one_into_a_folder_and_a_rerun_skips_it(
 
 
 def test_an_interrupted_job_continues_from_its_checkpoint_at_the_url(
-    inputs, engine, url, tmp_path, monkeypatch
+    inputs, engine, url, tmp_path, ctrl_c_at
 ):
     jobs = jobs_of(inputs, iterations=8, optimizer="adam", learning_rate=5.0)[:2]
-    original = BatchProgress.iteration
-
-    def interrupt(self, job, iteration):
-        if job is jobs[1] and iteration == 5:
-            raise KeyboardInterrupt
-        original(self, job, iteration)
-
-    monkeypatch.setattr(BatchProgress, "iteration", interrupt)
+    ctrl_c_at(jobs[1], 5)
     with pytest.raises(BatchInterrupted):
         run_batch(jobs, url, engine=engine, progress=False)
     remote = Folder(url)
     assert remote.exists(jobs[1].checkpoint_name)  # uploaded on Ctrl-C
-    monkeypatch.setattr(BatchProgress, "iteration", original)
+    ctrl_c_at(None)
     # Another process would have another workspace: make this one's empty.
     engine_elsewhere = LocalEngine(engine.executor.weights, runtime=Runtime(threads=1))
     report = run_batch(jobs, url, engine=engine_elsewhere, progress=False)
