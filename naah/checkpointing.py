@@ -73,12 +73,6 @@ def sha256_of_pixels(image: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def sha256_of_file(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes."""
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
-
-
 class Checkpointer:
     """Writes a run's checkpoints: every ``every`` iterations, at least every
     ``seconds`` (but never so often that writing takes more than

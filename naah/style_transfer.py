@@ -18,7 +18,6 @@ from naah.checkpointing import (
     Checkpointer,
     history_from_rows,
     read_run,
-    sha256_of_file,
     sha256_of_pixels,
 )
 from naah.color import (
@@ -30,6 +29,7 @@ from naah.color import (
     match_luminance,
     original_colors,
 )
+from naah.io.files import sha256_of_file
 from naah.io.images import ImageLike, load_image, preprocess, to_uint8
 from naah.io.locate import find_weights
 from naah.io.sources import ensure_weights

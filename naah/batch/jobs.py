@@ -30,7 +30,7 @@ from typing import Any
 
 from naah.batch.settings import SettingError, check_value, resolve
 from naah.batch.storage import is_url
-from naah.checkpointing import sha256_of_file
+from naah.io.files import sha256_of_file
 from naah.style_transfer import INITS
 
 #: Files a folder given as an input contributes (Pillow reads them all).

@@ -30,7 +30,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from naah.io.files import write_atomically
+from naah.io.files import sha256_of_file, write_atomically
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -170,8 +170,7 @@ class Folder:
         if self.remote:
             with self.fs.open(self._remote(name), "rb") as file:
                 return hashlib.file_digest(file, "sha256").hexdigest()
-        with open(Path(self.location) / name, "rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+        return sha256_of_file(Path(self.location) / name)
 
     def write_bytes(self, name: str, data: bytes) -> None:
         """Write a file whole or not at all (a temporary file renamed over it

@@ -32,8 +32,9 @@ from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
 from naah.batch.jobs import Job, canonical_json, total_iterations
 from naah.batch.manifest import DONE, base_row, failed_row
 from naah.batch.storage import Folder
-from naah.checkpointing import CHECKPOINT_EVERY, read_run, sha256_of_file
+from naah.checkpointing import CHECKPOINT_EVERY, read_run
 from naah.io.checkpoint import CheckpointError
+from naah.io.files import sha256_of_file
 from naah.io.images import ImageLike, save_image
 from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights, load_weights

@@ -11,6 +11,7 @@ that died (kill -9) before renaming.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -67,6 +68,12 @@ def write_atomically(
         raise
     _sync_folder(folder)
     return path
+
+
+def sha256_of_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read in chunks."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:

@@ -50,6 +50,7 @@ from naah.io._weights_common import (
 )
 from naah.io._weights_keras import keras_names, load_keras
 from naah.io._weights_matconvnet import load_mat73, load_matv5
+from naah.io.files import sha256_of_file
 
 __all__ = ["ConvParams", "VGGWeights", "WeightsError", "WeightsSource", "load_weights"]
 
@@ -161,8 +162,7 @@ class WeightsSource:
     def _digest(self) -> str | None:
         if self.sha256 is not None or not os.path.isfile(self.path):
             return self.sha256
-        with open(self.path, "rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+        return sha256_of_file(self.path)
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ from naah.batch import (
     run_batch,
 )
 from naah.batch.manifest import DONE, FAILED, SKIPPED, Manifest
-from naah.checkpointing import sha256_of_file
+from naah.io.files import sha256_of_file
 from naah.runtime import Runtime
 
 SIZE, ITERATIONS = 40, 3

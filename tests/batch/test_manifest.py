@@ -4,7 +4,7 @@ import csv
 
 from naah.batch import Manifest, Plan
 from naah.batch.manifest import DONE, FAILED, SKIPPED, base_row, failed_row
-from naah.checkpointing import sha256_of_file
+from naah.io.files import sha256_of_file
 
 
 def jobs_of(inputs):
