@@ -43,7 +43,13 @@ def interactive() -> bool:
 
 def printer(quiet: bool = False) -> Callable[[str], None]:
     """A ``say(message)`` for a command's messages: on stderr (stdout is for
-    results), or nowhere when ``quiet``."""
+    results), or nowhere when ``quiet``.
+
+    Examples
+    --------
+    >>> say = printer(quiet=True)
+    >>> say("naah: loading weights")  # prints nothing
+    """
 
     def say(message: str) -> None:
         if not quiet:

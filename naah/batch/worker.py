@@ -130,6 +130,13 @@ class Executor:
         ``stop``, if given, ends each run after the first iteration for which it
         is true (as :func:`naah.runs.optimize`'s). The Dask engine's
         :meth:`~naah.batch.cluster.DaskEngine.map_runs` does the same on a cluster.
+
+        Examples
+        --------
+        >>> runs = [("tubingen.jpg", "starry_night.jpg", {"beta": b}, {"size": 256})
+        ...         for b in (1e2, 1e4)]
+        >>> results = Executor().map_runs(runs)  # doctest: +SKIP
+        >>> [r.history[-1].total for r in results]  # doctest: +SKIP
         """
         callback = None if stop is None else Stopper(stop)
         return [self.run(*run, callback=callback)[0] for run in runs]

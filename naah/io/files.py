@@ -71,7 +71,15 @@ def write_atomically(
 
 
 def sha256_of_file(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, read in chunks."""
+    """SHA-256 of a file's bytes, read in chunks.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "empty"
+    >>> sha256_of_file(write_atomically(path, lambda f: None))[:16]
+    'e3b0c44298fc1c14'
+    """
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 

@@ -154,7 +154,14 @@ class WeightsSource:
 
     def identity(self) -> dict[str, Any]:
         """``{"path", "sha256", "size"}``: the file, as checkpoints and batch
-        manifests record it (the SHA-256 computed once if loading did not)."""
+        manifests record it (the SHA-256 computed once if loading did not).
+
+        Examples
+        --------
+        >>> source = WeightsSource("/w/vgg.mat", "matconvnet", "?", 10, "ab12", "unknown")
+        >>> source.identity()
+        {'path': '/w/vgg.mat', 'sha256': 'ab12', 'size': 10}
+        """
         return {"path": os.path.abspath(self.path), "sha256": self._digest,
                 "size": self.size}  # fmt: skip
 
