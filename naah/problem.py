@@ -201,6 +201,9 @@ class StyleProblem:
                 {f"A_{n}": _shared_array(2, f"A_{n}") for n in weights.style_layers}
             )
         self.image = _shared_array(4, "generated_image")
+        #: Functions compiled over this problem's graph by the parts that drive it
+        #: (an optimiser's step), by their key: they live as long as the problem.
+        self.compiled: dict[object, object] = {}
         self._targets_of = self._compile_targets()
         self._guided_targets_of = (
             self._compile_guided_targets() if self.region_count else None
