@@ -77,6 +77,9 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -86,6 +89,8 @@ __all__ = [
     "MATCH_MODES",
     "RGB_FROM_YIQ",
     "YIQ_FROM_RGB",
+    "ColorControl",
+    "Recoloring",
     "combine_luminance",
     "greyscale_mean_pixel",
     "luminance",
@@ -602,3 +607,94 @@ def _check_eps(eps: float) -> float:
 
 def _result_dtype(values: npt.ArrayLike) -> type[np.floating]:
     return np.float64 if np.asarray(values).dtype == np.float64 else np.float32
+
+
+# -- a run's colour control ----------------------------------------------------------
+@dataclass(frozen=True)
+class Recoloring:
+    """What a colour mode does to one run (:meth:`ColorControl.for_content`).
+
+    Attributes
+    ----------
+    content : ndarray of shape (H, W, 3)
+        The content image as the network sees it.
+    style : callable or None
+        Turns a style image into what the network sees (None: as it is).
+    result : callable or None
+        Gives a result (float RGB, 0–255) the content's chroma (None: as it is).
+    """
+
+    content: np.ndarray
+    style: Callable[[np.ndarray], np.ndarray] | None = None
+    result: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class ColorControl:
+    """A colour mode of :data:`COLOR_MODES` (or None: the style's colours) and the
+    linear map of ``'histogram'`` (:data:`MATCH_MODES`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> content = rng.uniform(0, 255, (8, 8, 3))
+    >>> recoloring = ColorControl("luminance").for_content(content)
+    >>> bool(np.allclose(recoloring.content[..., 0], recoloring.content[..., 2]))
+    True
+    >>> ColorControl(None).for_content(content).result is None
+    True
+    """
+
+    mode: str | None = None
+    match: str = "pca"
+
+    @property
+    def sees_luminance(self) -> bool:
+        """Whether the network sees luminance images only (then through
+        :class:`naah.models.LuminanceView`, whose gradient is the luminance's)."""
+        return self.mode == "luminance"
+
+    def for_content(self, content: np.ndarray) -> Recoloring:
+        """How a run on ``content`` (at the result's size) is recoloured."""
+        if self.mode is None:
+            return Recoloring(content)
+        return _RECOLORINGS[self.mode](content, self.match)
+
+
+def _histogram(content: np.ndarray, match: str) -> Recoloring:
+    """Section 5.2: the style recoloured to the content's colour statistics."""
+
+    def recolor(style: np.ndarray) -> np.ndarray:
+        return np.clip(match_color(style, content, match), 0, 255)
+
+    return Recoloring(content, style=recolor)
+
+
+def _luminance_only(content: np.ndarray, match: str) -> Recoloring:
+    """Section 5.1: luminance images in, the content's chroma given back."""
+    content_y = luminance(content)
+
+    def to_luminance(style: np.ndarray) -> np.ndarray:
+        return luminance_as_rgb(match_luminance(luminance(style), content_y))
+
+    return Recoloring(luminance_as_rgb(content_y), to_luminance, _chroma_of(content))
+
+
+def _original(content: np.ndarray, match: str) -> Recoloring:
+    """The post-hoc swap: the usual transfer, then the content's chroma."""
+    return Recoloring(content, result=_chroma_of(content))
+
+
+def _chroma_of(content: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def recolor(result: np.ndarray) -> np.ndarray:
+        return original_colors(result, content)
+
+    return recolor
+
+
+# Each colour mode's Recoloring, by name (COLOR_MODES).
+_RECOLORINGS: dict[str, Callable[[np.ndarray, str], Recoloring]] = {
+    "luminance": _luminance_only,
+    "histogram": _histogram,
+    "original": _original,
+}

@@ -87,33 +87,35 @@ def content_loss(
     return 0.5 * pt.sum(pt.sqr(features - target))
 
 
-def style_layer_loss(
-    features: TensorVariable, target_gram: TensorVariable | np.ndarray
-) -> TensorVariable:
-    """:math:`E_l` for a (1, N_l, H, W) feature batch and the target Gram :math:`A^l`.
-
-    The difference is scaled by :math:`1 / (2 N_l M_l)` before squaring, which is
-    the same value but keeps float32 intermediates far from overflow.
-    """
-    return _squared_gram_difference(features, gram_matrix(features), target_gram)
+def positions(features: TensorVariable) -> TensorVariable:
+    """:math:`M_l`, the positions of a (1, N_l, H, W) feature batch (an int)."""
+    return features.shape[2] * features.shape[3]
 
 
-def _squared_gram_difference(
-    features: TensorVariable,
+def gram_loss(
     gram: TensorVariable,
     target_gram: TensorVariable | np.ndarray,
+    channels: TensorVariable | int,
+    positions: TensorVariable | int,
 ) -> TensorVariable:
-    r""":math:`\sum_{ij} ((G_{ij} - A_{ij}) / (2 N_l M_l))^2`; the guided loss uses the
-    same expression, so that a guide of ones gives the unguided value bit for bit."""
-    n_l = features.shape[1]
-    m_l = features.shape[2] * features.shape[3]
-    scale = pt.cast(1.0 / (2.0 * n_l * m_l), features.dtype)
+    r""":math:`E_l = \sum_{ij} ((G_{ij} - A_{ij}) / (2 N_l M_l))^2` from the Gram matrix
+    of :math:`N_l` channels over :math:`M_l` positions.
+
+    The difference is scaled before squaring, which is the same value but keeps
+    float32 intermediates far from overflow. The guided loss uses the same
+    expression, so that a guide of ones gives the unguided value bit for bit.
+    """
+    scale = pt.cast(1.0 / (2.0 * channels * positions), gram.dtype)
     return pt.sum(pt.sqr((gram - target_gram) * scale))
 
 
-def _positions(features: TensorVariable) -> TensorVariable:
-    """:math:`M_l` of a (1, N_l, H, W) batch, in the features' dtype."""
-    return pt.cast(features.shape[2] * features.shape[3], features.dtype)
+def style_layer_loss(
+    features: TensorVariable, target_gram: TensorVariable | np.ndarray
+) -> TensorVariable:
+    """:math:`E_l` for a (1, N_l, H, W) feature batch and the target Gram :math:`A^l`."""
+    return gram_loss(
+        gram_matrix(features), target_gram, features.shape[1], positions(features)
+    )
 
 
 def _as_guide(
@@ -150,6 +152,18 @@ def guided_gram_matrix(
     return gram(feature_matrix(features * guide[None, None, :, :]))
 
 
+def normalised_gram(
+    guided_gram: TensorVariable,
+    mass: TensorVariable,
+    positions: TensorVariable | int,
+) -> TensorVariable:
+    r""":math:`\hat G^l_r = (M_l / \mu^l_r)\, G^l_r`, or 0 where the guide has no mass."""
+    # A guide eroded away at this layer has mass 0 and G_r = 0; 0 (not 0 * inf) keeps
+    # the loss and its gradient finite there.
+    scale = pt.switch(pt.gt(mass, 0), pt.cast(positions, mass.dtype) / mass, 0)
+    return guided_gram * pt.cast(scale, guided_gram.dtype)
+
+
 def normalised_guided_gram(
     features: TensorVariable, guide: TensorVariable | np.ndarray
 ) -> TensorVariable:
@@ -161,11 +175,24 @@ def normalised_guided_gram(
     style image with its own guide, the target :math:`\hat A^l_r`.
     """
     guide = _as_guide(guide, features)
-    mass = guide_mass(guide)
-    # A guide eroded away at this layer has mass 0 and G_r = 0; 0 (not 0 * inf) keeps
-    # the loss and its gradient finite there.
-    scale = pt.switch(pt.gt(mass, 0), _positions(features) / mass, 0)
-    return guided_gram_matrix(features, guide) * pt.cast(scale, features.dtype)
+    return normalised_gram(
+        guided_gram_matrix(features, guide), guide_mass(guide), positions(features)
+    )
+
+
+def guided_gram_loss(
+    guided_gram: TensorVariable,
+    mass: TensorVariable,
+    target_gram: TensorVariable | np.ndarray,
+    channels: TensorVariable | int,
+    positions: TensorVariable | int,
+) -> TensorVariable:
+    r""":math:`E_{l,r}` from the region's guided Gram matrix :math:`G^l_r` and its
+    guide's mass :math:`\mu^l_r` (both sums over positions, so that they can be
+    summed over the blocks of an image), before :math:`\lambda_r`."""
+    area = pt.cast(mass / pt.cast(positions, mass.dtype), guided_gram.dtype)
+    normalised = normalised_gram(guided_gram, mass, positions)
+    return area * gram_loss(normalised, target_gram, channels, positions)
 
 
 def guided_style_layer_loss(
@@ -188,11 +215,13 @@ def guided_style_layer_loss(
     >>> E = guided_style_layer_loss(F, T, A)
     """
     guide = _as_guide(guide, features)
-    area = guide_mass(guide) / _positions(features)
-    difference = _squared_gram_difference(
-        features, normalised_guided_gram(features, guide), target_gram
+    return guided_gram_loss(
+        guided_gram_matrix(features, guide),
+        guide_mass(guide),
+        target_gram,
+        features.shape[1],
+        positions(features),
     )
-    return pt.cast(area, features.dtype) * difference
 
 
 def style_loss(

@@ -1,17 +1,32 @@
-"""Coarse-to-fine bookkeeping (Gatys et al. 2017, section 6): scales, their
-iterations, and the records of each scale turned into the whole run's."""
+"""Coarse to fine (Gatys et al. 2017, section 6): the scales of a run, one stage
+each, and the records of each scale turned into the whole run's.
+
+A run with ``scales=(256, 512, 1024)`` optimises at 256 px, upsamples the result
+to start the 512 px stage, and so on; the one compiled problem serves every
+scale. :func:`run_scales` drives the stages; what a stage does (prepare the
+problem at its size, optimise, write checkpoints) is the caller's, given as a
+function of a :class:`Stage`, so that a plain run is the same function called
+once. Iteration numbers run on across scales, and each scale's start is recorded
+at the number where the previous one ended; the history's ``scale`` column says
+which scale a record is of.
+"""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
-from naah.checkpointing import history_rows
-from naah.optim import History, IterationRecord
+from naah.checkpointing import PyramidPosition
+from naah.optim import History, IterationRecord, MinimizerState
+from naah.runs import RunDiverged, RunInterrupted, Stage, StyleResult
+
+__all__ = ["Pyramid", "run_scales"]
+
+Callback = Callable[[IterationRecord, np.ndarray], None]
+Tag = Callable[[IterationRecord], IterationRecord]
 
 
 @dataclass(frozen=True)
@@ -25,18 +40,11 @@ class Pyramid:
         """The iteration number at which scale ``k`` starts."""
         return sum(self.iterations[:k])
 
-    def meta(self, k: int, earlier: History) -> dict[str, Any]:
+    def position(self, k: int, earlier: History) -> PyramidPosition:
         """The checkpoint's record of where in the pyramid a run is."""
-        return {
-            "scales": list(self.scales),
-            "scale_iterations": list(self.iterations),
-            "scale_index": k,
-            "earlier_history": history_rows(earlier),
-        }
+        return PyramidPosition(self.scales, self.iterations, k, History(earlier))
 
-    def tagger(
-        self, k: int, earlier: History
-    ) -> Callable[[IterationRecord], IterationRecord]:
+    def tagger(self, k: int, earlier: History) -> Tag:
         """Turns scale ``k``'s own records into the whole run's."""
         offset = self.offset(k)
         time0 = earlier[-1].time if earlier else 0.0
@@ -54,67 +62,101 @@ class Pyramid:
 
         return tag
 
-    @staticmethod
-    def callback(
-        callback: Callable[[IterationRecord, np.ndarray], None] | None,
-        tag: Callable[[IterationRecord], IterationRecord],
-    ) -> Callable[[IterationRecord, np.ndarray], None] | None:
-        """``callback`` given the whole run's records (:meth:`tagger`)."""
-        if callback is None:
-            return None
-        user = callback
 
-        def tagged(record: IterationRecord, image: np.ndarray) -> None:
-            user(tag(record), image)
+def run_scales(
+    run_stage: Callable[[Stage], StyleResult],
+    pyramid: Pyramid,
+    *,
+    snapshots: Iterable[int] = (),
+    callback: Callback | None = None,
+    first: int = 0,
+    earlier: History | None = None,
+    state: MinimizerState | None = None,
+    done: int = 0,
+) -> StyleResult:
+    """Run the scales of ``pyramid`` from scale ``first`` on, one stage each.
 
-        return tagged
+    Parameters
+    ----------
+    run_stage : callable(Stage) -> StyleResult
+        Runs one stage.
+    pyramid : Pyramid
+    snapshots, callback
+        Of the whole run: iteration numbers and records run on across scales.
+    first : int
+        The scale to start at (a resumed run's).
+    earlier : History, optional
+        The records of the scales before ``first``.
+    state, done
+        The first stage's saved state and the iterations it had done (resume).
 
-    @classmethod
-    def of(
-        cls, run: Mapping[str, Any], iterations: int | Sequence[int] | None
-    ) -> Pyramid | None:
-        """The pyramid of a checkpoint's ``run`` metadata (None for one scale),
-        with the iterations per scale replaced by ``iterations`` if given."""
-        if "scales" not in run:
-            return None
-        scales = tuple(run["scales"])
-        counts = (
-            tuple(run["scale_iterations"])
-            if iterations is None
-            else per_scale(iterations, len(scales))
-        )
-        return cls(scales, counts)
-
-
-def checked_scales(scales: Sequence[int]) -> tuple[int, ...]:
-    """``scales`` as a tuple, once they are positive ints that increase.
-
-    Examples
-    --------
-    >>> checked_scales([256, 512])
-    (256, 512)
+    Returns
+    -------
+    StyleResult
+        The last scale's, with the whole run's history and snapshots.
     """
-    values = tuple(scales)
-    if not values or not all(isinstance(v, int) and v > 0 for v in values):
-        raise ValueError(f"scales must be positive ints, got {scales!r}")
-    if any(b <= a for a, b in itertools.pairwise(values)):
-        raise ValueError(f"scales must increase, coarse to fine; got {scales!r}")
-    return values
-
-
-def per_scale(iterations: int | Sequence[int], count: int) -> tuple[int, ...]:
-    """One iterations value per scale: ``iterations`` for all, or one each.
-
-    Examples
-    --------
-    >>> per_scale(100, 3), per_scale((500, 200), 2)
-    ((100, 100, 100), (500, 200))
-    """
-    values = (iterations,) * count if isinstance(iterations, int) else tuple(iterations)
-    if len(values) != count:
-        raise ValueError(
-            f"give one iterations value, or one per scale ({count}); got {iterations!r}"
+    history = History(earlier or ())
+    kept: dict[int, np.ndarray] = {}
+    wanted = set(snapshots)
+    previous: np.ndarray | None = None
+    result: StyleResult | None = None
+    for k in range(first, len(pyramid.scales)):
+        count, offset = pyramid.iterations[k], pyramid.offset(k)
+        tag = pyramid.tagger(k, history)
+        stage = Stage(
+            size=pyramid.scales[k],
+            iterations=count,
+            snapshots=tuple(
+                i - offset for i in wanted if offset <= i <= offset + count
+            ),
+            callback=_tagged_callback(callback, tag),
+            previous=previous,
+            state=state if k == first else None,
+            done=done if k == first else 0,
+            position=pyramid.position(k, history),
         )
-    if not all(isinstance(v, int) and v >= 0 for v in values):
-        raise ValueError(f"iterations must be non-negative ints, got {iterations!r}")
-    return values
+        with _tagged_results(history, tag):
+            result = run_stage(stage)
+        history.extend(tag(r) for r in result.history)
+        kept.update({i + offset: v for i, v in result.snapshots.items()})
+        previous = result.image
+    if result is None:
+        raise ValueError(f"scale {first} is past the last of {pyramid.scales}")
+    return _tagged(result, history, kept)
+
+
+def _tagged_callback(callback: Callback | None, tag: Tag) -> Callback | None:
+    """``callback`` given the whole run's records."""
+    if callback is None:
+        return None
+    user = callback
+
+    def tagged(record: IterationRecord, image: np.ndarray) -> None:
+        user(tag(record), image)
+
+    return tagged
+
+
+@contextlib.contextmanager
+def _tagged_results(earlier: History, tag: Tag) -> Iterator[None]:
+    """Give the result of an interrupted or diverged scale the whole history."""
+    try:
+        yield
+    except (RunInterrupted, RunDiverged) as stopped:
+        partial = stopped.result
+        if partial is not None:
+            history = History([*earlier, *(tag(r) for r in partial.history)])
+            stopped.result = _tagged(partial, history, partial.snapshots)
+        raise
+
+
+def _tagged(
+    result: StyleResult, history: History, snapshots: dict[int, np.ndarray]
+) -> StyleResult:
+    """``result`` of the last scale run with the whole run's ``history``."""
+    return replace(
+        result,
+        history=history,
+        snapshots=snapshots,
+        best_iteration=len(history) - len(result.history) + result.best_iteration,
+    )

@@ -65,6 +65,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -81,6 +82,7 @@ __all__ = [
     "guides_per_layer",
     "load_label_map",
     "load_mask",
+    "region_from_text",
     "resize_guide",
 ]
 
@@ -191,6 +193,32 @@ class Region:
             )
             _require_inside(style_guide, f"{label}: its style_guide", "its style")
         return replace(self, guide=guide, style=style, style_guide=style_guide)
+
+
+def region_from_text(text: str) -> Region:
+    """A region written ``MASK=STYLE[:STYLE_MASK]``, as ``naah stylize --region`` and
+    ``naah batch --region`` take it; named after its mask's file. The style mask is
+    read from the text only if that part is a file (a style image's path may hold a
+    colon).
+
+    Raises
+    ------
+    ValueError
+        If the text is not of that form.
+
+    Examples
+    --------
+    >>> region = region_from_text("masks/sky.png=starry_night.jpg")
+    >>> region.guide, region.style, region.name
+    ('masks/sky.png', 'starry_night.jpg', 'sky')
+    """
+    mask, sep, rest = text.partition("=")
+    if not sep or not mask or not rest:
+        raise ValueError(f"expected MASK=STYLE or MASK=STYLE:STYLE_MASK, got {text!r}")
+    style, colon, style_mask = rest.rpartition(":")
+    if not (colon and style and os.path.isfile(style_mask)):
+        style, style_mask = rest, ""
+    return Region(mask, style, style_mask or None, name=Path(mask).stem)
 
 
 def _require_inside(guide: np.ndarray, what: str, image: str) -> None:

@@ -4,7 +4,10 @@
 :mod:`naah.experiments`: snapshots, callbacks, the progress display, checkpoints and
 early stops. It returns a :class:`StyleResult`; an interrupt or a divergence ends
 the run with :class:`RunInterrupted` or :class:`RunDiverged`, which carry the
-result so far.
+result so far. :func:`run_stage` is one :class:`Stage` of a request (a run at one
+size): the problem prepared by a :class:`naah.session.Session`, the start image,
+the checkpoint's description, and the colour control's recolouring of what the
+run shows and gives back.
 """
 
 from __future__ import annotations
@@ -12,15 +15,22 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from naah.checkpointing import Checkpointer
-from naah.io.images import deprocess, save_image, to_pil, to_uint8
+from naah.checkpointing import Checkpointer, PyramidPosition, RunDescription, RunRecord
+from naah.io.images import (
+    deprocess,
+    load_image,
+    preprocess,
+    save_image,
+    to_pil,
+    to_uint8,
+)
 from naah.optim import (
     DivergenceError,
     History,
@@ -29,12 +39,17 @@ from naah.optim import (
     MinimizerState,
     OptimizerSettings,
 )
+from naah.progress import RunDisplay, interactive
+from naah.request import RunRequest, start_image
+from naah.session import Session
+
+Callback = Callable[[IterationRecord, np.ndarray], None]
+Recolor = Callable[[np.ndarray], np.ndarray]
 
 if TYPE_CHECKING:
     from tqdm import tqdm
 
     from naah.problem import StyleProblem
-    from naah.progress import RunDisplay
 
 
 @dataclass
@@ -78,6 +93,21 @@ class StyleResult:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the image (format from the extension), atomically."""
         return save_image(path, self.image)
+
+    def recolored(self, recolor: Recolor | None) -> StyleResult:
+        """This result with ``recolor`` applied to its images (a colour mode's
+        :attr:`naah.color.Recoloring.result`; None: as it is)."""
+        if recolor is None:
+            return self
+
+        def swap(image: np.ndarray) -> np.ndarray:
+            return to_uint8(recolor(image))
+
+        last = None if self.last_image is None else swap(self.last_image)
+        snapshots = {k: swap(v) for k, v in self.snapshots.items()}
+        return replace(
+            self, image=swap(self.image), last_image=last, snapshots=snapshots
+        )
 
 
 class StopRun(Exception):
@@ -242,3 +272,108 @@ def _finite_uint8(image_nchw: np.ndarray, mean_pixel: np.ndarray) -> np.ndarray 
     if not np.isfinite(image_nchw).all():
         return None
     return to_uint8(deprocess(image_nchw, mean_pixel))
+
+
+# -- one stage of a request -------------------------------------------------------------
+@dataclass(frozen=True)
+class Stage:
+    """One optimisation at one size.
+
+    Attributes
+    ----------
+    size : int or None
+        The long edge (None: the content image's own size).
+    iterations : int
+        The iteration to reach, counted in this stage.
+    snapshots : tuple of int
+        Iterations of this stage at which to keep the image.
+    callback : callable(record, image) or None
+    previous : ndarray or None
+        The previous scale's result, to upsample as this stage's start (None: the
+        run's ``init``).
+    state : MinimizerState or None
+        A saved state to continue from (a resumed stage).
+    done : int
+        Iterations already done (of a resumed stage).
+    position : PyramidPosition or None
+        Where in a coarse-to-fine run this stage is (None for a plain run).
+    """
+
+    size: int | None
+    iterations: int
+    snapshots: tuple[int, ...] = ()
+    callback: Callback | None = None
+    previous: np.ndarray | None = None
+    state: MinimizerState | None = None
+    done: int = 0
+    position: PyramidPosition | None = None
+
+
+def run_stage(request: RunRequest, stage: Stage, session: Session) -> StyleResult:
+    """Run one stage of ``request`` on ``session``'s problem: prepare it at the
+    stage's size, start (from the previous scale, the request's start image or a
+    saved state), optimise, and give the result the colour control's recolouring.
+    """
+    show = interactive() if request.progress is None else request.progress
+    what = "loading and compiling" if session.problem is None else "starting"
+    with RunDisplay(stage.iterations, show, initial=stage.done, what=what) as display:
+        problem, recoloring = session.prepared(
+            request.content, request.styles, stage.size
+        )
+        initial = None
+        if stage.state is None:
+            if stage.previous is not None:
+                start = load_image(stage.previous, size=problem.shape[:2])
+            else:
+                start = start_image(request.init, problem, request.settings.images.seed)
+            initial = preprocess(start, problem.mean_pixel)
+        recolor = recoloring.result
+        try:
+            result = optimize(
+                problem,
+                initial,
+                stage.iterations,
+                request.settings.optimizer,
+                snapshots=stage.snapshots,
+                callback=_recolored_callback(stage.callback, recolor),
+                bar=display,
+                state=stage.state,
+                checkpointer=_checkpointer(request, stage, problem, session),
+            )
+        except (RunInterrupted, RunDiverged) as stopped:
+            if stopped.result is not None:
+                stopped.result = stopped.result.recolored(recolor)
+            raise
+    return result.recolored(recolor)
+
+
+def _checkpointer(
+    request: RunRequest, stage: Stage, problem: StyleProblem, session: Session
+) -> Checkpointer | None:
+    """The stage's checkpoints, described (None without a checkpoint path)."""
+    if request.checkpoint is None:
+        return None
+    settings = request.settings
+    images = settings.images
+    record = RunRecord(
+        stage.iterations, stage.size, images.style_scale, images.init, stage.position
+    )
+    weights = session.net.weights.source.identity()
+    inputs = request.styles.record(request.content, problem, weights)
+    description = RunDescription(settings, record, inputs, request.checkpoint_info)
+    every = settings.schedule.checkpoint_every
+    return Checkpointer(request.checkpoint, description, every)
+
+
+def _recolored_callback(
+    callback: Callback | None, recolor: Recolor | None
+) -> Callback | None:
+    """``callback`` shown the images recoloured, when the colour mode does that."""
+    if callback is None or recolor is None:
+        return callback
+    user = callback
+
+    def recolored(record: IterationRecord, image: np.ndarray) -> None:
+        user(record, recolor(image))
+
+    return recolored

@@ -5,26 +5,33 @@ any unit of a lower layer, never one of its own layer or above::
 
     0  naah._runtime, naah._lazy,           facts and set-up; import nothing of naah
        naah._version, naah.architecture
-    1  naah.ops, naah.io, naah.testing,     Ops and kernels; file formats (I/O at the
-       naah.estimate, naah.progress         edge, beside the Ops); stand-in files;
-                                            memory estimates from the layer table;
-                                            what a person watching a run sees
-    2  naah.layers                          symbolic layers over the Ops
+    1  naah.ops, naah.io, naah.color,       Ops and kernels; file formats (I/O at the
+       naah.testing, naah.progress,         edge, beside the Ops); colour spaces;
+       naah.checks                          stand-in files; what a person watching a
+                                            run sees; the value checks of settings
+    2  naah.layers, naah.estimate           symbolic layers over the Ops; memory
+                                            estimates from the layer table
     3  naah.models                          networks of layers: symbolic, no compiling
     4  naah.losses, naah.compile,           losses over features; compiling and
        naah.runtime, naah.regions           running functions; spatial guides
-    5  naah.problem                         the style transfer loss, compiled
-    6  naah.optim                           optimisers of a problem
-    7  naah.checkpointing, naah.live        what a run's checkpoint holds; live
+    5  naah.terms                           the loss terms as objects, their weights
+    6  naah.problem                         the terms composed and compiled
+    7  naah.optim                           optimisers of a problem
+    8  naah.settings                        every setting of a run, and what is made
+                                            from them
+    9  naah.checkpointing, naah.live        what a run's checkpoint holds; live
                                             views of a run (records, images)
-    8  naah.runs, naah.pyramid              one optimiser run and its result;
-                                            coarse-to-fine bookkeeping
-    9  naah.style_transfer, naah.classify,  applications of the models
+   10  naah.request                         one run, asked for: images, settings
+   11  naah.session, naah.plan              the network and its problems; the checks
+                                            before a run (sizes, memory)
+   12  naah.runs                            one optimiser run (a stage) and its result
+   13  naah.pyramid                         coarse to fine: the stages of scales
+   14  naah.style_transfer, naah.classify,  applications of the models
        naah.plotting, naah.normalize
-   10  naah.batch                           many style transfers: jobs, manifest,
+   15  naah.batch                           many style transfers: jobs, manifest,
                                             local and Dask engines, contact sheets
-   11  naah.cli, naah.experiments           front ends (both run batches)
-   12  naah (the package's __init__),       the public facade, which imports from
+   16  naah.cli, naah.experiments           front ends (both run batches)
+   17  naah (the package's __init__),       the public facade, which imports from
        naah.__main__                        everything
 
 A private module (``naah.ops._common``) is imported only inside its package.
@@ -58,14 +65,20 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "naah.testing",
         "naah.estimate",
         "naah.progress",
+        "naah.checks",
     ),
     ("naah.layers",),
     ("naah.models",),
     ("naah.losses", "naah.compile", "naah.runtime", "naah.regions"),
+    ("naah.terms",),
     ("naah.problem",),
     ("naah.optim",),
+    ("naah.settings",),
     ("naah.checkpointing", "naah.live"),
-    ("naah.runs", "naah.pyramid"),
+    ("naah.request",),
+    ("naah.session", "naah.plan"),
+    ("naah.runs",),
+    ("naah.pyramid",),
     ("naah.style_transfer", "naah.classify", "naah.plotting", "naah.normalize"),
     ("naah.batch",),
     ("naah.cli", "naah.experiments"),

@@ -30,23 +30,22 @@ from naah.batch.engines import (
 )
 from naah.batch.jobs import Job, Plan, load_job_file
 from naah.batch.manifest import FAILED, MANIFEST_NAME
-from naah.batch.settings import (
-    ALIASES,
-    SettingError,
-    defaults,
-    parse_axis,
-    positive_int,
-    settings_table,
-)
+from naah.batch.settings import SettingError, parse_axis
 from naah.batch.sheet import CELL, contact_sheet
 from naah.batch.storage import Folder, StorageError, is_url
-from naah.checkpointing import CHECKPOINT_EVERY
+from naah.checks import as_boolean, as_int, positive_int
 from naah.io.images import SAVE_FORMATS
+from naah.io.locate import WeightsNotFoundError, find_weights
+from naah.io.sources import NO_DOWNLOAD_ENV, downloads_allowed, fetch_weights
 from naah.progress import printer
+from naah.regions import region_from_text
 from naah.runtime import Runtime
+from naah.settings import Settings, add_options, given, option_type
 
 PROG = "naah"
-SETTING_PREFIX = "setting_"
+#: Settings that pace or place a batch's jobs rather than shape their results:
+#: options of the engine, not of each job.
+ENGINE_SETTINGS = ("checkpoint_every", "threads")
 # Failed jobs listed at the end of a run (the rest are in summary.csv).
 MAX_LISTED = 5
 
@@ -65,58 +64,114 @@ def add_batch_parser(
         "DIR/summary.csv. Rerun the same command to continue: finished jobs are "
         "skipped, interrupted ones continue from their checkpoints.",
     )
-    p.add_argument("--content", nargs="+", action="extend", default=[], metavar="PATH",
-                   help="content images: files, folders or globs")  # fmt: skip
-    p.add_argument("--style", nargs="+", action="extend", default=[], metavar="PATH",
-                   help="style images: files, folders or globs")  # fmt: skip
-    p.add_argument("--out-dir", metavar="DIR",
-                   help="where outputs, checkpoints, manifest and summary go: a "
-                   "folder, or an fsspec URL such as s3://bucket/run")  # fmt: skip
-    p.add_argument("--grid", action="append", type=_grid_axis, default=[],
-                   metavar="KEY=V1,V2", help="vary a stylize option (one job per "
-                   "combination); join a list value with +: style-layers=conv1_1+conv2_1")  # fmt: skip
-    p.add_argument("--jobs", metavar="FILE.toml",
-                   help="a TOML job file (inputs, settings, [grid], [[points]]); the "
-                   "command line's options win")  # fmt: skip
-    p.add_argument("--retry-failed", action="store_true",
-                   help="rerun the jobs that failed before")  # fmt: skip
-    p.add_argument("--dask", metavar="local:N|tcp://HOST:PORT",
-                   help="run on Dask: N local worker processes, or a scheduler "
-                   "(needs naah[dask])")  # fmt: skip
-    p.add_argument("--sheet", metavar="PATH", help="also write a contact sheet")
-    p.add_argument("--sheet-rows", default="content", metavar="KEY",
-                   help="the sheet's rows: content, style or a grid key (default %(default)s)")  # fmt: skip
-    p.add_argument("--sheet-columns", default="style", metavar="KEY",
-                   help="the sheet's columns (default %(default)s)")  # fmt: skip
-    p.add_argument("--weights", metavar="PATH",
-                   help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)")  # fmt: skip
-    p.add_argument("--threads", type=_typed(positive_int), metavar="N",
-                   help="threads of each local job (default: every core)")  # fmt: skip
-    p.add_argument("--checkpoint-every", type=_typed(positive_int),
-                   default=CHECKPOINT_EVERY, metavar="N",
-                   help="a job's checkpoint every N iterations and at least once a "
-                   "minute (default %(default)s)")  # fmt: skip
-    p.add_argument("--keep-checkpoints", action="store_true",
-                   help="keep finished jobs' checkpoints (removed by default)")  # fmt: skip
-    p.add_argument("--dry-run", action="store_true",
-                   help="list the jobs and their outputs; run nothing")  # fmt: skip
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress bar or messages, only errors")  # fmt: skip
-    group = p.add_argument_group(
-        "stylize options",
-        "every job's settings, as for naah stylize (--grid varies them)",
+    p.add_argument(
+        "--content",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="content images: files, folders or globs",
     )
-    aliases = {key: [f"--{a.replace('_', '-')}" for a, k in ALIASES.items() if k == key]
-               for key in settings_table()}  # fmt: skip
-    shown = {k: _shown(v) for k, v in defaults().items()}
-    shown["style_weights"] = "equal, summing to 1"
-    for key, setting in settings_table().items():
-        group.add_argument(
-            setting.flag, *aliases[key], dest=SETTING_PREFIX + key,
-            type=_typed(setting.convert), default=argparse.SUPPRESS,
-            metavar=setting.metavar,
-            help=f"{setting.help} (default {shown[key]})",
-        )  # fmt: skip
+    p.add_argument(
+        "--style",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PATH",
+        help="style images: files, folders or globs",
+    )
+    p.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="where outputs, checkpoints, manifest and summary go: a "
+        "folder, or an fsspec URL such as s3://bucket/run",
+    )
+    p.add_argument(
+        "--grid",
+        action="append",
+        type=_grid_axis,
+        default=[],
+        metavar="KEY=V1,V2",
+        help="vary a stylize option (one job per "
+        "combination); join a list value with +: style-layers=conv1_1+conv2_1",
+    )
+    p.add_argument(
+        "--jobs",
+        metavar="FILE.toml",
+        help="a TOML job file (inputs, settings, [grid], [[points]]); the "
+        "command line's options win",
+    )
+    p.add_argument(
+        "--retry-failed", action="store_true", help="rerun the jobs that failed before"
+    )
+    p.add_argument(
+        "--dask",
+        metavar="local:N|tcp://HOST:PORT",
+        help="run on Dask: N local worker processes, or a scheduler (needs naah[dask])",
+    )
+    p.add_argument("--sheet", metavar="PATH", help="also write a contact sheet")
+    p.add_argument(
+        "--sheet-rows",
+        default="content",
+        metavar="KEY",
+        help="the sheet's rows: content, style or a grid key (default %(default)s)",
+    )
+    p.add_argument(
+        "--sheet-columns",
+        default="style",
+        metavar="KEY",
+        help="the sheet's columns (default %(default)s)",
+    )
+    p.add_argument(
+        "--region",
+        action="append",
+        type=option_type(region_from_text, name="region"),
+        default=[],
+        metavar="MASK=STYLE[:STYLE_MASK]",
+        help="spatial control instead of --style: every job paints the part of its "
+        "content where greyscale MASK is white in STYLE's style; repeat for each "
+        "region",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)",
+    )
+    p.add_argument(
+        "--download",
+        type=option_type(as_boolean),
+        metavar="true|false",
+        help="if no weights are found, download them into the cache first "
+        f"(default true, unless ${NO_DOWNLOAD_ENV} is set)",
+    )
+    p.add_argument(
+        "--no-download",
+        action="store_false",
+        dest="download",
+        help="the same as --download false",
+    )
+    p.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        help="keep finished jobs' checkpoints (removed by default)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the jobs and their outputs; run nothing",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar or messages, only errors",
+    )
+    add_options(
+        p,
+        title=lambda group: (
+            f"{group} settings of every job (as naah stylize's; --grid varies them)"
+        ),
+    )
     p.set_defaults(handler=_batch, batch_parser=p)
     return p
 
@@ -131,16 +186,35 @@ def add_sheet_parser(
         help="a contact sheet of a batch's results",
         description="Lay out a batch's results as a labelled grid of images.",
     )
-    p.add_argument("manifest", metavar="MANIFEST",
-                   help="a batch folder or its manifest.jsonl")  # fmt: skip
-    p.add_argument("-o", "--output", required=True, metavar="PATH",
-                   help=f"the sheet image ({', '.join(SAVE_FORMATS)})")  # fmt: skip
-    p.add_argument("--rows", default="content", metavar="KEY",
-                   help="content, style or a grid key (default %(default)s)")  # fmt: skip
-    p.add_argument("--columns", default="style", metavar="KEY",
-                   help="content, style or a grid key (default %(default)s)")  # fmt: skip
-    p.add_argument("--cell", type=_typed(positive_int), default=CELL, metavar="N",
-                   help="side of each image in pixels (default %(default)s)")  # fmt: skip
+    p.add_argument(
+        "manifest", metavar="MANIFEST", help="a batch folder or its manifest.jsonl"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help=f"the sheet image ({', '.join(SAVE_FORMATS)})",
+    )
+    p.add_argument(
+        "--rows",
+        default="content",
+        metavar="KEY",
+        help="content, style or a grid key (default %(default)s)",
+    )
+    p.add_argument(
+        "--columns",
+        default="style",
+        metavar="KEY",
+        help="content, style or a grid key (default %(default)s)",
+    )
+    p.add_argument(
+        "--cell",
+        type=option_type(as_int, positive_int),
+        default=CELL,
+        metavar="N",
+        help="side of each image in pixels (default %(default)s)",
+    )
     p.set_defaults(handler=_sheet, batch_parser=p)
     return p
 
@@ -160,9 +234,14 @@ def _batch(args: argparse.Namespace) -> int:
                 f"--grid {', '.join(twice)} given twice; give each key once"
             )
         plan = plan.updated(
-            contents=args.content, styles=args.style, base=_given_settings(args),
-            grid=grid, out_dir=args.out_dir, weights=args.weights,
-        )  # fmt: skip
+            contents=args.content,
+            styles=args.style,
+            regions=args.region,
+            base=_job_settings(args),
+            grid=grid,
+            out_dir=args.out_dir,
+            weights=args.weights,
+        )
         if plan.out_dir is None:
             raise SettingError("give the output folder with --out-dir DIR")
         out_dir = Folder(plan.out_dir)
@@ -178,14 +257,18 @@ def _batch(args: argparse.Namespace) -> int:
         for job in jobs:
             print(out_dir.location_of(job.output_name))
         return 0
-    engine = _engine(args, plan, parser)
+    engine = _engine(args, plan, parser, _weights(plan.weights, args.download, say))
     try:
         say(f"{PROG}: batch of {len(jobs)} jobs into {out_dir.location}")
         report = run_batch(
-            jobs, out_dir, engine=engine, retry_failed=args.retry_failed,
-            progress=False if args.quiet else None, sheet=sheet,
+            jobs,
+            out_dir,
+            engine=engine,
+            retry_failed=args.retry_failed,
+            progress=False if args.quiet else None,
+            sheet=sheet,
             sheet_options={"rows": args.sheet_rows, "columns": args.sheet_columns},
-        )  # fmt: skip
+        )
     except BatchInterrupted as interrupt:
         print(
             f"{PROG}: batch interrupted ({interrupt.report.summary()}); run the same "
@@ -214,23 +297,32 @@ def _finish(report: BatchReport, say: Callable[[str], None]) -> int:
             file=sys.stderr,
         )
     if failed:
-        print(f"{PROG}: error: {len(failed)} jobs failed; --retry-failed reruns them",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{PROG}: error: {len(failed)} jobs failed; --retry-failed reruns them",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
 
 def _engine(
-    args: argparse.Namespace, plan: Plan, parser: argparse.ArgumentParser
+    args: argparse.Namespace,
+    plan: Plan,
+    parser: argparse.ArgumentParser,
+    weights: str | None,
 ) -> Engine:
+    settings = Settings.of(
+        {k: v for k, v in given(args).items() if k in ENGINE_SETTINGS}
+    )
+    threads = settings.compute.threads
     options: dict[str, Any] = {
-        "checkpoint_every": args.checkpoint_every,
+        "checkpoint_every": settings.schedule.checkpoint_every,
         "keep_checkpoints": args.keep_checkpoints,
     }
     if args.dask is None:
-        runtime = Runtime(threads=args.threads, keep_freed_memory=True)
-        return LocalEngine(plan.weights, runtime=runtime, **options)
-    if args.threads is not None:
+        runtime = Runtime(threads=threads, keep_freed_memory=True)
+        return LocalEngine(weights, runtime=runtime, **options)
+    if threads is not None:
         parser.error(
             "--threads is for the local engine; Dask workers use their own threads"
         )
@@ -241,7 +333,7 @@ def _engine(
             "--dask needs distributed: pip install 'naah[dask]'"
         ) from None
     try:
-        engine = DaskEngine.start(args.dask, weights=plan.weights, **options)
+        engine = DaskEngine.start(args.dask, weights=weights, **options)
     except ValueError as error:
         parser.error(str(error))
     if not args.quiet:
@@ -270,25 +362,35 @@ def _sheet(args: argparse.Namespace) -> int:
     sheet = contact_sheet(
         source, path, rows=args.rows, columns=args.columns, cell=args.cell
     )
-    print(f"{PROG}: wrote {sheet.path} ({len(sheet.rows)} rows × {len(sheet.columns)} columns)",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"{PROG}: wrote {sheet.path} ({len(sheet.rows)} rows × {len(sheet.columns)} columns)",
+        file=sys.stderr,
+    )
     return 0
 
 
 # -- helpers -------------------------------------------------------------------------
-def _given_settings(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        key.removeprefix(SETTING_PREFIX): value
-        for key, value in vars(args).items()
-        if key.startswith(SETTING_PREFIX)
-    }
+def _job_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of every job that the command line gave (those of the engine
+    apart)."""
+    return {k: v for k, v in given(args).items() if k not in ENGINE_SETTINGS}
 
 
-def _shown(value: object) -> str:
-    """A default as the command line spells it (``conv1_1,conv2_1``)."""
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    return "none" if value is None else str(value).replace("%", "%%")
+def _weights(
+    given_path: str | None, download: bool | None, say: Callable[[str], None]
+) -> str | None:
+    """The weights file every job uses: given, found, or downloaded into the cache
+    first (so that Dask workers all get the one path); None when there are none
+    and none may be downloaded (each job then says so)."""
+    if given_path is not None:
+        return given_path
+    try:
+        return str(find_weights())
+    except WeightsNotFoundError:
+        if not (downloads_allowed() if download is None else download):
+            return None
+    say(f"{PROG}: no VGG-19 weights found; downloading them into the cache first")
+    return str(fetch_weights(progress=False))
 
 
 def _sheet_axes(rows: str, columns: str, jobs: list[Job]) -> None:
@@ -326,16 +428,3 @@ def _grid_axis(text: str) -> tuple[str, list[Any]]:
         return parse_axis(text)
     except SettingError as error:
         raise argparse.ArgumentTypeError(str(error).removeprefix("--grid ")) from None
-
-
-def _typed(convert: Callable[[object], Any]) -> Callable[[str], Any]:
-    """An argparse type from a settings check (its ValueError: the parser's error)."""
-
-    def parse(text: str) -> Any:
-        try:
-            return convert(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    parse.__name__ = getattr(convert, "__name__", "value")
-    return parse

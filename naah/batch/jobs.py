@@ -28,10 +28,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from naah.batch.settings import SettingError, check_value, resolve
+from naah.batch.settings import SettingError, check_value_named, resolve
 from naah.batch.storage import is_url
 from naah.io.files import sha256_of_file
-from naah.style_transfer import INITS
+from naah.regions import Region, region_from_text
+from naah.request import StyleInputs
+from naah.settings import INITS, Settings
 
 #: Files a folder given as an input contributes (Pillow reads them all).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
@@ -61,10 +63,14 @@ class Job:
         The :class:`naah.StyleTransfer` keywords, canonical
         (:attr:`naah.StyleTransfer.settings`).
     run : dict
-        ``iterations``, ``size``, ``style_scale`` and ``init`` of
-        :meth:`naah.StyleTransfer.run`.
+        The settings of :meth:`naah.StyleTransfer.run` (``iterations``, ``size``,
+        ``style_scale``, ``init`` …).
     varied : dict
         The settings of this job's grid point (those its name shows).
+    styles : tuple of str
+        Every style image of a blend (``style`` is the first); empty otherwise.
+    regions : tuple of Region
+        The regions of a job with spatial control (``style`` is the first one's).
     """
 
     name: str
@@ -75,6 +81,15 @@ class Job:
     settings: dict[str, Any] = field(hash=False)
     run: dict[str, Any] = field(hash=False)
     varied: dict[str, Any] = field(hash=False)
+    styles: tuple[str, ...] = field(default=(), hash=False)
+    regions: tuple[Region, ...] = field(default=(), hash=False)
+
+    @property
+    def style_input(self) -> str | list[str] | None:
+        """The style as :meth:`naah.StyleTransfer.run` takes it (None: regions)."""
+        if self.regions:
+            return None
+        return list(self.styles) if len(self.styles) > 1 else self.style
 
     @property
     def output_name(self) -> str:
@@ -90,6 +105,11 @@ class Job:
         return total_iterations(self.run)
 
     @property
+    def config(self) -> Settings:
+        """The job's settings, typed."""
+        return Settings.of(self.all_settings)
+
+    @property
     def all_settings(self) -> dict[str, Any]:
         """The transfer's settings and the run's, in one dict."""
         return {**self.settings, **self.run}
@@ -102,7 +122,11 @@ class Plan:
     Parameters
     ----------
     contents, styles : list of str
-        Files, folders (their images, sorted by name) or glob patterns.
+        Files, folders (their images, sorted by name) or glob patterns. Each
+        style is a job of its own, unless the settings give ``style_blend``: then
+        each job blends them all.
+    regions : list of Region
+        Spatial control instead of styles: every job has these regions.
     base : dict
         Settings of every job (checked values, by key).
     grid : dict of key to list
@@ -114,6 +138,7 @@ class Plan:
 
     contents: list[str] = field(default_factory=list)
     styles: list[str] = field(default_factory=list)
+    regions: list[Region] = field(default_factory=list)
     base: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)
     points: list[dict[str, Any]] = field(default_factory=list)
@@ -125,6 +150,7 @@ class Plan:
         *,
         contents: Sequence[str] = (),
         styles: Sequence[str] = (),
+        regions: Sequence[Region] = (),
         base: Mapping[str, Any] | None = None,
         grid: Mapping[str, list[Any]] | None = None,
         out_dir: str | None = None,
@@ -135,6 +161,7 @@ class Plan:
         return Plan(
             list(contents) or self.contents,
             list(styles) or self.styles,
+            list(regions) or self.regions,
             {**self.base, **(base or {})},
             {**self.grid, **(grid or {})},
             self.points,
@@ -147,30 +174,50 @@ class Plan:
         (jobs that are the same work under two paths appear once)."""
         if not self.contents:
             raise SettingError("no content images: give --content PATH")
-        if not self.styles:
-            raise SettingError("no style images: give --style PATH")
+        if self.styles and self.regions:
+            raise SettingError("give --style images or --region options, not both")
+        if not self.styles and not self.regions:
+            raise SettingError("no style images: give --style PATH (or --region)")
         contents = find_images(self.contents, "content")
-        styles = find_images(self.styles, "style")
         points = [
             {**grid_point, **point}
             for grid_point in combinations(self.grid)
             for point in (self.points or [{}])
         ]
-        resolved = [(point, *_resolve(self.base, point)) for point in points]
+        style_sets = self._style_sets(points)
+        resolved = [
+            (point, *_resolve(self.base, point, style_sets[0])) for point in points
+        ]
         jobs: dict[str, Job] = {}
-        for content, style in itertools.product(contents, styles):
+        for content, styles in itertools.product(contents, style_sets):
             for point, settings, run in resolved:
-                job = make_job(content, style, settings, run, point)
+                job = make_job(content, styles, settings, run, point)
                 jobs.setdefault(job.name, job)
         return list(jobs.values())
 
+    def _style_sets(
+        self, points: list[dict[str, Any]]
+    ) -> list[tuple[str, ...] | tuple[Region, ...]]:
+        """The styles of each job: its regions, all the styles (a blend), or one."""
+        if self.regions:
+            return [tuple(self.regions)]
+        styles = find_images(self.styles, "style")
+        blended = any("style_blend" in p for p in [self.base, *points])
+        return [tuple(styles)] if blended else [(s,) for s in styles]
+
 
 def _resolve(
-    base: Mapping[str, Any], point: Mapping[str, Any]
+    base: Mapping[str, Any],
+    point: Mapping[str, Any],
+    styles: tuple[str, ...] | tuple[Region, ...],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
-        return resolve({**base, **point})
-    except SettingError as error:
+        settings, run = resolve({**base, **point})
+        regions = [s for s in styles if isinstance(s, Region)]
+        images = Settings.of(run).images
+        StyleInputs.of(None if regions else list(styles), regions or None, images)
+        return settings, run
+    except ValueError as error:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in point.items())
         raise SettingError(
             f"grid point {shown or '(base settings)'}: {error}"
@@ -230,28 +277,59 @@ def _is_image(path: Path) -> bool:
 
 def make_job(
     content: str,
-    style: str,
+    styles: str | tuple[str, ...] | tuple[Region, ...],
     settings: Mapping[str, Any],
     run: Mapping[str, Any],
     varied: Mapping[str, Any],
 ) -> Job:
-    """The job for these inputs and resolved settings (see :func:`resolve`)."""
-    content_sha, style_sha = file_checksum(content), file_checksum(style)
-    identity = {
+    """The job for these inputs (a style, several, or regions) and resolved
+    settings (see :func:`resolve`)."""
+    if isinstance(styles, str):
+        styles = (styles,)
+    regions = tuple(s for s in styles if isinstance(s, Region))
+    paths = tuple(str(r.style) for r in regions) or tuple(map(str, styles))
+    content_sha = file_checksum(content)
+    checksums = [file_checksum(p) or p for p in paths]
+    identity: dict[str, Any] = {
         "content": content_sha or content,
-        "style": style_sha or style,
+        "style": checksums[0] if len(checksums) == 1 and not regions else checksums,
         "settings": non_default({**settings, **run}),
     }
+    if regions:
+        identity["regions"] = [_region_identity(r) for r in regions]
     digest = hashlib.sha256(canonical_json(identity).encode()).hexdigest()
-    parts = [_stem(content), _stem(style)]
+    stems = [Path(str(r.guide)).stem for r in regions] or [_stem(p) for p in paths]
+    parts = [_stem(content), _safe("+".join(stems))[:MAX_STEM] or "image"]
     shown = "_".join(f"{k}={_short(v)}" for k, v in varied.items())
     if shown:
         parts.append(_safe(shown)[:MAX_VARIED])
     name = "__".join([*parts, digest[:HASH_LENGTH]])
     return Job(
-        name, content, style, content_sha, style_sha,
-        dict(settings), dict(run), dict(varied),
-    )  # fmt: skip
+        name=name,
+        content=content,
+        style=paths[0],
+        content_sha256=content_sha,
+        style_sha256=file_checksum(paths[0]),
+        settings=dict(settings),
+        run=dict(run),
+        varied=dict(varied),
+        styles=paths if len(paths) > 1 and not regions else (),
+        regions=regions,
+    )
+
+
+def _region_identity(region: Region) -> dict[str, Any]:
+    """A region as a job's name hashes it: its files' checksums and its weight."""
+
+    def checksum(path: object) -> str | None:
+        return None if path is None else file_checksum(str(path)) or str(path)
+
+    return {
+        "guide": checksum(region.guide),
+        "style": checksum(region.style),
+        "style_guide": checksum(region.style_guide),
+        "weight": region.weight,
+    }
 
 
 def file_checksum(path: str) -> str | None:
@@ -360,6 +438,9 @@ def load_job_file(path: str | os.PathLike[str]) -> Plan:
         )
     contents = relative(data.pop("content", []), "content")
     styles = relative(data.pop("style", []), "style")
+    regions = [
+        _region(text, folder, file) for text in _texts(data.pop("region", []), file)
+    ]
     out_dir = data.pop("out_dir", None)
     weights = data.pop("weights", None)
     base = dict(_checked(data, where, folder))
@@ -373,10 +454,43 @@ def load_job_file(path: str | os.PathLike[str]) -> Plan:
         axes[next(iter(axis[0]))] = [next(iter(a.values())) for a in axis]
     explicit = [dict(_checked(p, f"{where}: points", folder)) for p in points]
     return Plan(
-        contents, styles, base, axes, explicit,
+        contents,
+        styles,
+        regions,
+        base,
+        axes,
+        explicit,
         None if out_dir is None else relative(out_dir, "out_dir")[0],
         None if weights is None else relative(weights, "weights")[0],
-    )  # fmt: skip
+    )
+
+
+def _texts(value: object, file: Path) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) for v in items):
+        raise SettingError(
+            f"{file}: region must be a MASK=STYLE text or a list of them"
+        )
+    return [str(v) for v in items]
+
+
+def _region(text: str, folder: Path, file: Path) -> Region:
+    """A job file's ``MASK=STYLE[:STYLE_MASK]``, its paths relative to its folder."""
+
+    def inside(path: str) -> str:
+        return os.path.join(folder, os.path.expanduser(path))
+
+    mask, sep, rest = text.partition("=")
+    relative_text = f"{inside(mask)}{sep}{rest}" if sep else text
+    style, colon, style_mask = rest.rpartition(":")
+    if colon and style and os.path.isfile(inside(style_mask)):
+        relative_text = f"{inside(mask)}={inside(style)}:{inside(style_mask)}"
+    elif sep:
+        relative_text = f"{inside(mask)}={inside(rest)}"
+    try:
+        return region_from_text(relative_text)
+    except ValueError as error:
+        raise SettingError(f"{file}: region {error}") from None
 
 
 def _checked(values: object, where: str, folder: Path) -> dict[str, Any]:
@@ -386,6 +500,6 @@ def _checked(values: object, where: str, folder: Path) -> dict[str, Any]:
     for name, value in values.items():
         if name == "init" and isinstance(value, str) and value not in INITS:
             value = os.path.join(folder, os.path.expanduser(value))
-        key, checked_value = check_value(name, value, where)
+        key, checked_value = check_value_named(name, value, where, text=False)
         checked[key] = checked_value
     return checked

@@ -22,17 +22,17 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
-from naah.batch.jobs import Job, canonical_json, total_iterations
+from naah.batch.jobs import Job, canonical_json
 from naah.batch.manifest import DONE, base_row, failed_row
 from naah.batch.storage import Folder
-from naah.checkpointing import CHECKPOINT_EVERY, read_run
+from naah.checkpointing import CHECKPOINT_EVERY, load_run
 from naah.io.checkpoint import CheckpointError
 from naah.io.files import sha256_of_file
 from naah.io.images import ImageLike, save_image
@@ -40,14 +40,27 @@ from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights, load_weights
 from naah.optim import IterationRecord
 from naah.problem import StyleProblem
+from naah.regions import Region
 from naah.runs import StopRun
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
+from naah.settings import Settings
 from naah.style_transfer import RunDiverged, StyleResult, StyleTransfer
 
-#: Settings a compiled transfer takes from each job without recompiling.
-RETUNABLE = ("alpha", "beta", "tv_weight", "optimizer", "learning_rate", "beta1",
-             "beta2", "bounds", "seed")  # fmt: skip
+#: Settings a compiled transfer takes from each job without recompiling: the loss
+#: weights are shared variables of its problem; the optimiser and the seed are not
+#: in the graph.
+RETUNABLE = (
+    "alpha",
+    "beta",
+    "tv_weight",
+    "optimizer",
+    "learning_rate",
+    "beta1",
+    "beta2",
+    "bounds",
+    "seed",
+)
 #: The weight layers a batch keeps in memory: VGG-19's convolutions up to pool5,
 #: enough for any content and style layers (the fc layers are 90 % of the file).
 FEATURE_CONVS = tuple(n for n in FEATURE_LAYERS if n in CONV_LAYERS)
@@ -116,7 +129,8 @@ class Executor:
         pair's), instead of compiling another. ``transfer`` itself is left as it
         is: the executor retunes a copy."""
         graph = {k: v for k, v in transfer.settings.items() if k not in RETUNABLE}
-        self._transfers[canonical_json(graph)] = (copy.copy(transfer), problem)
+        key = canonical_json({"graph": graph, "regions": problem.region_count})
+        self._transfers[key] = (copy.copy(transfer), problem)
 
     # -- runs ----------------------------------------------------------------------
     def map_runs(
@@ -148,6 +162,7 @@ class Executor:
         settings: Mapping[str, Any],
         run: Mapping[str, Any],
         *,
+        regions: Sequence[Region] | None = None,
         checkpoint: str | os.PathLike[str] | None = None,
         checkpoint_info: Mapping[str, Any] | None = None,
         callback: Callback | None = None,
@@ -156,63 +171,71 @@ class Executor:
 
         ``settings`` are :class:`naah.StyleTransfer` keywords, ``run`` keywords of
         :meth:`~naah.StyleTransfer.run` (``iterations``, ``size``, ``style_scale``,
-        ``init``). With ``checkpoint`` it writes checkpoints there, and continues
+        ``init`` …); ``style`` may be several images (a blend), or None with
+        ``regions``. With ``checkpoint`` it writes checkpoints there, and continues
         from the one it finds there if that is of the same run.
         """
         if checkpoint is not None:
-            resumed = self._resume(content, style, settings, run, Path(checkpoint),
-                                   checkpoint_info, callback)  # fmt: skip
+            resumed = self._resume(
+                content,
+                style,
+                settings,
+                run,
+                Path(checkpoint),
+                checkpoint_info,
+                callback,
+            )
             if resumed is not None:
                 return resumed
-        transfer = self._transfer_for(content, style, settings, run)
+        transfer = self._transfer_for(content, style, regions, settings, run)
         result = transfer.run(
-            content, style, **run, progress=False, callback=callback,
-            checkpoint=checkpoint, checkpoint_every=self.checkpoint_every,
+            content,
+            style,
+            regions=regions,
+            progress=False,
+            callback=callback,
+            checkpoint=checkpoint,
             checkpoint_info=checkpoint_info,
-        )  # fmt: skip
+            checkpoint_every=self.checkpoint_every,
+            **run,
+        )
         return result, None
 
     def _transfer_for(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: Any,
+        regions: Sequence[Region] | None,
         settings: Mapping[str, Any],
         run: Mapping[str, Any],
     ) -> StyleTransfer:
-        """The cached transfer for these settings' graph, set to their other
+        """The cached transfer for these settings' graph, retuned to their other
         settings; compiled here (before its run) the first time."""
-        wanted = StyleTransfer.from_settings(
-            settings, weights=self.weights, runtime=self.runtime
-        )
-        graph = {k: v for k, v in wanted.settings.items() if k not in RETUNABLE}
-        key = canonical_json(graph)
+        wanted = Settings.from_json(settings)
+        graph = {
+            k: v for k, v in wanted.to_json("transfer").items() if k not in RETUNABLE
+        }
+        key = canonical_json({"graph": graph, "regions": len(regions or ())})
         cached = self._transfers.get(key)
         if cached is None:
-            prepared = wanted.prepare(content, style, size=run.get("size"),
-                                      style_scale=run.get("style_scale", 1.0))  # fmt: skip
-            self._transfers[key] = (wanted, prepared)
-            return wanted
-        transfer, problem = cached
-        transfer.loss_weights = replace(
-            transfer.loss_weights,
-            alpha=wanted.loss_weights.alpha,
-            beta=wanted.loss_weights.beta,
-            tv_weight=wanted.loss_weights.tv_weight,
-        )
-        transfer.optimizer = wanted.optimizer
-        transfer.seed = wanted.seed
-        if transfer.settings != wanted.settings:  # a setting this does not know
-            self._transfers[key] = (wanted, None)
-            return wanted
-        if problem is not None:
-            w = transfer.loss_weights
-            problem.set_loss_weights(alpha=w.alpha, beta=w.beta, tv_weight=w.tv_weight)
+            transfer = StyleTransfer.configured(wanted, self.weights, self.runtime)
+            prepared = transfer.prepare(
+                content,
+                style,
+                size=run.get("size"),
+                regions=regions,
+                style_scale=run.get("style_scale", 1.0),
+            )
+            self._transfers[key] = (transfer, prepared)
+            return transfer
+        transfer, _ = cached
+        transfer.config = wanted  # the problem takes the loss weights on its next run
         return transfer
 
     def _resume(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: Any,
         settings: Mapping[str, Any],
         run: Mapping[str, Any],
         checkpoint: Path,
@@ -223,27 +246,28 @@ class Executor:
         if not checkpoint.is_file():
             return None
         try:
-            saved, _ = read_run(checkpoint)
+            saved = load_run(checkpoint)
         except (CheckpointError, OSError):
             return None  # half written or foreign: the new run writes over it
-        meta = saved.metadata
-        keys = ("size", "style_scale", "init", "scales")
-        recorded = {k: meta["run"].get(k) for k in keys}
-        wanted = {k: run.get(k) for k in keys}
-        if canonical_json(meta["settings"]) != canonical_json(
-            StyleTransfer.from_settings(settings).settings
-        ) or canonical_json(recorded) != canonical_json(wanted):
+        wanted = Settings.from_json({**settings, **run})
+        if _identity(saved.description.settings) != _identity(wanted):
             return None
-        done = int(meta["iteration"])
-        if done > total_iterations(run):
+        done = saved.iteration
+        if done > wanted.schedule.total:
             return None
         try:
             result = StyleTransfer.resume(
-                checkpoint, iterations=run["iterations"], weights=self.weights,
-                content=content, style=style, checkpoint_every=self.checkpoint_every,
-                checkpoint_info=checkpoint_info, callback=callback, progress=False,
+                checkpoint,
+                iterations=run["iterations"],
+                weights=self.weights,
+                content=content,
+                style=style,
+                checkpoint_every=self.checkpoint_every,
+                checkpoint_info=checkpoint_info,
+                callback=callback,
+                progress=False,
                 runtime=self.runtime,
-            )  # fmt: skip
+            )
         except ValueError:  # other inputs than the checkpoint's: start again
             return None
         return result, done
@@ -265,18 +289,28 @@ class Executor:
         folder = Folder(out_dir)
         start = time.perf_counter()
         weights = self.weights.source.identity()  # raises: no job can run without them
-        extra = {"weights": weights, "threads": self.runtime.threads,
-                 "worker": f"{socket.gethostname()}:{os.getpid()}"}  # fmt: skip
+        extra = {
+            "weights": weights,
+            "threads": self.runtime.threads,
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
+        }
         mirror = _CheckpointMirror(folder, job.checkpoint_name, callback)
         try:
             work = folder.workspace()
             checkpoint = folder.fetch(job.checkpoint_name) or work / job.checkpoint_name
             result, resumed = self.run(
-                job.content, job.style, job.settings, job.run, checkpoint=checkpoint,
-                checkpoint_info={"batch_job": job.name,
-                                 "output": str(folder.location_of(job.output_name))},
+                job.content,
+                job.style_input,
+                job.settings,
+                job.run,
+                regions=job.regions or None,
+                checkpoint=checkpoint,
+                checkpoint_info={
+                    "batch_job": job.name,
+                    "output": str(folder.location_of(job.output_name)),
+                },
                 callback=mirror if folder.remote else callback,
-            )  # fmt: skip
+            )
             save_image(work / job.output_name, result.image)
             digest = sha256_of_file(work / job.output_name)
             folder.publish(job.output_name, keep_local=False)
@@ -351,6 +385,16 @@ class _CheckpointMirror:
         if written != self._published:
             self.folder.publish(self.name)
             self._published = written
+
+
+def _identity(settings: Settings) -> str:
+    """What a checkpoint's run must share with a job to be its run: every setting
+    but the iterations (a new total) and, coarse to fine, the size (each scale's)."""
+    values = settings.to_json()
+    del values["iterations"]
+    if settings.schedule.scales is not None:
+        del values["size"]
+    return canonical_json(values)
 
 
 def _since(start: float) -> float:

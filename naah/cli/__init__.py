@@ -41,14 +41,15 @@ from naah.cli.common import (
     EXIT_USAGE,
     EXPECTED_ERRORS,
     PROG,
+    Parser,
     Terminated,
     UsageError,
-    _error,
-    _interrupt_status,
-    _Parser,
-    _show_warning,
+    interrupt_status,
+    print_error,
+    show_warning,
+    spelled,
 )
-from naah.cli.stylize import _add_stylize
+from naah.cli.stylize import add_stylize_parser
 from naah.cli.weights import add_weights_parser
 
 __all__ = ["build_parser", "main"]
@@ -80,24 +81,23 @@ def _main(argv: list[str]) -> int:
             args = build_parser().parse_args(argv)
         except SystemExit as exit_:  # --help, --version
             return int(exit_.code or 0)
-        args.argv = argv
         debug = getattr(args, "debug", False)
         with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
+            warnings.showwarning = show_warning
             return args.handler(args)
     except UsageError as error:
-        _error(error)
+        print_error(error)
         return EXIT_USAGE
     except KeyboardInterrupt as interrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return _interrupt_status(interrupt)
+        return interrupt_status(interrupt)
     except Exception as error:
         if debug:
             raise
         if isinstance(error, EXPECTED_ERRORS):
-            _error(error)
+            print_error(spelled(error))
         else:
-            _error(f"{type(error).__name__}: {error} (--debug shows where)")
+            print_error(f"{type(error).__name__}: {error} (--debug shows where)")
         return EXIT_FAILURE
 
 
@@ -122,23 +122,23 @@ def _raise_terminated(signum: int, frame: object) -> NoReturn:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``naah`` argument parser, with subcommands ``stylize`` and ``weights``."""
-    # A _Parser, as typeshed wants a subcommand's parents of its parser's class; a
+    # A Parser, as typeshed wants a subcommand's parents of its parser's class; a
     # parent only lends its arguments, so its error() is never called.
-    common = _Parser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument(
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS,
         help="show the traceback of failures",
     )
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         description="Neural style transfer (Gatys, Ecker & Bethge 2015) on PyTensor.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_stylize(commands, common)
+    add_stylize_parser(commands, common)
     add_batch_parser(commands, common)
     add_sheet_parser(commands, common)
     add_weights_parser(commands, common)

@@ -9,8 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from naah.checks import Spelled
 from naah.io.images import ImageError
-from naah.style_transfer import RunInterrupted
+from naah.runs import RunInterrupted
+from naah.settings import flag
 
 PROG = "naah"
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -26,14 +28,27 @@ class CommandError(Exception):
 
 # Failures whose message says it all (WeightsError and ImageError are ValueErrors,
 # DownloadError an OSError); any other exception is also named, with a --debug hint.
-EXPECTED_ERRORS = (OSError, ValueError, ImportError, CommandError)
+EXPECTED_ERRORS = (OSError, ValueError, ImportError, CommandError, MemoryError)
 
 
 class UsageError(Exception):
     """A bad command line: reported as ``naah: error: ...`` with exit status 2."""
 
 
-class _Parser(argparse.ArgumentParser):
+def spelled(error: Exception) -> str:
+    """An error's message with the settings it names spelled as options
+    (``--learning-rate``)."""
+    return error.spelled(flag) if isinstance(error, Spelled) else str(error)
+
+
+def usage_error(error: Exception) -> UsageError:
+    """``error`` (a check's) as a bad command line, naming the options."""
+    return UsageError(spelled(error))
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are :class:`UsageError` naming the help."""
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
@@ -52,48 +67,49 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an exception so that a run stops as on Ctrl-C."""
 
 
-def _interrupt_status(interrupt: BaseException) -> int:
+def interrupt_status(interrupt: BaseException) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM."""
     reason = interrupt.reason if isinstance(interrupt, RunInterrupted) else interrupt
     return EXIT_TERMINATED if isinstance(reason, Terminated) else EXIT_INTERRUPTED
 
 
-def _try_write(path: Path, write: Callable[[Path], object]) -> bool:
+def try_write(path: Path, write: Callable[[Path], object]) -> bool:
     """``write(path)``; if that fails, warn (naming ``path``) and return False."""
     try:
         write(path)
     except (OSError, ImageError) as error:
-        _warn(f"could not write {path}: {_reason(error)}")
+        warn(f"could not write {path}: {reason(error)}")
         return False
     return True
 
 
-def _reason(error: Exception) -> str:
+def reason(error: Exception) -> str:
     """Why ``error`` happened, without the "[Errno 28]" of an OSError."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return str(error)
 
 
-# -- helpers ---------------------------------------------------------------------------
-def _error(message: object) -> None:
+def print_error(message: object) -> None:
+    """``naah: error: message`` on stderr, on one line."""
     text = " ".join(str(message).split())
     print(f"{PROG}: error: {text}", file=sys.stderr)
 
 
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
     """``naah: warning: message`` on stderr, now (not through ``warnings``, whose
     filters may make it an exception or hide a repeat)."""
-    _write_line(f"{PROG}: warning: {' '.join(message.split())}", sys.stderr)
+    write_line(f"{PROG}: warning: {' '.join(message.split())}", sys.stderr)
 
 
-def _write_line(text: str, file: TextIO) -> None:
+def write_line(text: str, file: TextIO) -> None:
     """Print a line above tqdm's progress bar, if one is showing, not through it."""
     from tqdm import tqdm
 
     tqdm.write(text, file=file)
 
 
-def _show_warning(
+def show_warning(
     message: Warning | str,
     category: type[Warning],
     filename: str,
@@ -101,5 +117,6 @@ def _show_warning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
+    """``warnings.showwarning`` for the command: one line, ``naah: warning: …``."""
     text = " ".join(str(message).split())
     print(f"{PROG}: warning: {text}", file=sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import tempfile
@@ -14,26 +13,29 @@ from naah.cli.common import UsageError
 HISTORY_FORMATS = (".csv", ".json")
 
 
-def _checkpoint_path(args: argparse.Namespace, output: Path | None) -> Path | None:
-    if args.no_checkpoint:
-        if args.checkpoint is not None:
+def checkpoint_path(
+    checkpoint: str | None, no_checkpoint: bool, output: Path | None
+) -> Path | None:
+    """--checkpoint PATH, OUT_stem.ckpt by default, or None with --no-checkpoint."""
+    if no_checkpoint:
+        if checkpoint is not None:
             raise UsageError("--checkpoint and --no-checkpoint contradict each other")
         return None
-    if args.checkpoint is not None:
-        return _writable_file(args.checkpoint, "--checkpoint", (".ckpt",))
+    if checkpoint is not None:
+        return writable_file(checkpoint, "--checkpoint", (".ckpt",))
     if output is None:
         return None
     return output.with_name(f"{output.stem}.ckpt")
 
 
-def _snapshot_path(output: Path, iteration: int, iterations: int) -> Path:
+def snapshot_path(output: Path, iteration: int, iterations: int) -> Path:
     """Where --save-every writes the image at ``iteration``: OUT_stem.iterNNNN.EXT,
     NNNN zero-padded to 4 digits or those of ``iterations``."""
     digits = max(4, len(str(iterations)))
     return output.with_name(f"{output.stem}.iter{iteration:0{digits}d}{output.suffix}")
 
 
-def _is_snapshot_name(name: str, output: Path, every: int, iterations: int) -> bool:
+def is_snapshot_name(name: str, output: Path, every: int, iterations: int) -> bool:
     """Whether --save-every writes a snapshot of ``output`` named ``name``."""
     pattern = rf"{re.escape(output.stem)}\.iter(\d+){re.escape(output.suffix)}"
     match = re.fullmatch(pattern, name)
@@ -43,16 +45,16 @@ def _is_snapshot_name(name: str, output: Path, every: int, iterations: int) -> b
     return (
         iteration <= iterations
         and iteration % every == 0
-        and _snapshot_path(output, iteration, iterations).name == name
+        and snapshot_path(output, iteration, iterations).name == name
     )
 
 
-def _writable(path: str | None, what: str, suffixes: Collection[str]) -> Path | None:
+def writable(path: str | None, what: str, suffixes: Collection[str]) -> Path | None:
     """``path`` as a Path once it is known that a file of that type can go there."""
-    return None if path is None else _writable_file(path, what, suffixes)
+    return None if path is None else writable_file(path, what, suffixes)
 
 
-def _writable_file(path: str | Path, what: str, suffixes: Collection[str]) -> Path:
+def writable_file(path: str | Path, what: str, suffixes: Collection[str]) -> Path:
     """:func:`_writable` for a ``path`` that is given."""
     file = Path(path).expanduser()
     if file.suffix.lower() not in suffixes:
@@ -78,29 +80,29 @@ def _writable_file(path: str | Path, what: str, suffixes: Collection[str]) -> Pa
     return file
 
 
-def _plot_path(plot: bool, plot_path: str | None, output: Path) -> Path | None:
+def plot_path(plot: bool, given: str | None, output: Path) -> Path | None:
     """--plot-path PATH, or OUT_stem.loss.png for --plot, or None for neither."""
-    if plot_path is None and not plot:
+    if given is None and not plot:
         return None
-    what = "--plot" if plot_path is None else "--plot-path"
+    what = "--plot" if given is None else "--plot-path"
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise UsageError(f"{what} needs matplotlib: pip install 'naah[plot]'") from None
     formats = {f".{ext}" for ext in Figure().canvas.get_supported_filetypes()}
     default = output.with_name(f"{output.stem}.loss.png")
-    path = default if plot_path is None else Path(plot_path)
-    return _writable_file(path, what, sorted(formats))
+    path = default if given is None else Path(given)
+    return writable_file(path, what, sorted(formats))
 
 
-def _distinct(outputs: dict[str, Path | None]) -> None:
+def distinct(outputs: dict[str, Path | None]) -> None:
     """Refuse two outputs that are one file."""
     seen: list[tuple[str, Path]] = []
     for what, path in outputs.items():
         if path is None:
             continue
         for other, earlier in seen:
-            if _same_file(path, earlier):
+            if same_file(path, earlier):
                 raise UsageError(
                     f"{what} and {other} are the same file {str(path)!r}; give each "
                     "its own name"
@@ -108,15 +110,15 @@ def _distinct(outputs: dict[str, Path | None]) -> None:
         seen.append((what, path))
 
 
-def _not_snapshots(
+def not_snapshots(
     outputs: dict[str, Path | None], output: Path, every: int, iterations: int
 ) -> None:
     """Refuse an output that a --save-every snapshot would replace."""
     for what, path in outputs.items():
         if (
             path is not None
-            and _is_snapshot_name(path.name, output, every, iterations)
-            and _same_file(path.parent, output.parent)
+            and is_snapshot_name(path.name, output, every, iterations)
+            and same_file(path.parent, output.parent)
         ):
             raise UsageError(
                 f"{what} {str(path)!r} is a name --save-every writes a snapshot to; "
@@ -124,19 +126,22 @@ def _not_snapshots(
             )
 
 
-def _inputs_kept(
-    inputs: dict[str, str], outputs: dict[str, Path | None], args: argparse.Namespace
+def inputs_kept(
+    inputs: dict[str, str],
+    outputs: dict[str, Path | None],
+    save_every: int | None = None,
+    total: int = 0,
 ) -> None:
     """Refuse an output, or a --save-every snapshot, that is one of the inputs."""
     for what, path in outputs.items():
         for source, given in inputs.items():
-            if path is not None and _same_file(path, Path(given)):
+            if path is not None and same_file(path, Path(given)):
                 raise UsageError(
                     f"{what} {str(path)!r} is the {source} {given!r}; naah never "
                     "writes over its inputs: choose another name"
                 )
     output = outputs["output image"]
-    if args.save_every is None or output is None:
+    if save_every is None or output is None:
         return
     # Inputs exist, so a snapshot that is one of them exists too: look at the files
     # named like snapshots in the output's folder (links and all).
@@ -145,10 +150,10 @@ def _inputs_kept(
     except OSError:
         return
     for name in names:
-        if _is_snapshot_name(name, output, args.save_every, args.total):
+        if is_snapshot_name(name, output, save_every, total):
             snapshot = output.with_name(name)
             for source, given in inputs.items():
-                if _same_file(snapshot, Path(given)):
+                if same_file(snapshot, Path(given)):
                     raise UsageError(
                         f"--save-every would write the snapshot {str(snapshot)!r} "
                         f"over the {source} {given!r}; naah never writes over its "
@@ -156,7 +161,7 @@ def _inputs_kept(
                     )
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     """Whether ``a`` and ``b`` name one file: the same resolved path, or (for files
     that exist) the same file through hard or symbolic links."""
     try:

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from naah.architecture import CONV_LAYERS
-from naah.cli.arguments import _positive_int, _seed
-from naah.cli.common import EXIT_FAILURE, PROG, UsageError, _error
-from naah.cli.paths import _same_file, _writable_file
+from naah.checks import as_int, positive_int, seed
+from naah.cli.common import EXIT_FAILURE, PROG, UsageError, print_error
+from naah.cli.paths import same_file, writable_file
 from naah.io.locate import (
     WeightsNotFoundError,
     default_weights_path,
@@ -20,6 +20,7 @@ from naah.io.weights import load_weights
 from naah.models import POOL_MODES
 from naah.progress import printer
 from naah.runtime import Runtime
+from naah.settings import option_type
 
 FORMAT_NAMES = {
     "matconvnet": "MatConvNet, MATLAB v5/v7 MAT-file",
@@ -81,7 +82,7 @@ def add_weights_parser(
     )
     normalize.add_argument("--images", required=True, metavar="DIR",
                            help="folder of .jpg/.png images to measure on")  # fmt: skip
-    normalize.add_argument("--size", type=_positive_int, default=224, metavar="N",
+    normalize.add_argument("--size", type=option_type(as_int, positive_int), default=224, metavar="N",
                            help="long edge the images are resized to (default 224)")  # fmt: skip
     normalize.add_argument("--pooling", choices=POOL_MODES, default="max",
                            help="pooling while measuring (default %(default)s)")  # fmt: skip
@@ -99,15 +100,15 @@ def add_weights_parser(
         "style transfers. For checking an install without the 535 MB download.",
     )
     fixture.add_argument("file", metavar="PATH", help="the .mat file to write")
-    fixture.add_argument("--seed", type=_seed, default=0, metavar="N",
+    fixture.add_argument("--seed", type=option_type(as_int, seed), default=0, metavar="N",
                          help="seed of the random weights (default 0)")  # fmt: skip
     fixture.set_defaults(handler=_fixture)
     return weights
 
 
-def _find_weights(path: str | None, download: bool = False) -> Path | None:
+def find_weights_file(path: str | None, download: bool = False) -> Path | None:
     """The weights file; None if none is found and it may be downloaded (after
-    every other check: :func:`_download_weights_now`)."""
+    every other check: :func:`download_weights_now`)."""
     try:
         return find_weights(path)
     except WeightsNotFoundError as error:
@@ -118,14 +119,14 @@ def _find_weights(path: str | None, download: bool = False) -> Path | None:
         raise
 
 
-def _download_weights_now(args: argparse.Namespace) -> Path:
+def download_weights_now(quiet: bool) -> Path:
     """Weights on first use: fetched into the cache, and the run goes on."""
-    printer(args.quiet)(
+    printer(quiet)(
         f"{PROG}: no VGG-19 weights found; downloading them into the cache (535 MB, "
         f"once; --no-download or ${NO_DOWNLOAD_ENV}=1 refuses)"
     )
-    path = fetch_weights(progress=not args.quiet)
-    printer(args.quiet)(f"{PROG}: {path} is ready (checksum verified)")
+    path = fetch_weights(progress=not quiet)
+    printer(quiet)(f"{PROG}: {path} is ready (checksum verified)")
     return path
 
 
@@ -189,7 +190,7 @@ def _info(args: argparse.Namespace) -> int:
     for key, value in rows.items():
         print(f"{key + ':':<13}{value}")
     if non_finite:
-        _error(
+        print_error(
             f"{source.path} holds NaN or infinite values, so naah cannot use it; "
             "download it again"
         )
@@ -200,9 +201,9 @@ def _info(args: argparse.Namespace) -> int:
 def _normalize(args: argparse.Namespace) -> int:
     from naah.normalize import normalize_file
 
-    output = _writable_file(args.output, "-o", (".mat",))
+    output = writable_file(args.output, "-o", (".mat",))
     weights = find_weights(args.weights)
-    if _same_file(output, weights):
+    if same_file(output, weights):
         raise UsageError(f"-o {str(output)!r} is the weights file; choose another name")
     images = Path(args.images).expanduser()
     if not images.exists():
@@ -218,7 +219,7 @@ def _normalize(args: argparse.Namespace) -> int:
 def _fixture(args: argparse.Namespace) -> int:
     from naah.testing import DEFAULT_WIDTHS, write_vgg19_mat
 
-    path = _writable_file(args.file, "weights fixture", (".mat",))
+    path = writable_file(args.file, "weights fixture", (".mat",))
     write_vgg19_mat(path, seed=args.seed)
     widths = ", ".join(map(str, DEFAULT_WIDTHS))
     print(

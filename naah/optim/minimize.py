@@ -25,6 +25,13 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 
+from naah.checks import (
+    boolean,
+    check_fields,
+    positive_float,
+    setting,
+    unit_interval,
+)
 from naah.compile import function
 from naah.optim.history import History, IterationRecord
 from naah.optim.lbfgsb import LBFGSB, LBFGSBSettings, state_version
@@ -44,33 +51,59 @@ LBFGS_SETTINGS = LBFGSBSettings(m=LBFGS_MEMORY, factr=10.0, pgtol=0.0)
 MAX_ROLLBACKS = 3
 
 
+def _method(value: object) -> str:
+    if value not in METHODS:
+        raise ValueError(f"unknown optimizer {value!r}; choose one of {METHODS}")
+    return str(value)
+
+
+def _learning_rate(value: object) -> float:
+    try:
+        return positive_float(value)
+    except ValueError:
+        raise ValueError(
+            f"the learning rate must be positive and finite, got {value!r}"
+        ) from None
+
+
 @dataclass(frozen=True)
 class OptimizerSettings:
-    """Settings of :func:`minimize`.
+    """Settings of :func:`minimize`: which optimiser, and its hyperparameters.
 
-    ``learning_rate`` is for 'gd' and 'adam' (pixel units). ``bounds`` keeps pixels
-    in 0–255: L-BFGS-B's box constraints, or a clip after each GD/Adam step.
+    ``learning_rate`` is for the first-order methods (pixel units). ``bounds``
+    keeps pixels in 0–255: L-BFGS-B's box constraints, or a clip after each step.
+    Every field but ``epsilon`` is a setting (:mod:`naah.checks`).
     """
 
-    method: str = "lbfgs"
-    learning_rate: float = 1.0
-    beta1: float = 0.9
-    beta2: float = 0.999
+    method: str = setting(
+        "lbfgs",
+        name="optimizer",
+        check=_method,
+        choices=METHODS,
+        help="optimiser: L-BFGS (Gatys et al.), Adam or gradient descent",
+    )
+    learning_rate: float = setting(
+        1.0,
+        check=_learning_rate,
+        metavar="LR",
+        help="step size of adam and gd, in pixel units",
+    )
+    beta1: float = setting(
+        0.9, check=unit_interval, metavar="B1", help="Adam's beta1, in [0, 1)"
+    )
+    beta2: float = setting(
+        0.999, check=unit_interval, metavar="B2", help="Adam's beta2, in [0, 1)"
+    )
     epsilon: float = 1e-8
-    bounds: bool = True
+    bounds: bool = setting(
+        True,
+        check=boolean,
+        metavar="true|false",
+        help="keep pixels within 0–255 (L-BFGS-B's box, or a clip after each step)",
+    )
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(
-                f"unknown optimizer {self.method!r}; choose one of {METHODS}"
-            )
-        if not self.learning_rate > 0:
-            raise ValueError(
-                f"learning rate must be positive, got {self.learning_rate}"
-            )
-        for name in ("beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        check_fields(self)
 
 
 Callback = Callable[[IterationRecord, np.ndarray], None]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from naah.io.images import load_image
 from naah.optim import History, IterationRecord
 from naah.style_transfer import StyleResult, StyleTransfer
 from naah.testing import write_vgg19_mat
@@ -35,14 +36,14 @@ def files(tmp_path_factory):
 @pytest.fixture
 def fake_run(monkeypatch):
     """StyleTransfer.run without weights or compiling: the callback sees every
-    iteration, the result is a black image of the content's (resized) shape."""
+    iteration, the result is a black image of the content's shape, resized to the
+    run's size as the run resizes it."""
     seen = {}
 
     def run_(self, content, style, *, iterations, callback=None, **kwargs):
-        seen.update(
-            kwargs, content_shape=np.shape(content), loss_weights=self.loss_weights
-        )
-        image = np.zeros(np.shape(content), np.float32)
+        shape = load_image(content, long_edge=kwargs.get("size")).shape
+        seen.update(kwargs, content_shape=shape, loss_weights=self.loss_weights)
+        image = np.zeros(shape, np.float32)
         history = History()
         for i in range(iterations + 1):
             history.append(IterationRecord(i, 100.0 / (i + 1), 1.5, 0.25, 0.0, i, i))

@@ -39,7 +39,7 @@ def test_weights_from_the_environment_are_used(files, tmp_path, monkeypatch):
 
 
 def _stop(transfer, seen):
-    seen["weights"] = transfer._weights
+    seen["weights"] = transfer.session.weights
     raise ImageError("stopped here")
 
 

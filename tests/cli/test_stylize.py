@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from naah import cli
-from naah.cli.paths import _snapshot_path
+from naah.cli.paths import snapshot_path
 from tests.cli._commands import ITERATIONS, PNG_SIGNATURE, SIZE, run, stylize
 
 
@@ -152,5 +152,5 @@ def test_a_usage_error_points_at_the_help_of_its_subcommand(argv, help_of):
 def test_the_help_names_snapshots_as_they_are_written():
     _, out, _ = run(["stylize", "--help"])
     assert "OUT_stem.iterNNNN.EXT" in " ".join(out.split())
-    assert _snapshot_path(Path("d/out.png"), 5, 20).name == "out.iter0005.png"
-    assert _snapshot_path(Path("out.jpg"), 5, 10**5).name == "out.iter000005.jpg"
+    assert snapshot_path(Path("d/out.png"), 5, 20).name == "out.iter0005.png"
+    assert snapshot_path(Path("out.jpg"), 5, 10**5).name == "out.iter000005.jpg"

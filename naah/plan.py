@@ -1,0 +1,301 @@
+"""What a run needs before it starts: the sizes of its images, whether they are
+large enough for the deepest layer used, and whether the run fits in memory.
+
+These checks need the images' shapes only, so ``naah stylize`` makes them before
+it loads the weights or compiles anything; :class:`naah.StyleTransfer` resolves
+``size="auto"`` with :func:`auto_size`. The memory estimate is
+:mod:`naah.estimate`'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+from naah.architecture import FEATURE_LAYERS
+from naah.checks import SettingError, Spelled
+from naah import estimate
+from naah.estimate import (
+    MemoryEstimate,
+    estimate_memory,
+    format_bytes,
+    largest_size,
+    minimum_side,
+)
+from naah.io.images import load_image, long_edge_size
+from naah.request import RunRequest, style_edge
+from naah.settings import AUTO, Settings
+
+__all__ = [
+    "MEMORY_MARGIN",
+    "NotEnoughMemory",
+    "auto_size",
+    "check_memory",
+    "check_sizes",
+    "deepest",
+    "least_long_edge",
+    "least_style_scale",
+    "sized",
+]
+
+# The estimate is within about ±10 % of the measured peak (docs/performance.md):
+# plan with this share of the memory available.
+MEMORY_MARGIN = 0.9
+
+Shape = Sequence[int]
+
+
+class NotEnoughMemory(Spelled, MemoryError):
+    """A run that would not fit in the memory available; the message says what
+    would."""
+
+
+def _options(settings: Settings) -> dict[str, object]:
+    loss = settings.loss
+    return {
+        "backend": settings.compute.backend,
+        "optimizer": settings.optimizer.method,
+        "content_layers": loss.content_layers,
+        "style_layers": loss.style_layers,
+    }
+
+
+def _first_scale(settings: Settings) -> float:
+    scale = settings.images.style_scale
+    return scale[0] if isinstance(scale, tuple) else scale
+
+
+def auto_size(
+    settings: Settings,
+    content: Shape,
+    style: Shape,
+    available: int | None = None,
+) -> int:
+    """``size="auto"``: the largest long edge whose run fits in memory (with
+    :data:`MEMORY_MARGIN`), at most the content image's own.
+
+    Parameters
+    ----------
+    settings : Settings
+    content, style : (int, int)
+        The shapes of the content and the first style image, as given.
+    available : int, optional
+        Bytes; default :func:`naah.estimate.available_memory`.
+
+    Raises
+    ------
+    SettingError
+        With coarse-to-fine scales (they give the sizes themselves).
+    NotEnoughMemory
+        If not even the smallest image fits.
+    """
+    if settings.schedule.scales is not None:
+        raise SettingError(
+            "{size} auto and {scales}: give the scales themselves", "size", "scales"
+        )
+    budget = int(
+        (estimate.available_memory() if available is None else available)
+        * MEMORY_MARGIN
+    )
+    edge = largest_size(
+        budget,
+        tuple(content[:2]),
+        _first_scale(settings),
+        style_aspect=tuple(style[:2]),
+        **_options(settings),  # type: ignore[arg-type]
+    )
+    if edge <= 0:
+        raise NotEnoughMemory(
+            "size auto: not even the smallest image fits in the memory available"
+        )
+    return min(edge, max(content[:2]))
+
+
+def sized(request: RunRequest, available: int | None = None) -> RunRequest:
+    """``request`` with ``size="auto"`` replaced by :func:`auto_size`'s long edge
+    (the images read to know their shapes); any other request as it is."""
+    settings = request.settings
+    if settings.images.size != AUTO:
+        return request
+    content, style = (
+        load_image(image).shape for image in (request.content, request.styles.images[0])
+    )
+    size = auto_size(settings, content, style, available)
+    return replace(request, settings=Settings.of({"size": size}, settings))
+
+
+def largest_edge(settings: Settings) -> int | None:
+    """The long edge the run reaches: its last scale's, or its size."""
+    scales = settings.schedule.scales
+    size = settings.images.size
+    return scales[-1] if scales else size if isinstance(size, int) else None
+
+
+def check_memory(
+    settings: Settings,
+    content: Shape,
+    style: Shape,
+    *,
+    available: int | None = None,
+    force: bool = False,
+) -> MemoryEstimate | None:
+    """The run's memory estimate at its largest size; unless ``force``, refuse a
+    run that would not fit (None: too small to estimate, which
+    :func:`check_sizes` says)."""
+    edge = largest_edge(settings)
+    shape = tuple(content[:2]) if edge is None else long_edge_size(content, edge)
+    style_shape = (
+        tuple(style[:2])
+        if edge is None
+        else long_edge_size(style, _style_edge(edge, _first_scale(settings)))
+    )
+    try:
+        needed = estimate_memory(shape, style_shape, **_options(settings))  # type: ignore[arg-type]
+    except ValueError:
+        return None
+    free = estimate.available_memory() if available is None else available
+    if needed.total > free * MEMORY_MARGIN and not force:
+        fits = largest_size(
+            int(free * MEMORY_MARGIN),
+            shape,
+            _first_scale(settings),
+            style_aspect=style_shape,
+            **_options(settings),  # type: ignore[arg-type]
+        )
+        raise NotEnoughMemory(
+            "a {width}x{height} run needs about {estimate}, but {free} is available; "
+            "the largest {size} that fits is {fits} (or {size} auto); {force} runs it "
+            "anyway",
+            "size",
+            "force",
+            width=shape[1],
+            height=shape[0],
+            estimate=needed,
+            free=format_bytes(free),
+            fits=fits,
+        )
+    return needed
+
+
+def check_sizes(
+    settings: Settings,
+    content: Shape,
+    styles: Sequence[Shape],
+    *,
+    content_name: str = "the content image",
+    names: Sequence[str] = (),
+) -> None:
+    """Refuse a content image, or a style image at its scale, too small for the
+    deepest layer used, naming the size or style scale that would do.
+
+    ``names`` are the style images' names for the message (default ``style image
+    1`` …). The smallest scale of a coarse-to-fine run is the one checked.
+    """
+    layers = [*settings.loss.content_layers, *settings.loss.style_layers]
+    if not layers:
+        return
+    need = minimum_side(layers)
+    size = (
+        settings.schedule.scales[0]
+        if settings.schedule.scales
+        else settings.images.size
+    )
+    if size is None or size == AUTO:
+        return
+    needs = (
+        f"smaller than the {need}x{need} that {deepest(layers)} (deepest layer used) "
+        "needs"
+    )
+    resized = long_edge_size(content, size)
+    if min(resized) < need:
+        raise SettingError(
+            "{name} is {shape} at {size} {edge}, {needs}; give {size} {least} or more",
+            "size",
+            name=content_name,
+            shape=_shape(resized),
+            edge=size,
+            needs=needs,
+            least=least_long_edge(content, need),
+        )
+    scales = settings.images.style_scale
+    per_style = scales if isinstance(scales, tuple) else (scales,) * len(styles)
+    for k, (style, scale) in enumerate(zip(styles, per_style, strict=True)):
+        edge = _style_edge(size, scale)
+        resized_style = long_edge_size(style, edge)
+        if min(resized_style) < need:
+            name = names[k] if k < len(names) else f"style image {k + 1}"
+            raise SettingError(
+                "{name} is {shape} at {style_scale} {scale:g} (long edge {edge}), "
+                "{needs}; give {style_scale} {least} or more",
+                "style_scale",
+                name=name,
+                shape=_shape(resized_style),
+                scale=scale,
+                edge=edge,
+                needs=needs,
+                least=least_style_scale(style, need, size),
+            )
+
+
+def deepest(layers: Sequence[str]) -> str:
+    """The deepest of VGG-19's feature ``layers``.
+
+    Examples
+    --------
+    >>> deepest(["conv5_1", "conv1_1", "conv4_2"])
+    'conv5_1'
+    """
+    return max(layers, key=FEATURE_LAYERS.index)
+
+
+def _style_edge(size: int, style_scale: float) -> int:
+    try:
+        return style_edge(size, style_scale)
+    except OverflowError:
+        raise SettingError(
+            "{style_scale} {scale:g} is too large for {size} {edge}",
+            "style_scale",
+            "size",
+            scale=style_scale,
+            edge=size,
+        ) from None
+
+
+def least_long_edge(shape: Shape, need: int) -> int:
+    """The smallest long edge at which an image of ``shape`` (H, W) has both sides
+    of ``need`` pixels or more, each side rounded as naah.io.images resizes:
+    ``round(side * edge / long_side)``.
+
+    Examples
+    --------
+    >>> least_long_edge((30, 40), 16)
+    21
+    """
+    long, short = max(shape[:2]), min(shape[:2])
+    edge = max(need, math.floor((need - 0.5) * long / short) - 1)  # just below
+    while round(short * (edge / long)) < need:
+        edge += 1
+    return edge
+
+
+def least_style_scale(shape: Shape, need: int, size: int) -> str:
+    """The smallest style scale, in few digits, that gives an image of ``shape``
+    both sides of ``need`` pixels or more at a content ``size``.
+
+    Examples
+    --------
+    >>> least_style_scale((30, 30), 16, 32)
+    '0.5'
+    """
+    edge = least_long_edge(shape, need)
+    for digits in range(2, 18):
+        scale = float(f"{edge / size:.{digits}g}")
+        if _style_edge(size, scale) >= edge:
+            return f"{scale:g}" if digits <= 6 else repr(scale)
+    return repr(edge / size)
+
+
+def _shape(shape: Shape) -> str:
+    height, width = shape[:2]
+    return f"{width}x{height} pixels (width x height)"

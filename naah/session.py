@@ -1,0 +1,129 @@
+"""What lasts between the runs of one :class:`naah.StyleTransfer`: the network,
+loaded once, and the problems compiled on it.
+
+A :class:`Session` turns a run's images into the problem it optimises: it loads
+the content and style images at a size, applies the colour control
+(:class:`naah.color.ColorControl`) and retargets the one compiled problem (one per
+number of regions) at them. Compiling is the expensive part, so every run of a
+transfer, every scale of a coarse-to-fine run and every resumed run reuses it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
+from naah.color import ColorControl, Recoloring
+from naah.io.images import ImageLike, load_image
+from naah.io.sources import ensure_weights
+from naah.io.weights import VGGWeights, load_weights
+from naah.models import VGG_19, LuminanceView
+from naah.problem import StyleProblem
+from naah.progress import interactive
+from naah.request import StyleInputs
+from naah.runtime import Runtime
+from naah.settings import Settings
+
+__all__ = ["Session"]
+
+
+class Session:
+    """A network and its compiled problems, for one transfer's settings.
+
+    Parameters
+    ----------
+    weights : path, VGGWeights or None
+        As for :class:`naah.StyleTransfer` (loaded on first use).
+    config : Settings
+        The settings; those that change the graph (layers, pooling, colour mode,
+        backend) must not change once a problem is compiled, the others may
+        (α, β and the TV weight are shared variables of the problem).
+    runtime : Runtime
+    download : bool or None
+        Whether missing weights may be downloaded.
+
+    Attributes
+    ----------
+    problem : StyleProblem or None
+        The problem used last.
+    """
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | VGGWeights | None,
+        config: Settings,
+        runtime: Runtime,
+        download: bool | None = None,
+    ) -> None:
+        self.weights = weights
+        self.config = config
+        self.runtime = runtime
+        self.download = download
+        self.problem: StyleProblem | None = None
+        self.problems: dict[int, StyleProblem] = {}  # by number of regions
+        self._net: VGG_19 | None = None
+
+    @property
+    def net(self) -> VGG_19:
+        """The VGG-19 network, loaded on first use with only the layers needed."""
+        if self._net is None:
+            weights = self.weights
+            if not isinstance(weights, VGGWeights):
+                weights = load_weights(
+                    ensure_weights(
+                        weights, download=self.download, progress=interactive()
+                    ),
+                    layers=self._needed_layers(),
+                )
+            self._net = VGG_19(weights, pooling=self.config.network.pooling)
+        return self._net
+
+    def _needed_layers(self) -> tuple[str, ...]:
+        used = self.config.loss.layers
+        deepest = max(FEATURE_LAYERS.index(n) for n in used) if used else 0
+        return tuple(n for n in FEATURE_LAYERS[: deepest + 1] if n in CONV_LAYERS)
+
+    @property
+    def color(self) -> ColorControl:
+        """The colour control of the settings."""
+        color = self.config.color
+        return ColorControl(color.color, color.color_match)
+
+    def network_images(
+        self, content: ImageLike, styles: StyleInputs, size: int | None
+    ) -> tuple[Recoloring, StyleInputs]:
+        """The content image at ``size`` and each style at its scale of it, as the
+        network gets them under the colour control."""
+        recoloring = self.color.for_content(load_image(content, long_edge=size))
+        loaded = styles.loaded(size)
+        if recoloring.style is not None:
+            loaded = loaded.with_styles(recoloring.style)
+        return recoloring, loaded
+
+    def prepared(
+        self, content: ImageLike, styles: StyleInputs, size: int | None
+    ) -> tuple[StyleProblem, Recoloring]:
+        """The problem for these images at ``size`` (compiled on first use, then
+        retargeted), with the settings' loss weights."""
+        recoloring, used = self.network_images(content, styles, size)
+        keywords = used.problem_keywords()
+        loss = self.config.loss
+        problem = self.problems.get(len(used.regions))
+        if problem is None:
+            net = LuminanceView(self.net) if self.color.sees_luminance else self.net
+            problem = StyleProblem(
+                net,  # type: ignore[arg-type]  # a LuminanceView is a VGG_19 to it
+                recoloring.content,
+                weights=loss,
+                backend=self.config.compute.backend,
+                runtime=self.runtime,
+                **keywords,
+            )
+            self.problems[len(used.regions)] = problem
+        else:
+            problem.set_images(recoloring.content, **keywords)
+            problem.set_loss_weights(
+                alpha=loss.alpha, beta=loss.beta, tv_weight=loss.tv_weight
+            )
+        self.problem = problem
+        return problem, recoloring
