@@ -31,16 +31,24 @@ CONVS_PER_BLOCK = (2, 2, 4, 4, 4)
 VGG16_CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 # Output channels per block, same source.
 CHANNELS_PER_BLOCK = (64, 128, 256, 512, 512)
-# Every convolution of the blocks is 3x3 (same source).
+# Every convolution of the blocks is 3x3, stride 1, zero-padded by 1 pixel on each
+# side so that it keeps the image's size (same source, section 2.1).
 CONV_KERNEL_SIZE = 3
-# Each block ends in a 2x2 pooling of stride 2: pool5's side is the input's / 32.
-POOLING_FACTOR = 2 ** len(CONVS_PER_BLOCK)
+CONV_PADDING = 1
+# Each block ends in a 2x2 pooling of stride 2 (section 2.1): pool5's side is the
+# input's / 32.
+POOL_WINDOW = 2
+POOLING_FACTOR = POOL_WINDOW ** len(CONVS_PER_BLOCK)
 # Input size the fully connected layers were trained for.
 IMAGE_SIZE = 224
 # Spatial size of pool5's output for a 224x224 input: the size fc6's kernel covers.
 FC6_KERNEL_SIZE = IMAGE_SIZE // POOLING_FACTOR
 FC_WIDTH = 4096
 NUM_CLASSES = 1000
+# The layers naah matches by default, Gatys et al.'s (2015), section 2: content from
+# conv4_2; style from conv1_1 … conv5_1 with equal weights w_l = 1/5.
+DEFAULT_CONTENT_LAYERS = ("conv4_2",)
+DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
 
 class LayerInfo(NamedTuple):

@@ -42,8 +42,8 @@ The parts of the estimate (bytes, the keys of :attr:`MemoryEstimate.breakdown`):
 ``optimizer``
     L-BFGS-B: scipy's float64 workspace ``wa`` of ``2mn + 5n + 11m² + 8m`` values
     (m = 10 corrections, n = 3HW values), its integer workspace, the iterate,
-    gradient and bounds; Adam: its two moments; both, and gradient descent, a copy
-    of the image.
+    gradient and bounds; Adam: its two moments; momentum: its velocity; those two
+    and gradient descent, a copy of the image.
 
 Checkpoints (``naah stylize`` writes them by default) add nothing: a write copies
 the optimiser's state between two evaluations, into the memory their arrays
@@ -70,17 +70,18 @@ from pathlib import Path
 
 from naah.architecture import (
     CONV_LAYERS,
+    CONV_PADDING,
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
     FEATURE_LAYERS,
     MATCONVNET_LAYERS,
+    POOL_WINDOW,
     expected_kernel_shape,
 )
+from naah.ops.geometry import output_size
 
 BACKENDS = ("c", "numba", "jax")
-OPTIMIZERS = ("lbfgs", "adam", "gd")
-# naah's defaults (naah.style_transfer.DEFAULT_CONTENT_LAYERS / _STYLE_LAYERS, which
-# Gatys et al. 2015 used; tests/test_estimate.py checks that they agree).
-DEFAULT_CONTENT_LAYERS = ("conv4_2",)
-DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+OPTIMIZERS = ("lbfgs", "adam", "gd", "momentum")
 
 FLOAT32, FLOAT64, INT32 = 4, 8, 4
 MiB = 2**20
@@ -106,8 +107,13 @@ PER_LAYER_BYTES = {"c": 2_200_000, "numba": 2_200_000, "jax": 2_200_000}
 # What the optimiser loads on top (run phase minus prepare phase at 32x32): scipy's
 # L-BFGS-B module (22.5 MB, mean of the six depths); for Adam and GD their compiled
 # update step (16 MB: the default layers' run peak at 32x32 is 6 MB below
-# L-BFGS's).
-OPTIMIZER_BASELINE_BYTES = {"lbfgs": 22_500_000, "adam": 16_000_000, "gd": 16_000_000}
+# L-BFGS's). Momentum's update step (GD's plus a velocity) is not measured: GD's.
+OPTIMIZER_BASELINE_BYTES = {
+    "lbfgs": 22_500_000,
+    "adam": 16_000_000,
+    "gd": 16_000_000,
+    "momentum": 16_000_000,
+}
 
 # glibc's heap does not reuse every hole the evaluations' freed arrays leave: with
 # freed memory kept (Runtime(keep_freed_memory=True)), the peak RSS grew by 8-18 %
@@ -136,10 +142,20 @@ LBFGS_MEMORY = 10
 # L-BFGS's peak minus Adam's was 893 and 838 bytes per pixel at 256 and 512; this
 # and scipy's workspace give 792, Adam's moments 36.)
 LBFGS_BYTES_PER_VALUE = 4 * FLOAT64 + INT32 + 3 * INT32 + 2 * FLOAT64
-# Adam's two moments (float32, the image's shape; naah.optim.updates.adam) and, for
-# Adam and GD, the copy of the image each step records (Minimizer): bytes per value.
+# Adam's two moments (float32, the image's shape; naah.optim.updates.adam), the
+# momentum update's velocity (one float32 array, naah.optim.updates.momentum) and,
+# for Adam, momentum and GD, the copy of the image each step records (Minimizer):
+# bytes per value.
 ADAM_BYTES_PER_VALUE = 2 * FLOAT32 + FLOAT32
+MOMENTUM_BYTES_PER_VALUE = FLOAT32 + FLOAT32
 GD_BYTES_PER_VALUE = FLOAT32
+# The optimisers whose state is only arrays of the image's shape (L-BFGS adds
+# scipy's workspace, lbfgs_workspace), bytes per value.
+STATE_BYTES_PER_VALUE = {
+    "adam": ADAM_BYTES_PER_VALUE,
+    "gd": GD_BYTES_PER_VALUE,
+    "momentum": MOMENTUM_BYTES_PER_VALUE,
+}
 
 # The total-variation term is in every graph (its weight is a shared variable): its
 # vertical and horizontal differences and their gradients, four image-sized float32
@@ -245,8 +261,9 @@ def _geometry(shape: tuple[int, int]) -> Iterator[tuple[str, str, int, int, int]
     """(name, type, channels, height, width) of each feature layer's output at
     ``shape``, in order: the one place the estimate follows the table's geometry.
 
-    Every VGG convolution is 3x3 with padding 1 (same size); each 2x2 stride-2
-    pooling halves the side, rounding down (MatConvNet's floor mode).
+    Every VGG convolution is 3x3 with padding 1 and stride 1 (same size); each 2x2
+    stride-2 pooling halves the side, rounding down (MatConvNet's floor mode). The
+    Ops' own :func:`naah.ops.output_size` sizes both.
     """
     height, width = shape
     channels = 3
@@ -254,9 +271,12 @@ def _geometry(shape: tuple[int, int]) -> Iterator[tuple[str, str, int, int, int]
         if info.name not in FEATURE_LAYERS:
             return
         if info.type == "pool":
-            height, width = height // 2, width // 2
+            height = output_size(height, POOL_WINDOW, POOL_WINDOW, 0, 0)
+            width = output_size(width, POOL_WINDOW, POOL_WINDOW, 0, 0)
         elif info.type == "conv":
-            channels = expected_kernel_shape(info.name)[0]
+            channels, _, kh, kw = expected_kernel_shape(info.name)
+            height = output_size(height, kh, 1, CONV_PADDING, CONV_PADDING)
+            width = output_size(width, kw, 1, CONV_PADDING, CONV_PADDING)
         yield info.name, info.type, channels, height, width
 
 
@@ -368,9 +388,7 @@ def _optimizer(optimizer: str, values: int) -> int:
     """Bytes of the optimiser's state for ``values`` optimised values."""
     if optimizer == "lbfgs":
         return lbfgs_workspace(values) + LBFGS_BYTES_PER_VALUE * values
-    if optimizer == "adam":
-        return ADAM_BYTES_PER_VALUE * values
-    return GD_BYTES_PER_VALUE * values
+    return STATE_BYTES_PER_VALUE[optimizer] * values
 
 
 def lbfgs_workspace(n: int, m: int = LBFGS_MEMORY) -> int:
@@ -451,7 +469,7 @@ def estimate_memory(
     style_shape : (int, int), optional
         (H, W) of the style image as used; default ``shape``.
     backend : {'c', 'numba', 'jax'}
-    optimizer : {'lbfgs', 'adam', 'gd'}
+    optimizer : {'lbfgs', 'adam', 'gd', 'momentum'}
     content_layers, style_layers : sequence of str
         As for :class:`naah.StyleTransfer` (a mapping of style layers to weights
         counts its keys). Default: conv4_2; conv1_1, conv2_1 … conv5_1.
@@ -551,7 +569,8 @@ def minimum_side(layers: Iterable[str]) -> int:
     32
     """
     deepest = max(_position(n) for n in layers)
-    return 2 ** sum(1 for n in FEATURE_LAYERS[: deepest + 1] if n.startswith("pool"))
+    pools = sum(1 for n in FEATURE_LAYERS[: deepest + 1] if n.startswith("pool"))
+    return POOL_WINDOW**pools
 
 
 def _usable_cores() -> int:

@@ -76,7 +76,7 @@ from naah.io.files import write_atomically
 from naah.io.images import load_image, preprocess
 from naah.io.weights import ConvParams, VGGWeights, load_weights
 from naah.models import VGG_19
-from naah.ops.pool import POOL_MODES
+from naah.ops.pool import check_pool_mode
 from naah.runtime import DEFAULT, Runtime
 
 __all__ = [
@@ -300,9 +300,7 @@ def mean_activations(
     >>> means["conv1_1"].shape  # doctest: +SKIP
     (4,)
     """
-    if pooling not in POOL_MODES:
-        modes = " or ".join(repr(mode) for mode in POOL_MODES)
-        raise ValueError(f"pooling must be {modes}, got {pooling!r}")
+    check_pool_mode(pooling)
     convs = _conv_weights(weights)
     listed = _as_list(images)
     if not listed:

@@ -3,12 +3,17 @@
 import pytest
 
 from naah.architecture import (
+    CONV_KERNEL_SIZE,
     CONV_LAYERS,
+    CONV_PADDING,
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_STYLE_LAYERS,
     FC6_KERNEL_SIZE,
     FC_LAYERS,
     FEATURE_LAYERS,
     LAYER_NAMES,
     MATCONVNET_LAYERS,
+    POOL_WINDOW,
     POOLING_FACTOR,
     RELU_AFTER,
     TRAINING_LAYERS,
@@ -155,6 +160,23 @@ def test_kernel_sizes_are_3_for_convolutions_and_7_1_1_for_fc6_to_fc8():
 def test_fc6_covers_pool5_of_a_224_input_after_five_halvings():
     assert POOLING_FACTOR == 2**5
     assert FC6_KERNEL_SIZE == 224 // 32 == 7
+
+
+def test_convolutions_keep_the_size_and_poolings_halve_it():
+    # Simonyan & Zisserman (2015), section 2.1: 3x3 convolutions padded by one
+    # pixel, 2x2 max-pooling of stride 2.
+    assert (CONV_KERNEL_SIZE, CONV_PADDING, POOL_WINDOW) == (3, 1, 2)
+
+
+def test_default_layers_are_gatys_conv4_2_and_conv1_1_to_conv5_1():
+    assert DEFAULT_CONTENT_LAYERS == ("conv4_2",)
+    assert DEFAULT_STYLE_LAYERS == (
+        "conv1_1",
+        "conv2_1",
+        "conv3_1",
+        "conv4_1",
+        "conv5_1",
+    )
 
 
 def test_expected_kernel_shape_follows_another_fc6_size():

@@ -102,6 +102,30 @@ def test_adam_holds_two_float32_moments_and_gd_nothing_but_a_copy():
     assert gd == 4 * n
 
 
+def test_momentum_holds_one_float32_velocity_beside_the_copy_gd_holds():
+    def state_bytes(optimizer):
+        return estimate_memory((128, 128), optimizer=optimizer).breakdown["optimizer"]
+
+    n = 3 * 128 * 128
+    state = {
+        optimizer: state_bytes(optimizer) for optimizer in ("gd", "momentum", "adam")
+    }
+    # float32 values per image value: GD a copy of the image; momentum the copy
+    # and its velocity (Lasagne's momentum update); Adam the copy and two moments.
+    per_value = {"gd": 1, "momentum": 1 + 1, "adam": 1 + 2}
+    assert state == {optimizer: 4 * k * n for optimizer, k in per_value.items()}
+    assert state["gd"] < state["momentum"] < state["adam"]
+
+
+def test_every_optimizer_has_its_state_and_its_code_counted():
+    for optimizer in estimate.OPTIMIZERS:
+        result = estimate_memory((64, 64), optimizer=optimizer)
+        assert result.optimizer == optimizer
+        assert result.breakdown["optimizer"] > 0
+    assert set(estimate.OPTIMIZER_BASELINE_BYTES) == set(estimate.OPTIMIZERS)
+    assert set(estimate.STATE_BYTES_PER_VALUE) == set(estimate.OPTIMIZERS) - {"lbfgs"}
+
+
 def test_lbfgs_needs_more_than_adam_which_needs_more_than_gd():
     totals = [
         estimate_memory((512, 512), optimizer=o).total for o in estimate.OPTIMIZERS
@@ -158,7 +182,7 @@ def test_the_estimate_prints_in_binary_units_with_its_parts():
     ("kwargs", "message"),
     [
         ({"backend": "cuda"}, "choose one of c, numba, jax"),
-        ({"optimizer": "sgd"}, "choose one of lbfgs, adam, gd"),
+        ({"optimizer": "sgd"}, "choose one of lbfgs, adam, gd, momentum$"),
         ({"content_layers": ["conv6_1"]}, "not a VGG-19 feature layer"),
         ({"style_layers": "conv1_1"}, "sequence of layer names"),
         ({"content_layers": [], "style_layers": []}, "nothing to optimise"),
@@ -325,6 +349,13 @@ def test_this_machine_has_some_memory_available():
 
 
 # -- facts it shares with the rest of naah ----------------------------------------
+def test_defaults_are_the_architectures():
+    from naah import architecture
+
+    assert estimate.DEFAULT_CONTENT_LAYERS is architecture.DEFAULT_CONTENT_LAYERS
+    assert estimate.DEFAULT_STYLE_LAYERS is architecture.DEFAULT_STYLE_LAYERS
+
+
 def test_defaults_are_the_style_transfers():
     from naah import style_transfer
 

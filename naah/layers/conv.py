@@ -57,9 +57,10 @@ class ConvLayer(Layer):
             )
         self.W = self.add_param("W", kernel)
         self.b = self.add_param("b", bias)
-        # The Op checks and normalises the geometry: one rule for layer and Op.
-        geometry = Conv2d(pad, stride)
-        self.pad, self.stride = geometry.pad, geometry.stride
+        # The Op checks and normalises the geometry and sizes the output: one rule
+        # for layer and Op.
+        self._op = Conv2d(pad, stride)
+        self.pad, self.stride = self._op.pad, self._op.stride
         self.activation = resolve_activation(activation)
 
     @property
@@ -70,13 +71,4 @@ class ConvLayer(Layer):
         return self.activation(conv2d(x, self.W, self.pad, self.stride, bias=self.b))
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        n, _, h, w = input_shape
-        out, _, kh, kw = self.kernel_shape
-        top, bottom, left, right = self.pad
-        sh, sw = self.stride
-        return (
-            n,
-            out,
-            (h + top + bottom - kh) // sh + 1,
-            (w + left + right - kw) // sw + 1,
-        )
+        return self._op.output_shape(input_shape, self.kernel_shape)

@@ -15,10 +15,10 @@ import pytensor.tensor as pt
 from pytensor.tensor.sharedvar import TensorSharedVariable
 from pytensor.tensor.variable import TensorVariable
 
-from naah.architecture import FC_LAYERS, RELU_AFTER, TRAINING_LAYERS
+from naah.architecture import FC_LAYERS, POOL_WINDOW, RELU_AFTER, TRAINING_LAYERS
 from naah.io.weights import VGGWeights, load_weights
 from naah.layers import ConvLayer, Dropout, FCLayer, Layer, PoolLayer, ReLU, Softmax
-from naah.ops.pool import POOL_MODES
+from naah.ops.pool import check_pool_mode
 
 
 class VGG_19:
@@ -74,13 +74,10 @@ class VGG_19:
         dropout: float = 0.5,
         seed: int | None = None,
     ) -> None:
-        if pooling not in POOL_MODES:
-            modes = " or ".join(repr(mode) for mode in POOL_MODES)
-            raise ValueError(f"pooling must be {modes}, got {pooling!r}")
+        self.pooling = check_pool_mode(pooling)
         if not isinstance(weights, VGGWeights):
             weights = load_weights(weights)
         self.weights = weights
-        self.pooling = pooling
         self.fully_connected = fully_connected
         self.mean_pixel = np.asarray(weights.mean_pixel, dtype=np.float32)
         self.layers: dict[str, Layer] = {}
@@ -113,7 +110,7 @@ class VGG_19:
         if kind == "relu":
             return ReLU(name)
         if kind == "pool":
-            return PoolLayer(name, self.pooling)
+            return PoolLayer(name, self.pooling, window=POOL_WINDOW)
         if kind == "dropout":
             return Dropout(
                 name, dropout, None if seed is None else seed + len(self.layers)

@@ -68,15 +68,6 @@ def as_batch(x: TensorLike, name: str) -> TensorVariable:
     return x
 
 
-def static_size(
-    size: int | None, window: int, stride: int, before: int, after: int
-) -> int | None:
-    """Static output length when the input length is known, else None."""
-    if size is None:
-        return None
-    return (size + before + after - window) // stride + 1
-
-
 def node_and_shapes(args: Sequence[Any]) -> tuple[Apply, list[Shape]]:
     """Unpack ``infer_shape`` arguments: PyTensor 3.0 passes (fgraph, node, shapes),
     later releases (node, shapes)."""
@@ -91,26 +82,3 @@ def source_version(*paths: Path | str) -> int:
     """
     digest = hashlib.sha256(b"".join(Path(p).read_bytes() for p in paths)).digest()
     return int.from_bytes(digest[:4], "big")
-
-
-def pool_output_size(
-    size: int,
-    window: int,
-    stride: int,
-    pad_before: int,
-    pad_after: int,
-    ceil_mode: bool,
-) -> int:
-    """Output length of a pooling window along one axis.
-
-    Floor mode (default) is MatConvNet's ``vl_nnpool``. Ceil mode is Caffe's: a
-    last, partial window is added when the input does not divide evenly, but never
-    one that starts inside the trailing padding.
-    """
-    span = size + pad_before + pad_after - window
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + pad_before:
-        out -= 1
-    return out

@@ -28,8 +28,8 @@ from naah.ops._common import (
     node_and_shapes,
     padding,
     pair,
-    static_size,
 )
+from naah.ops.geometry import Length, output_size
 
 kernels = lazy_import("naah.ops.kernels")
 threads = lazy_import("naah.ops.threads")
@@ -82,12 +82,13 @@ class Conv2d(_ConvOp):
             inputs.append(b)
         pt_, pb, pl, pr = self.pad
         sh, sw = self.stride
-        kh, kw = w.type.shape[2:]
+        (h, wd), (kh, kw) = x.type.shape[2:], w.type.shape[2:]
+        # Each spatial length is static where its input and kernel lengths are.
         shape = (
             x.type.shape[0],
             w.type.shape[0],
-            None if kh is None else static_size(x.type.shape[2], kh, sh, pt_, pb),
-            None if kw is None else static_size(x.type.shape[3], kw, sw, pl, pr),
+            None if h is None or kh is None else output_size(h, kh, sh, pt_, pb),
+            None if wd is None or kw is None else output_size(wd, kw, sw, pl, pr),
         )
         if any(size is not None and size < 1 for size in shape[2:]):
             raise ValueError(
@@ -128,18 +129,29 @@ class Conv2d(_ConvOp):
                 f"{padded[0]}x{padded[1]} after padding; use a larger input or more padding"
             )
 
-    def infer_shape(self, *args: Any) -> list[Shape]:
-        _, (x_shape, w_shape, *_) = node_and_shapes(args)
+    def output_shape(
+        self, x_shape: Sequence[Length], w_shape: Sequence[Length]
+    ) -> tuple[Length, Length, Length, Length]:
+        """(N, O, H_out, W_out) for an (N, C, H, W) input and (O, C, KH, KW)
+        kernels, as ints or as symbolic lengths (:func:`~naah.ops.output_size`).
+
+        Examples
+        --------
+        >>> Conv2d(pad=1, stride=2).output_shape((1, 3, 224, 224), (64, 3, 3, 3))
+        (1, 64, 112, 112)
+        """
         pt_, pb, pl, pr = self.pad
         sh, sw = self.stride
-        return [
-            (
-                x_shape[0],
-                w_shape[0],
-                (x_shape[2] + pt_ + pb - w_shape[2]) // sh + 1,
-                (x_shape[3] + pl + pr - w_shape[3]) // sw + 1,
-            )
-        ]
+        return (
+            x_shape[0],
+            w_shape[0],
+            output_size(x_shape[2], w_shape[2], sh, pt_, pb),
+            output_size(x_shape[3], w_shape[3], sw, pl, pr),
+        )
+
+    def infer_shape(self, *args: Any) -> list[Shape]:
+        _, (x_shape, w_shape, *_) = node_and_shapes(args)
+        return [self.output_shape(x_shape, w_shape)]
 
     def pullback(
         self,

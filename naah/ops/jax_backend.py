@@ -43,9 +43,9 @@ from pytensor.tensor.basic import Alloc, AllocEmpty, MakeVector
 from pytensor.tensor.elemwise import Elemwise
 from pytensor.tensor.shape import Reshape, Shape, Shape_i
 
-from naah.ops import kernels
 from naah.ops.activation import Relu, ReluGrad
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
+from naah.ops.geometry import output_size
 from naah.ops.linalg import Gram, MatMul
 from naah.ops.pool import MaxPool2dGradGrad, Pool2d, Pool2dGrad
 
@@ -304,10 +304,10 @@ def _pool_function(op):
         """Input cropped to and padding after the last window kernels.py computes.
 
         Padding this much makes reduce_window's floor-mode output exactly
-        :func:`kernels.pool_output_size` long, in floor and ceil mode alike; a
+        :func:`~naah.ops.geometry.output_size` long, in floor and ceil mode alike; a
         negative value means rows past the last window, which are dropped.
         """
-        out = kernels.pool_output_size(size, window, stride, before, after, ceil)
+        out = output_size(size, window, stride, before, after, ceil)
         return (out - 1) * stride + window - size - before
 
     def pool(x):
@@ -349,7 +349,7 @@ def _first_max_picker(op):
 
     def spread(a, fill, size, window, stride, before, after, axis):
         """``a`` padded (or cropped) along ``axis`` to exactly cover the windows."""
-        out = kernels.pool_output_size(size, window, stride, before, after, ceil)
+        out = output_size(size, window, stride, before, after, ceil)
         trailing = (out - 1) * stride + window - size - before
         a = lax.slice_in_dim(a, 0, size + min(trailing, 0), axis=axis)
         widths = [(0, 0)] * a.ndim

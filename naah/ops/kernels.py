@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from naah.ops import _common, winograd
+from naah.ops import geometry, winograd
 from naah.ops.blas import gemm
 from naah.ops.padding import pad_rows
 
@@ -56,10 +56,8 @@ OUTPUT_BLOCK_BYTES = 1 << 20
 PATCH_BUDGET = 1 << 24
 
 
-@njit(cache=True, nogil=True)
-def conv_output_size(size, kernel, stride, pad_before, pad_after):
-    """Output length of a convolution or pooling window along one axis (floor)."""
-    return (size + pad_before + pad_after - kernel) // stride + 1
+# The one output-length formula (:func:`naah.ops.geometry.output_size`), compiled.
+output_size = njit(cache=True, nogil=True)(geometry.output_size)
 
 
 @njit(cache=True, nogil=True)
@@ -137,8 +135,8 @@ def _conv2d_im2col(x, w, pad_top, pad_bottom, pad_left, pad_right, stride_h, str
     """Any stride: one GEMM of the kernel matrix with each block's patch matrix."""
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
-    ho = conv_output_size(h, kh, stride_h, pad_top, pad_bottom)
-    wo = conv_output_size(wd, kw, stride_w, pad_left, pad_right)
+    ho = output_size(h, kh, stride_h, pad_top, pad_bottom)
+    wo = output_size(wd, kw, stride_w, pad_left, pad_right)
     out = np.empty((n, o, ho, wo), x.dtype)
     wmat = _kernel_matrix(w)
     block = _rows_per_block(kh * kw * c, wo, ho)
@@ -167,7 +165,12 @@ def shift_gemm_output_shape(x_shape, w_shape, pad_top, pad_bottom, pad_left, pad
     """(N, O, H_out, W_out) of a stride-1 convolution."""
     n, _, h, wd = x_shape
     o, _, kh, kw = w_shape
-    return (n, o, h + pad_top + pad_bottom - kh + 1, wd + pad_left + pad_right - kw + 1)
+    return (
+        n,
+        o,
+        output_size(h, kh, 1, pad_top, pad_bottom),
+        output_size(wd, kw, 1, pad_left, pad_right),
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -295,9 +298,6 @@ def conv2d_grad_kernel(
     return np.ascontiguousarray(gwmat.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
 
 
-pool_output_size = njit(cache=True, nogil=True)(_common.pool_output_size)
-
-
 @njit(cache=True, nogil=True)
 def _window_bounds(o, stride, pad_before, window, size):
     """Input index range [start, stop) of output position ``o``, padding excluded."""
@@ -310,8 +310,8 @@ def _window_bounds(o, stride, pad_before, window, size):
 def pool_output_shape(x_shape, window, stride, pad, ceil_mode):
     """(N, C, H_out, W_out) of :func:`pool2d_forward`; raises if it is empty."""
     n, c, h, w = x_shape
-    ho = pool_output_size(h, window[0], stride[0], pad[0], pad[1], ceil_mode)
-    wo = pool_output_size(w, window[1], stride[1], pad[2], pad[3], ceil_mode)
+    ho = output_size(h, window[0], stride[0], pad[0], pad[1], ceil_mode)
+    wo = output_size(w, window[1], stride[1], pad[2], pad[3], ceil_mode)
     if ho < 1 or wo < 1:
         raise ValueError("the input is smaller than the pooling window")
     return (n, c, ho, wo)

@@ -16,18 +16,18 @@ from pytensor.link.numba.dispatch.basic import (
     register_funcify_default_op_cache_key,
 )
 
-from naah.ops import _common, blas, kernels, padding, winograd
+from naah.ops import blas, geometry, kernels, padding, winograd
 from naah.ops._common import source_version
 from naah.ops.activation import Relu, ReluGrad
 from naah.ops.conv import Conv2d, Conv2dGradInput, Conv2dGradKernel
 from naah.ops.linalg import Gram, MatMul
 from naah.ops.pool import MaxPool2dGradGrad, Pool2d, Pool2dGrad
 
-# The kernels' source salts PyTensor's Numba cache key: editing or upgrading them
-# never reuses stale machine code.
-KERNELS_VERSION = source_version(
-    *(cast(str, m.__file__) for m in (kernels, winograd, padding, blas, _common))
-)
+# Every module whose Python functions the kernels compile, geometry's output_size
+# included: their source salts PyTensor's Numba cache key, so editing or upgrading
+# them never reuses stale machine code.
+KERNEL_MODULES = (kernels, winograd, padding, blas, geometry)
+KERNELS_VERSION = source_version(*(cast(str, m.__file__) for m in KERNEL_MODULES))
 
 
 @register_funcify_default_op_cache_key(Conv2d)

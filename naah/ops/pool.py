@@ -27,13 +27,38 @@ from naah.ops._common import (
     node_and_shapes,
     padding,
     pair,
-    pool_output_size,
 )
+from naah.ops.geometry import Length, output_size
 
 kernels = lazy_import("naah.ops.kernels")
 threads = lazy_import("naah.ops.threads")
 
+# Max, as VGG was trained, or average, which Gatys et al. (2015), section 2, found
+# gives slightly more appealing images.
 POOL_MODES = ("max", "avg")
+
+
+def check_pool_mode(mode: str) -> str:
+    """``mode`` if it is one of :data:`POOL_MODES`; the one check of a pooling mode.
+
+    Raises
+    ------
+    ValueError
+        For any other value, naming the valid ones.
+
+    Examples
+    --------
+    >>> check_pool_mode("avg")
+    'avg'
+    >>> check_pool_mode("min")
+    Traceback (most recent call last):
+    ...
+    ValueError: pooling must be 'max' or 'avg', got 'min'
+    """
+    if mode not in POOL_MODES:
+        modes = " or ".join(repr(m) for m in POOL_MODES)
+        raise ValueError(f"pooling must be {modes}, got {mode!r}")
+    return mode
 
 
 class _PoolOp(Op):
@@ -47,9 +72,7 @@ class _PoolOp(Op):
         pad: IntOrInts = 0,
         ceil_mode: bool = False,
     ) -> None:
-        if mode not in POOL_MODES:
-            raise ValueError(f"pooling mode must be 'max' or 'avg', got {mode!r}")
-        self.mode = mode
+        self.mode = check_pool_mode(mode)
         self.window = pair(window, "window")
         self.stride = self.window if stride is None else pair(stride, "stride")
         self.pad = padding(pad)
@@ -66,13 +89,15 @@ class _PoolOp(Op):
     ) -> tuple[bool, tuple[int, int], tuple[int, int], tuple[int, int, int, int], bool]:
         return (self.mode == "max", self.window, self.stride, self.pad, self.ceil_mode)
 
-    def output_size(self, height: int, width: int) -> tuple[int, int]:
+    def output_size(self, height: Length, width: Length) -> tuple[Length, Length]:
+        """(H_out, W_out) of an H x W input, as ints or as symbolic lengths
+        (:func:`~naah.ops.output_size`)."""
         kh, kw = self.window
         sh, sw = self.stride
         pt_, pb, pl, pr = self.pad
         return (
-            pool_output_size(height, kh, sh, pt_, pb, self.ceil_mode),
-            pool_output_size(width, kw, sw, pl, pr, self.ceil_mode),
+            output_size(height, kh, sh, pt_, pb, self.ceil_mode),
+            output_size(width, kw, sw, pl, pr, self.ceil_mode),
         )
 
     def pooled_type(self, x: TensorVariable) -> TensorType:
@@ -88,25 +113,7 @@ class _PoolOp(Op):
 
     def pooled_shape(self, x_shape: Shape) -> Shape:
         """Symbolic (N, C, H_out, W_out) for the symbolic input shape ``x_shape``."""
-        kh, kw = self.window
-        sh, sw = self.stride
-        pt_, pb, pl, pr = self.pad
-        return (
-            x_shape[0],
-            x_shape[1],
-            self._symbolic_size(x_shape[2], kh, sh, pt_, pb),
-            self._symbolic_size(x_shape[3], kw, sw, pl, pr),
-        )
-
-    def _symbolic_size(
-        self, size: TensorVariable, window: int, stride: int, before: int, after: int
-    ) -> TensorVariable:
-        """:func:`naah.ops._common.pool_output_size` for a symbolic input length."""
-        span = size + before + after - window
-        if not self.ceil_mode:
-            return span // stride + 1
-        out = -((-span) // stride) + 1
-        return out - pt.ge((out - 1) * stride, size + before).astype("int64")
+        return (x_shape[0], x_shape[1], *self.output_size(x_shape[2], x_shape[3]))
 
 
 class Pool2d(_PoolOp):

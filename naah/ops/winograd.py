@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from naah.ops import geometry
 from naah.ops.blas import gemm
 from naah.ops.padding import pad_rows
 
@@ -181,11 +182,20 @@ def _output_transform(m, plane, t0, rows, tw, out, bias):
                     row[wo - 1] = even[1, half] - even[2, half] - even[3, half]
 
 
+# The one output-length formula (:func:`naah.ops.geometry.output_size`), compiled.
+output_size = njit(cache=True, nogil=True)(geometry.output_size)
+
+
 @njit(cache=True, nogil=True)
 def output_shape(x_shape, out_channels, pad_top, pad_bottom, pad_left, pad_right):
     """(N, O, H_out, W_out) of a 3x3 stride-1 correlation."""
     n, _, h, w = x_shape
-    return (n, out_channels, h + pad_top + pad_bottom - 2, w + pad_left + pad_right - 2)
+    return (
+        n,
+        out_channels,
+        output_size(h, 3, 1, pad_top, pad_bottom),
+        output_size(w, 3, 1, pad_left, pad_right),
+    )
 
 
 @njit(cache=True, nogil=True)

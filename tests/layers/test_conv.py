@@ -7,6 +7,7 @@ from pytensor.tensor.sharedvar import TensorSharedVariable
 
 from naah.compile import function
 from naah.layers import ConvLayer
+from naah.ops import Conv2d
 from tests._reference import conv2d as reference_conv2d
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
@@ -89,6 +90,23 @@ def test_conv_layer_output_shape_and_values_match_the_compiled_output(
     stride_pair = (stride, stride) if isinstance(stride, int) else stride
     expected = reference_conv_layer(x, kernel, bias, four_sided, stride_pair)
     np.testing.assert_allclose(got, expected, **TOLERANCE)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "pad", "stride", "four_sided"),
+    list(GEOMETRIES.values()),
+    ids=list(GEOMETRIES),
+)
+def test_conv_layer_output_shape_is_the_op_s_inferred_shape(
+    x_shape, w_shape, pad, stride, four_sided
+):
+    kernel, bias = random(w_shape, 1), random(w_shape[0], 2)
+    layer = ConvLayer("conv", kernel, bias, pad=pad, stride=stride)
+    xv = pt.tensor4("x", dtype="float32")
+    shape = function([xv], layer(xv).shape)
+    # The shape comes from Conv2d.infer_shape: the convolution itself never runs.
+    assert Conv2d not in {type(node.op) for node in shape.maker.fgraph.toposort()}
+    assert layer.output_shape(x_shape) == tuple(shape(random(x_shape)))
 
 
 @pytest.mark.parametrize(

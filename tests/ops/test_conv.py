@@ -418,6 +418,19 @@ def test_static_output_shape_is_known_when_input_shapes_are(
     assert Conv2d(pad, stride)(x, w).type.shape == expected
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "pad", "stride"),
+    list(SHAPE_CASES.values()),
+    ids=list(SHAPE_CASES),
+)
+def test_output_shape_of_concrete_shapes_is_the_computed_shape(
+    x_shape, w_shape, pad, stride
+):
+    x, w = random(x_shape), random(w_shape)
+    computed = run_conv(x, w, pad, stride).shape
+    assert Conv2d(pad, stride).output_shape(x_shape, w_shape) == computed
+
+
 def test_static_shape_matches_the_computed_shape():
     x, w = random((1, 3, 37, 53)), random((8, 3, 3, 2))
     y = Conv2d((1, 0, 2, 1), (2, 1))(

@@ -6,17 +6,18 @@ rounding, and neither may fall back to object mode (which warns).
 """
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from numba.core.dispatcher import Dispatcher
 from pytensor.compile.mode import Mode
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import numba_funcify
 from pytensor.link.numba.linker import NumbaLinker
 
-import naah.ops.numba_backend  # noqa: F401  (registers naah's Ops for mode="NUMBA")
 from naah.ops import (
     Conv2d,
     Conv2dGradInput,
@@ -29,8 +30,10 @@ from naah.ops import (
     Relu,
     ReluGrad,
     conv2d,
+    geometry,
     gram,
     matmul,
+    numba_backend,  # registers naah's Ops for mode="NUMBA"
     pool2d,
     relu,
 )
@@ -54,6 +57,18 @@ OPS = [
 @pytest.mark.parametrize("op_class", OPS)
 def test_every_op_has_a_numba_registration(op_class):
     assert numba_funcify.dispatch(op_class) is not numba_funcify.dispatch(Op)
+
+
+def test_the_cache_key_counts_the_source_of_every_function_the_kernels_compile():
+    # A kernel compiled from a module left out of KERNELS_VERSION would keep its
+    # stale machine code in PyTensor's cache after that module changed.
+    salted = {Path(module.__file__) for module in numba_backend.KERNEL_MODULES}
+    assert Path(geometry.__file__) in salted  # output_size, compiled by the kernels
+    for module in numba_backend.KERNEL_MODULES:
+        for name, value in vars(module).items():
+            if isinstance(value, Dispatcher):
+                source = Path(value.py_func.__code__.co_filename)
+                assert source in salted, f"{module.__name__}.{name} from {source}"
 
 
 def test_pytensor_default_mode_uses_the_numba_linker():

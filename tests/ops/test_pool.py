@@ -11,7 +11,14 @@ from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
 from threadpoolctl import threadpool_limits
 
-from naah.ops import MaxPool2dGradGrad, Pool2d, Pool2dGrad, pool2d, threads
+from naah.ops import (
+    MaxPool2dGradGrad,
+    Pool2d,
+    Pool2dGrad,
+    check_pool_mode,
+    pool2d,
+    threads,
+)
 from tests._reference import central_differences
 from tests._reference import max_pool2d_grad_grad as reference_grad_grad
 from tests._reference import pool2d as reference_pool
@@ -432,8 +439,8 @@ def test_inputs_of_the_wrong_rank_or_dtype_are_type_errors(x, message):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"mode": "min"}, "pooling mode must be 'max' or 'avg'"),
-        ({"mode": "average"}, "pooling mode"),
+        ({"mode": "min"}, "pooling must be 'max' or 'avg', got 'min'"),
+        ({"mode": "average"}, "pooling must be 'max' or 'avg', got 'average'"),
         ({"window": 0}, "window"),
         ({"window": -2}, "window"),
         ({"window": (2, 2, 2)}, "window"),
@@ -450,6 +457,22 @@ def test_bad_settings_are_value_errors(kwargs, message):
     settings = {"mode": "max", "window": 2} | kwargs
     with pytest.raises(ValueError, match=message):
         Pool2d(**settings)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_a_valid_pooling_mode_is_returned_as_it_is(mode):
+    assert check_pool_mode(mode) == mode
+
+
+@pytest.mark.parametrize("mode", ["min", "MAX", "", None])
+def test_a_pooling_mode_is_checked_with_one_message_naming_the_valid_ones(mode):
+    expected = f"pooling must be 'max' or 'avg', got {mode!r}"
+    with pytest.raises(ValueError) as raised:
+        check_pool_mode(mode)
+    assert str(raised.value) == expected
+    with pytest.raises(ValueError) as raised:
+        Pool2d(mode)
+    assert str(raised.value) == expected
 
 
 @pytest.mark.parametrize("pad", [(0, 2, 0, 0), (0, 0, 0, 2)], ids=["bottom", "right"])
