@@ -1,4 +1,5 @@
-"""Optimisers over the generated image: L-BFGS-B (scipy, resumable), gradient descent and Adam."""
+"""Optimisers over the generated image: L-BFGS-B (scipy, resumable), gradient descent,
+Adam and momentum, each an entry of the registry :data:`OPTIMIZERS`."""
 
 from naah.optim.history import History, IterationRecord
 from naah.optim.minimize import (
@@ -10,16 +11,20 @@ from naah.optim.minimize import (
     OptimizerSettings,
     minimize,
 )
+from naah.optim.registry import OPTIMIZERS
+from naah.optim.strategy import Optimizer
 from naah.optim.updates import adam, momentum, sgd
 
 __all__ = [
     "MAX_ROLLBACKS",
     "METHODS",
+    "OPTIMIZERS",
     "DivergenceError",
     "History",
     "IterationRecord",
     "Minimizer",
     "MinimizerState",
+    "Optimizer",
     "OptimizerSettings",
     "adam",
     "minimize",

@@ -1,4 +1,5 @@
-"""One interface to the three optimisers the report compares: L-BFGS, GD and Adam.
+"""One interface to every optimiser of :data:`naah.optim.OPTIMIZERS`: the three the
+report compares (L-BFGS, GD and Adam) and momentum.
 
 All of them minimise a :class:`naah.problem.StyleProblem` over its generated image,
 record a :class:`History` and call ``callback(record, image)`` after every iteration.
@@ -8,22 +9,21 @@ which the run follows the same iterates as if it had never stopped.
 
 Divergence guard: the loss and the gradient are checked after every evaluation. On a
 NaN or an infinity the run rolls back to the last iterate whose loss was finite and
-goes on with a fresh L-BFGS memory (L-BFGS) or half the step and fresh moments (GD
-and Adam). After :data:`MAX_ROLLBACKS` rollbacks it raises :class:`DivergenceError`.
+goes on with a fresh L-BFGS memory (L-BFGS) or half the step and fresh moments (GD,
+Adam and momentum). After :data:`MAX_ROLLBACKS` rollbacks it raises
+:class:`DivergenceError`. The Minimizer keeps this guard and the records; each
+optimiser's own steps and state are its registry entry's
+(:class:`naah.optim.strategy.Optimizer`).
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pytensor
-import pytensor.tensor as pt
-from pytensor.compile.sharedvalue import SharedVariable
 
 from naah.checks import (
     boolean,
@@ -32,21 +32,18 @@ from naah.checks import (
     setting,
     unit_interval,
 )
-from naah.compile import function
 from naah.optim.history import History, IterationRecord
-from naah.optim.lbfgsb import LBFGSB, LBFGSBSettings, state_version
-from naah.optim.updates import adam, sgd
+
+# Imported from here by tests/test_estimate.py and benchmarks/bench_resume.py, which
+# predate naah.optim.lbfgs.
+from naah.optim.lbfgs import LBFGS_MEMORY as LBFGS_MEMORY
+from naah.optim.lbfgs import lbfgs_bounds as _lbfgs_bounds  # noqa: F401
+from naah.optim.registry import METHODS, OPTIMIZERS
+from naah.optim.strategy import NonFinite, Optimizer
 
 if TYPE_CHECKING:
     from naah.problem import Evaluation, StyleProblem
 
-METHODS = ("lbfgs", "adam", "gd")
-
-# L-BFGS history size: scipy's default, and what Gatys-style implementations use.
-LBFGS_MEMORY = 10
-# fmin_l_bfgs_b's settings of naah's runs before the driver of naah.optim.lbfgsb:
-# stop on iterations only (factr 10 and pgtol 0 almost never trigger).
-LBFGS_SETTINGS = LBFGSBSettings(m=LBFGS_MEMORY, factr=10.0, pgtol=0.0)
 # Rollbacks of the divergence guard before a run gives up.
 MAX_ROLLBACKS = 3
 
@@ -70,9 +67,26 @@ def _learning_rate(value: object) -> float:
 class OptimizerSettings:
     """Settings of :func:`minimize`: which optimiser, and its hyperparameters.
 
-    ``learning_rate`` is for the first-order methods (pixel units). ``bounds``
-    keeps pixels in 0–255: L-BFGS-B's box constraints, or a clip after each step.
     Every field but ``epsilon`` is a setting (:mod:`naah.checks`).
+
+    Parameters
+    ----------
+    method : str
+        A name of :data:`naah.optim.OPTIMIZERS`: 'lbfgs', 'adam', 'gd' or 'momentum'.
+    learning_rate : float
+        The step of 'adam', 'gd' and 'momentum', in pixel units.
+    beta1, beta2, epsilon : float
+        Adam's (:func:`naah.optim.adam`).
+    bounds : bool
+        Keep pixels in 0–255: L-BFGS-B's box constraints, or a clip after each step
+        of the others.
+    momentum : float
+        The momentum μ of 'momentum' (:func:`naah.optim.momentum`).
+
+    Examples
+    --------
+    >>> OptimizerSettings("momentum", learning_rate=0.1, momentum=0.8).momentum
+    0.8
     """
 
     method: str = setting(
@@ -80,13 +94,14 @@ class OptimizerSettings:
         name="optimizer",
         check=_method,
         choices=METHODS,
-        help="optimiser: L-BFGS (Gatys et al.), Adam or gradient descent",
+        help="optimiser: L-BFGS (Gatys et al.); Adam, gradient descent or momentum "
+        "(the report's comparison)",
     )
     learning_rate: float = setting(
         1.0,
         check=_learning_rate,
         metavar="LR",
-        help="step size of adam and gd, in pixel units",
+        help="step size of adam, gd and momentum, in pixel units",
     )
     beta1: float = setting(
         0.9, check=unit_interval, metavar="B1", help="Adam's beta1, in [0, 1)"
@@ -100,6 +115,12 @@ class OptimizerSettings:
         check=boolean,
         metavar="true|false",
         help="keep pixels within 0–255 (L-BFGS-B's box, or a clip after each step)",
+    )
+    momentum: float = setting(
+        0.9,
+        check=unit_interval,
+        metavar="MU",
+        help="momentum μ of the momentum optimiser, in [0, 1)",
     )
 
     def __post_init__(self) -> None:
@@ -123,11 +144,6 @@ class DivergenceError(FloatingPointError):
         self.iteration = iteration
 
 
-class _NonFinite(Exception):
-    def __init__(self, evaluation: Evaluation) -> None:
-        self.evaluation = evaluation
-
-
 @dataclass
 class MinimizerState:
     """Everything a :class:`Minimizer` needs to continue: plain arrays and JSON values.
@@ -138,7 +154,7 @@ class MinimizerState:
     arrays : dict of str to ndarray
         ``image`` (the current iterate, (1, 3, H, W)), ``best_image`` and the
         optimiser's own arrays (``lbfgs.*``: L-BFGS-B's workspace and line search;
-        ``first_order.*``: Adam's moments and step count).
+        ``first_order.*``: Adam's step count and moments, momentum's velocity).
     info : dict
         JSON-serialisable scalars: learning rate, rollbacks, best iteration and loss…
     history : History
@@ -171,7 +187,7 @@ class Minimizer:
     rollbacks : int
         Rollbacks of the divergence guard so far.
     learning_rate : float
-        The current step of GD and Adam (halved by each rollback).
+        The current step of GD, Adam and momentum (halved by each rollback).
     status : str
         Why the last :meth:`run` ended: ``'iterations'`` or, for L-BFGS, the solver's
         reason (``'converged'``, ``'line search failed'``).
@@ -206,30 +222,24 @@ class Minimizer:
         self.rollbacks = 0
         self.learning_rate = settings.learning_rate
         self.status = "iterations"
-        self._solver: LBFGSB | None = None
-        self._step: _FirstOrderStep | None = None
-        # GD/Adam: whether the current image's loss is in the history (the compiled
-        # step evaluates an image and moves on in one call), and the last image with
-        # a finite loss, where a rollback returns.
-        self._recorded = False
-        self._anchor: np.ndarray | None = None
-        self._last: tuple[np.ndarray, Evaluation] | None = None
+        self._optimizer: Optimizer[Any] = OPTIMIZERS[settings.method]
+        # The optimiser's own state: None until the first run starts it.
+        self._progress: Any = None
+        self._callback: Callback | None = None
         self._clock: tuple[float, int] | None = None
 
     @property
     def iteration(self) -> int:
         """Iterations done: the number of the current iterate."""
-        if self._step is not None and not self._recorded:
+        if self._progress is not None and not self._optimizer.recorded(self._progress):
             return len(self.history)
         return len(self.history) - 1
 
     @property
     def image(self) -> np.ndarray:
         """The current iterate, (1, 3, H, W) float32."""
-        if self._solver is not None:
-            return self._solver.x.reshape(self.problem.nchw_shape).astype(np.float32)
-        if self._step is not None:
-            return self.problem.image.get_value()
+        if self._progress is not None:
+            return self._optimizer.image(self, self._progress)
         return self._image
 
     def run(self, iterations: int, callback: Callback | None = None) -> np.ndarray:
@@ -257,21 +267,45 @@ class Minimizer:
             self.problem.evaluations
             - (self.history[-1].evaluations if self.history else 0),
         )
+        self._callback = callback
         # On the "c" backend naah's kernels split their work between threads and BLAS
         # stays on one (naah.ops.threads); holding that for the whole run also keeps
         # L-BFGS-B's own vector work, 1.1-3x slower on two BLAS threads, on one.
-        with self.problem.runtime.activate(self.problem.backend):
-            if self.settings.method == "lbfgs":
-                self._run_lbfgs(iterations, callback)
-            else:
-                self._run_first_order(iterations, callback)
+        try:
+            with self.problem.runtime.activate(self.problem.backend):
+                self._iterate(iterations)
+        finally:
+            self._callback = None
         return self.image
+
+    def _iterate(self, iterations: int) -> None:
+        """The divergence guard around the optimiser's own iterations."""
+        optimizer = self._optimizer
+        if self._progress is None:
+            try:
+                self._progress = optimizer.start(self)
+            except NonFinite as bad:
+                self._lost_the_last_finite_iterate(bad.evaluation)
+        while True:
+            try:
+                self.status = optimizer.iterate(self, self._progress, iterations)
+                return
+            except NonFinite as bad:
+                self._rolled_back(bad.evaluation)
+            try:
+                self._progress = optimizer.roll_back(self, self._progress)
+            except NonFinite as bad:
+                # Nothing left to continue from but the best iterate: a later run
+                # (or a resumed checkpoint) starts the optimiser afresh there.
+                self._progress = None
+                self._image = self.best_image
+                self._lost_the_last_finite_iterate(bad.evaluation)
 
     # -- records -------------------------------------------------------------------
 
-    def _record(
-        self, evaluation: Evaluation, image: np.ndarray, callback: Callback | None
-    ) -> None:
+    def record(self, evaluation: Evaluation, image: np.ndarray) -> None:
+        """Add the record of an iterate and its evaluation to the history, and pass
+        both to the run's callback: what the optimiser calls at each iterate."""
         assert self._clock is not None
         start, evaluations_before = self._clock
         record = IterationRecord(
@@ -292,8 +326,8 @@ class Minimizer:
             self.best_image = np.array(image, np.float32).reshape(
                 self.problem.nchw_shape
             )
-        if callback is not None:
-            callback(record, image)
+        if self._callback is not None:
+            self._callback(record, image)
 
     def _rolled_back(self, evaluation: Evaluation) -> None:
         """Count a rollback, or give up when there have been too many."""
@@ -301,109 +335,39 @@ class Minimizer:
         if not self.history:
             raise DivergenceError(
                 f"the loss of the start image is not finite ({_terms(evaluation)}): "
-                f"{_likely_cause(evaluation, self.settings, start=True)}",
+                f"{self._likely_cause(evaluation, start=True)}",
                 -1,
             )
         if self.rollbacks > MAX_ROLLBACKS:
             raise DivergenceError(
                 f"the loss became non-finite ({_terms(evaluation)}) again after "
                 f"{MAX_ROLLBACKS} rollbacks to the last finite iterate; "
-                f"{_likely_cause(evaluation, self.settings, start=False)}",
+                f"{self._likely_cause(evaluation, start=False)}",
                 self.iteration,
             )
 
-    # -- L-BFGS --------------------------------------------------------------------
+    def _lost_the_last_finite_iterate(self, evaluation: Evaluation) -> None:
+        """The iterate a start or a rollback returned to is not finite either."""
+        self._rolled_back(evaluation)  # raises at the start
+        raise DivergenceError(
+            f"the last finite iterate no longer has a finite loss "
+            f"({_terms(evaluation)})",
+            self.iteration,
+        ) from None
 
-    def _evaluate_checked(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        evaluation, grad = self.problem.evaluate(x.reshape(self.problem.nchw_shape))
-        if not (np.isfinite(evaluation.total) and np.isfinite(grad).all()):
-            raise _NonFinite(evaluation)
-        self._last = (x.copy(), evaluation)
-        return evaluation.total, grad.ravel().astype(np.float64)
-
-    def _start_lbfgs(self, callback: Callback | None) -> LBFGSB:
-        bounds = _lbfgs_bounds(self.problem) if self.settings.bounds else None
-        x0 = np.asarray(self._image, np.float64).ravel()
-        solver = LBFGSB(x0, bounds, LBFGS_SETTINGS)
-        try:
-            loss, grad = self._evaluate_checked(solver.x)
-        except _NonFinite as bad:
-            self._rolled_back(bad.evaluation)  # raises at the start
-            raise DivergenceError(
-                f"the last finite iterate no longer has a finite loss "
-                f"({_terms(bad.evaluation)})",
-                self.iteration,
-            ) from None
-        solver.know(loss, grad)
-        self._solver = solver
-        if not self.history:
-            assert self._last is not None
-            self._record(self._last[1], self.image, callback)
-        return solver
-
-    def _run_lbfgs(self, iterations: int, callback: Callback | None) -> None:
-        solver = self._solver or self._start_lbfgs(callback)
-        while self.iteration < iterations:
-            try:
-                moved = solver.step(self._evaluate_checked)
-            except _NonFinite as bad:
-                self._rolled_back(bad.evaluation)
-                # L-BFGS's loss only decreases, so the best iterate is the last one.
-                self._image = self.best_image
-                self._solver = None
-                solver = self._start_lbfgs(callback)
-                continue
-            if not moved:
-                self.status = solver.status
-                return
-            x = solver.x
-            if self._last is None or not np.array_equal(x, self._last[0]):
-                self._evaluate_checked(x)
-            assert self._last is not None
-            self._record(self._last[1], x.reshape(self.problem.nchw_shape), callback)
-        self.status = "iterations"
-
-    # -- GD and Adam ---------------------------------------------------------------
-
-    def _run_first_order(self, iterations: int, callback: Callback | None) -> None:
-        """A compiled step that returns the losses before it updates the image."""
-        problem = self.problem
-        image = problem.image
-        if self._step is None:
-            self._step = _first_order_step(problem, self.settings)
-            self._step.reset(problem, self.learning_rate)
-            problem.set_image(self._image)
-        step = self._step
-        while True:
-            at_end = self.iteration == iterations
-            if at_end and self._recorded:
-                break
-            before = image.get_value()
-            if at_end:  # the last image: evaluate it without moving on
-                evaluation, _ = problem.evaluate()
-            else:
-                values = [float(v) for v in step.function()]
-                problem.evaluations += 1
-                evaluation = problem.evaluation_from_terms(
-                    dict(zip(step.names, values, strict=True))
-                )
-            if not np.isfinite(evaluation.total):
-                self._rolled_back(evaluation)
-                self._roll_back_first_order()
-                continue
-            if not self._recorded:
-                self._anchor = before
-                self._record(evaluation, before, callback)
-            # A step moved on to an image not yet evaluated; the end evaluated one.
-            self._recorded = at_end
-        self.status = "iterations"
-
-    def _roll_back_first_order(self) -> None:
-        assert self._step is not None and self._anchor is not None
-        self.learning_rate /= 2
-        self._step.reset(self.problem, self.learning_rate)
-        self.problem.set_image(self._anchor)
-        self._recorded = True  # the anchor's loss is in the history
+    def _likely_cause(self, evaluation: Evaluation, *, start: bool) -> str:
+        parts = (evaluation.content, evaluation.style, evaluation.tv_raw)
+        if not all(np.isfinite(p) for p in parts):
+            return (
+                "a loss term itself is not finite: the weights file or an image "
+                "probably holds NaN or infinite values"
+            )
+        if start:
+            return (
+                "the loss weights are too large for float32 (alpha, beta or "
+                "tv-weight: keep alpha*content + beta*style below about 1e38)"
+            )
+        return self._optimizer.likely_cause(self.settings)
 
     # -- saving and restoring ------------------------------------------------------
 
@@ -415,18 +379,12 @@ class Minimizer:
             "rollbacks": self.rollbacks,
             "best_iteration": self.best_iteration,
             "best_loss": self.best_loss,
-            "started": self._solver is not None or self._step is not None,
+            "started": self._progress is not None,
         }
-        if self._solver is not None:
-            arrays.update({f"lbfgs.{k}": v for k, v in self._solver.state().items()})
-            info["lbfgs_layout"] = state_version()
-        if self._step is not None:
-            for i, variable in enumerate(self._step.state):
-                arrays[f"first_order.{i}"] = variable.get_value()
-            info["recorded"] = self._recorded
-            info["anchor"] = self._anchor is not None
-            if self._anchor is not None:
-                arrays["anchor"] = self._anchor
+        if self._progress is not None:
+            own_arrays, own_info = self._optimizer.save(self._progress)
+            arrays.update(own_arrays)
+            info.update(own_info)
         return MinimizerState(self.settings.method, arrays, info, History(self.history))
 
     @classmethod
@@ -464,45 +422,9 @@ class Minimizer:
         self.best_loss = float(info["best_loss"])
         self.rollbacks = int(info["rollbacks"])
         self.learning_rate = float(info["learning_rate"])
-        if not info.get("started"):
-            return self
-        if settings.method == "lbfgs":
-            self._restore_lbfgs(state)
-        else:
-            self._restore_first_order(state)
+        if info.get("started"):
+            self._progress = self._optimizer.restore(self, state)
         return self
-
-    def _restore_lbfgs(self, state: MinimizerState) -> None:
-        layout = state.info.get("lbfgs_layout")
-        if layout != state_version():
-            raise ValueError(
-                f"the L-BFGS-B state was saved with {layout}; this is {state_version()}, "
-                "whose state layout may differ: resume with the scipy that wrote it"
-            )
-        prefix = "lbfgs."
-        arrays = {
-            k[len(prefix) :]: v for k, v in state.arrays.items() if k.startswith(prefix)
-        }
-        bounds = _lbfgs_bounds(self.problem) if self.settings.bounds else None
-        self._solver = LBFGSB.from_state(arrays, bounds, LBFGS_SETTINGS)
-
-    def _restore_first_order(self, state: MinimizerState) -> None:
-        step = _first_order_step(self.problem, self.settings)
-        step.reset(self.problem, self.learning_rate)
-        for i, variable in enumerate(step.state):
-            want = variable.get_value(borrow=True)
-            got = np.asarray(state.arrays[f"first_order.{i}"])
-            if got.dtype != want.dtype or got.ndim != want.ndim:
-                raise ValueError(
-                    f"saved optimizer state {i} is {got.dtype}{list(got.shape)}, "
-                    f"expected a {want.ndim}-d {want.dtype} array"
-                )
-            variable.set_value(got)
-        self._step = step
-        self.problem.set_image(self._image)
-        self._recorded = bool(state.info["recorded"])
-        if state.info.get("anchor"):
-            self._anchor = np.asarray(state.arrays["anchor"], np.float32)
 
 
 def minimize(
@@ -520,7 +442,7 @@ def minimize(
     initial : ndarray of shape (1, 3, H, W)
         Preprocessed start image.
     iterations : int
-        L-BFGS iterations (each may take a few evaluations) or GD/Adam steps.
+        L-BFGS iterations (each may take a few evaluations) or steps of the others.
     settings : OptimizerSettings
     callback : callable(record, image), optional
         Called with the :class:`IterationRecord` and the preprocessed image after
@@ -548,98 +470,3 @@ def _terms(evaluation: Evaluation) -> str:
         f"{name} {getattr(evaluation, name):.3g}"
         for name in ("total", "content", "style", "tv")
     )
-
-
-def _likely_cause(
-    evaluation: Evaluation, settings: OptimizerSettings, *, start: bool
-) -> str:
-    parts = (evaluation.content, evaluation.style, evaluation.tv_raw)
-    if not all(np.isfinite(p) for p in parts):
-        return (
-            "a loss term itself is not finite: the weights file or an image probably "
-            "holds NaN or infinite values"
-        )
-    if start:
-        return (
-            "the loss weights are too large for float32 (alpha, beta or tv-weight: "
-            "keep alpha*content + beta*style below about 1e38)"
-        )
-    if settings.method != "lbfgs":
-        return (
-            f"the learning rate ({settings.learning_rate:g}) is probably too large; "
-            "or the loss weights (alpha, beta, tv-weight) are"
-        )
-    return "the loss weights (alpha, beta, tv-weight) are probably too large"
-
-
-def _lbfgs_bounds(problem: StyleProblem) -> tuple[np.ndarray, np.ndarray]:
-    low, high = problem.pixel_bounds()
-    shape = problem.nchw_shape
-    lows = np.broadcast_to(low, shape).ravel().astype(np.float64)
-    highs = np.broadcast_to(high, shape).ravel().astype(np.float64)
-    return lows, highs
-
-
-@dataclass
-class _FirstOrderStep:
-    """A compiled GD or Adam step: returns the losses, then updates the image."""
-
-    function: Callable
-    names: list[str]
-    learning_rate: SharedVariable  # shared float32 scalar
-    state: list  # Adam's moments and step count: zeroed at each run's start
-
-    def reset(self, problem: StyleProblem, learning_rate: float) -> None:
-        self.learning_rate.set_value(np.float32(learning_rate))
-        for variable in self.state:
-            value = variable.get_value(borrow=True)
-            shape = problem.nchw_shape if value.ndim == 4 else value.shape
-            variable.set_value(np.zeros(shape, value.dtype))
-
-
-# One compiled step per problem and optimiser: compiling takes seconds, and a
-# comparison of learning rates or seeds runs the same step many times.
-_steps: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _first_order_step(
-    problem: StyleProblem, settings: OptimizerSettings
-) -> _FirstOrderStep:
-    key = (
-        settings.method,
-        settings.beta1,
-        settings.beta2,
-        settings.epsilon,
-        settings.bounds,
-    )
-    cached = _steps.setdefault(problem, {})
-    if key not in cached:
-        cached[key] = _compile_first_order_step(problem, settings)
-    return cached[key]
-
-
-def _compile_first_order_step(
-    problem: StyleProblem, settings: OptimizerSettings
-) -> _FirstOrderStep:
-    image = problem.image
-    learning_rate = pytensor.shared(np.float32(settings.learning_rate), "learning_rate")
-    if settings.method == "adam":
-        updates = adam(
-            [problem.gradient],
-            [image],
-            learning_rate,
-            settings.beta1,
-            settings.beta2,
-            settings.epsilon,
-        )
-    else:
-        updates = sgd([problem.gradient], [image], learning_rate)
-    state = [variable for variable in updates if variable is not image]
-    if settings.bounds:
-        low, high = (np.asarray(b, dtype=np.float32) for b in problem.pixel_bounds())
-        updates[image] = pt.clip(updates[image], low, high)
-    names = list(problem.terms)
-    step = function(
-        [], [problem.terms[n] for n in names], updates=updates, backend=problem.backend
-    )
-    return _FirstOrderStep(step, names, learning_rate, state)

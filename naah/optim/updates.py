@@ -1,4 +1,5 @@
-"""Gradient descent and Adam as dictionaries of symbolic updates (Lasagne's design).
+"""Gradient descent, Adam and momentum as dictionaries of symbolic updates
+(Lasagne's design).
 
 Each function takes a loss gradient and the shared variables it belongs to and
 returns ``{shared: new_value}``, ready for ``pytensor.function(updates=...)``.

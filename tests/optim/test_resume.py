@@ -5,6 +5,7 @@ Fixture weights and two real 48x48 images; iterates are compared with what an
 uninterrupted run (or scipy's own function) gives, never with stored numbers.
 """
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,9 @@ SETTINGS = {
     "lbfgs": OptimizerSettings("lbfgs"),
     "adam": OptimizerSettings("adam", learning_rate=5.0),
     "gd": OptimizerSettings("gd", learning_rate=1e-4),
+    "momentum": OptimizerSettings("momentum", learning_rate=1e-3, momentum=0.9),
 }
+FIRST_ORDER = ["adam", "gd", "momentum"]
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +108,26 @@ def test_a_finished_run_continues_with_more_iterations(problem, initial, method)
     more = Minimizer.restore(problem, settings, part.state())
     more.run(9)
     np.testing.assert_allclose(totals(more.history), totals(whole.history), 1e-6)
+
+
+def test_a_restored_momentum_run_continues_bit_for_bit(problem, initial):
+    """The velocity is saved with the image: nothing of the run is recomputed."""
+    settings = SETTINGS["momentum"]
+    whole = Minimizer(problem, settings, initial)
+    seen = []
+    whole.run(10, lambda record, image: seen.append(image.copy()))
+    first = Minimizer(problem, settings, initial)
+    first.run(4)
+    state = first.state()
+    assert set(state.arrays) == {"image", "best_image", "first_order.0", "anchor"}
+    resumed = Minimizer.restore(problem, settings, state)
+    resumed_seen = []
+    resumed.run(10, lambda record, image: resumed_seen.append(image.copy()))
+
+    assert len(resumed_seen) == 6
+    for mine, uninterrupted in zip(resumed_seen, seen[5:], strict=True):
+        np.testing.assert_array_equal(mine, uninterrupted)
+    assert totals(resumed.history).tolist() == totals(whole.history).tolist()
 
 
 class Interrupt(Exception):
@@ -206,28 +229,71 @@ def test_a_non_finite_start_fails_at_once_naming_the_cause(problem, initial):
     assert error.value.iteration == -1
 
 
-@pytest.mark.parametrize("method", ["adam", "gd"])
+def nan_total_at(evaluation_from_terms, call):
+    """``problem.evaluation_from_terms`` (what a first-order step's losses go
+    through) whose total is NaN at one call."""
+    count = [0]
+
+    def patched(values):
+        count[0] += 1
+        evaluation = evaluation_from_terms(values)
+        if count[0] == call:
+            return dataclasses.replace(evaluation, total=float("nan"))
+        return evaluation
+
+    return patched
+
+
+@pytest.mark.parametrize("method", FIRST_ORDER)
 def test_first_order_rollback_halves_the_step_and_goes_on(
     problem, initial, method, monkeypatch
 ):
     settings = SETTINGS[method]
     run = Minimizer(problem, settings, initial)
     run.run(3)
-    step = run._step
-    function = step.function
-    count = [0]
-
-    def once_nan():
-        count[0] += 1
-        values = function()
-        return [np.float32(np.nan), *values[1:]] if count[0] == 2 else values
-
-    monkeypatch.setattr(step, "function", once_nan)
+    monkeypatch.setattr(
+        problem, "evaluation_from_terms", nan_total_at(problem.evaluation_from_terms, 2)
+    )
     run.run(8)
     assert run.rollbacks == 1
     assert run.learning_rate == settings.learning_rate / 2
     assert [r.iteration for r in run.history] == list(range(9))
     assert np.isfinite(totals(run.history)).all()
+
+
+def numpy_first_step(method, x, g, learning_rate):
+    """A step from fresh moments (Adam) or a velocity of zero (momentum)."""
+    if method == "adam":
+        beta1, beta2, epsilon = 0.9, 0.999, 1e-8
+        m, v = (1 - beta1) * g, (1 - beta2) * g**2
+        fix = np.sqrt(1 - beta2) / (1 - beta1)
+        return x - learning_rate * fix * m / (np.sqrt(v) + epsilon)
+    return x - learning_rate * g  # GD, and momentum's first step
+
+
+@pytest.mark.parametrize("method", FIRST_ORDER)
+def test_first_order_rollback_steps_afresh_from_the_last_finite_image(
+    problem, initial, method, monkeypatch
+):
+    """NaN at the fourth evaluation (image 3): back to image 2, then a first step
+    of the method with half the learning rate, as from a fresh start."""
+    settings = SETTINGS[method]
+    evaluation_from_terms = problem.evaluation_from_terms
+    monkeypatch.setattr(
+        problem, "evaluation_from_terms", nan_total_at(evaluation_from_terms, 4)
+    )
+    seen = []
+    run = Minimizer(problem, settings, initial)
+    run.run(4, lambda record, image: seen.append(image.copy()))
+    monkeypatch.setattr(problem, "evaluation_from_terms", evaluation_from_terms)
+    assert run.rollbacks == 1
+    assert len(seen) == 5
+
+    _, g = problem.evaluate(seen[2])
+    rate = settings.learning_rate / 2
+    expected = numpy_first_step(method, seen[2].astype(np.float64), g, rate)
+    low, high = problem.pixel_bounds()
+    np.testing.assert_allclose(seen[3], np.clip(expected, low, high), rtol=0, atol=1e-4)
 
 
 def test_restore_refuses_another_optimizer_or_size(problem, initial):
