@@ -185,15 +185,3 @@ def expected_kernel_shape(
     else:
         in_channels = 3
     return (out_channels, in_channels, size, size)
-
-
-# Gatys, Ecker & Bethge (2015), section 2: the content is matched at conv4_2 and the
-# style at conv1_1 … conv5_1, each style layer with the weight w_l = 1/5.
-DEFAULT_CONTENT_LAYERS: tuple[str, ...] = ("conv4_2",)
-DEFAULT_STYLE_LAYERS: tuple[str, ...] = (
-    "conv1_1",
-    "conv2_1",
-    "conv3_1",
-    "conv4_1",
-    "conv5_1",
-)

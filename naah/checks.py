@@ -105,7 +105,9 @@ class SettingError(Spelled, ValueError):
         if isinstance(error, SettingError):
             return error
         detail = " ".join(str(error).split())
-        # Checks say "must be …" of the setting; other messages stand on their own.
+        if name.replace("_", " ") in detail:  # "unknown optimizer 'bfgs'; …"
+            return cls("{detail}", detail=detail)
+        # Checks say "must be …" of the setting; other messages follow a colon.
         joint = " " if detail.startswith(("must ", "has ", "gives ", "is ")) else ": "
         return cls("{" + name + "}" + joint + "{detail}", name, detail=detail)
 

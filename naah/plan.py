@@ -13,9 +13,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
+from naah import estimate
 from naah.architecture import FEATURE_LAYERS
 from naah.checks import SettingError, Spelled
-from naah import estimate
 from naah.estimate import (
     MemoryEstimate,
     estimate_memory,
@@ -201,7 +201,7 @@ def check_sizes(
         if settings.schedule.scales
         else settings.images.size
     )
-    if size is None or size == AUTO:
+    if not isinstance(size, int):  # the content's own size, or auto: fits by then
         return
     needs = (
         f"smaller than the {need}x{need} that {deepest(layers)} (deepest layer used) "

@@ -48,6 +48,7 @@ from naah.regions import Region
 from naah.runtime import DEFAULT, Runtime
 from naah.terms import (
     GraphContext,
+    GuidedStyleTerm,
     LossTerm,
     LossWeights,
     Scene,
@@ -379,7 +380,8 @@ class StyleProblem:
             commit()
         for term in terms:
             if term.regions:
-                self.regions, self.guide_mode = term.regions, term.guide_mode
+                self.regions = term.regions
+                self.guide_mode = term.guide_mode or self.guide_mode
                 styles = tuple(np.asarray(r.style) for r in term.regions)
                 self._set_style_images(styles, ())
 
@@ -405,7 +407,7 @@ class StyleProblem:
         """:math:`\\hat A^l_r` of the style layers for an (H, W, 3) RGB style image
         and its guide at each style layer (a problem with regions only)."""
         for term in self.loss_terms:
-            if term.region_count:
+            if isinstance(term, GuidedStyleTerm):
                 return term.targets_of(image, style_guides, self._context)
         raise ValueError("this problem was compiled without regions")
 
@@ -425,7 +427,15 @@ class StyleProblem:
         for name, value in changes.items():
             if not value >= 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value}")
-        weights = None if self.weights is None else replace(self.weights, **changes)
+        w = self.weights
+        weights = None
+        if w is not None:
+            weights = replace(
+                w,
+                alpha=changes.get("alpha", w.alpha),
+                beta=changes.get("beta", w.beta),
+                tv_weight=changes.get("tv_weight", w.tv_weight),
+            )
         for name, value in changes.items():
             self.weight(name).set_value(np.float32(value))
             self._weight_values[name] = value

@@ -204,10 +204,10 @@ class StyleInputs:
         """Refuse loaded styles (or regions' styles) whose pixels are not the ones
         the checkpoint's run used."""
         if self.regions:
-            for region, identity in zip(self.regions, record.regions, strict=True):
+            for region, recorded in zip(self.regions, record.regions, strict=True):
                 check_pixels(
                     np.asarray(region.style),
-                    identity.style,
+                    recorded.style,
                     f"style image of region {region.name!r}",
                     checkpoint,
                 )
@@ -417,17 +417,13 @@ def _region_record(given: Region, used: Region) -> RegionRecord:
 
 
 def _recorded_region(recorded: RegionRecord, checkpoint: Path) -> Region:
-    what = f"region {recorded.name or '?'}"
-    for key, source in (("guide", recorded.guide), ("style", recorded.style.path)):
+    guide, style = recorded.guide, recorded.style.path
+    for key, source in (("guide", guide), ("style", style)):
         if source is None:
             raise ValueError(
-                f"the {key} of {what} of {checkpoint} was an array: resume cannot "
-                "read it again; run StyleTransfer.resume with the same run"
+                f"the {key} of region {recorded.name or '?'} of {checkpoint} was an "
+                "array: resume cannot read it again; run StyleTransfer.resume with "
+                "the same run"
             )
-    return Region(
-        recorded.guide,
-        recorded.style.path,
-        recorded.style_guide,
-        recorded.weight,
-        recorded.name,
-    )
+    assert guide is not None and style is not None  # refused just above
+    return Region(guide, style, recorded.style_guide, recorded.weight, recorded.name)

@@ -22,7 +22,7 @@ from naah.problem import StyleProblem
 from naah.progress import interactive
 from naah.request import StyleInputs
 from naah.runtime import Runtime
-from naah.settings import Settings
+from naah.settings import Settings, graph_key
 
 __all__ = ["Session"]
 
@@ -35,9 +35,8 @@ class Session:
     weights : path, VGGWeights or None
         As for :class:`naah.StyleTransfer` (loaded on first use).
     config : Settings
-        The settings; those that change the graph (layers, pooling, colour mode,
-        backend) must not change once a problem is compiled, the others may
-        (α, β and the TV weight are shared variables of the problem).
+        The settings the network is loaded and the problems compiled for (those
+        of :func:`naah.settings.graph_key`); a run may change the others.
     runtime : Runtime
     download : bool or None
         Whether missing weights may be downloaded.
@@ -83,34 +82,46 @@ class Session:
         deepest = max(FEATURE_LAYERS.index(n) for n in used) if used else 0
         return tuple(n for n in FEATURE_LAYERS[: deepest + 1] if n in CONV_LAYERS)
 
-    @property
-    def color(self) -> ColorControl:
-        """The colour control of the settings."""
-        color = self.config.color
-        return ColorControl(color.color, color.color_match)
+    def serves(self, settings: Settings) -> bool:
+        """Whether runs of ``settings`` can use this session's network and
+        problems (:func:`naah.settings.graph_key`)."""
+        return graph_key(settings) == graph_key(self.config)
 
+    @staticmethod
     def network_images(
-        self, content: ImageLike, styles: StyleInputs, size: int | None
+        content: ImageLike, styles: StyleInputs, size: int | None, settings: Settings
     ) -> tuple[Recoloring, StyleInputs]:
         """The content image at ``size`` and each style at its scale of it, as the
-        network gets them under the colour control."""
-        recoloring = self.color.for_content(load_image(content, long_edge=size))
+        network gets them under the colour control of ``settings``."""
+        color = ColorControl(settings.color.color, settings.color.color_match)
+        recoloring = color.for_content(load_image(content, long_edge=size))
         loaded = styles.loaded(size)
         if recoloring.style is not None:
             loaded = loaded.with_styles(recoloring.style)
         return recoloring, loaded
 
     def prepared(
-        self, content: ImageLike, styles: StyleInputs, size: int | None
+        self,
+        content: ImageLike,
+        styles: StyleInputs,
+        size: int | None,
+        settings: Settings,
     ) -> tuple[StyleProblem, Recoloring]:
         """The problem for these images at ``size`` (compiled on first use, then
-        retargeted), with the settings' loss weights."""
-        recoloring, used = self.network_images(content, styles, size)
+        retargeted), with the loss weights of ``settings`` (which this session
+        must serve)."""
+        if not self.serves(settings):
+            raise ValueError(
+                "these settings change the compiled loss (layers, pooling, backend "
+                "or luminance-only colour): they need a session of their own"
+            )
+        recoloring, used = self.network_images(content, styles, size, settings)
         keywords = used.problem_keywords()
-        loss = self.config.loss
+        loss = settings.loss
         problem = self.problems.get(len(used.regions))
         if problem is None:
-            net = LuminanceView(self.net) if self.color.sees_luminance else self.net
+            luminance = settings.color.color == "luminance"
+            net = LuminanceView(self.net) if luminance else self.net
             problem = StyleProblem(
                 net,  # type: ignore[arg-type]  # a LuminanceView is a VGG_19 to it
                 recoloring.content,

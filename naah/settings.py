@@ -74,7 +74,7 @@ from naah.checks import (
 )
 from naah.color import COLOR_MODES, MATCH_MODES
 from naah.compile import BACKENDS
-from naah.ops.pool import POOL_MODES
+from naah.ops.pool import POOL_MODES, check_pool_mode
 from naah.optim import OptimizerSettings
 from naah.regions import GUIDE_MODES
 from naah.terms import LossWeights
@@ -101,14 +101,16 @@ INITS = ("noise", "content", "style")
 ARRAY_INIT = "image"
 #: A long edge of "auto": the largest that fits in memory (naah.plan).
 AUTO = "auto"
+#: The long edge of a result, by default: the 512 px of Gatys et al.'s figures.
+DEFAULT_SIZE = 512
 
 
 # -- checks that only these settings need ----------------------------------------------
 def _pooling(value: object) -> str:
-    if value not in POOL_MODES:
-        modes = " or ".join(map(repr, POOL_MODES))
-        raise ValueError(f"must be {modes}, got {value!r}")
-    return str(value)
+    try:
+        return check_pool_mode(value)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise ValueError(str(error).removeprefix("pooling ")) from None
 
 
 def _color(value: object) -> str | None:
@@ -219,7 +221,7 @@ class ImageSettings:
     and the start image."""
 
     size: int | str | None = setting(
-        512,
+        DEFAULT_SIZE,
         scope="run",
         check=_size,
         text=_size_text,
@@ -464,6 +466,31 @@ def _index() -> tuple[dict[str, tuple[str, str]], dict[str, Setting]]:
 _GROUP_OF, _SPECS = _index()
 
 
+def graph_key(settings: Settings) -> str:
+    """What a compiled problem depends on, as one text: two settings of the same key
+    share a compiled loss. α, β and the TV weight are shared variables of the
+    graph; the optimiser, the seed, the images and their sizes are not in it; the
+    colour modes but luminance change only the images.
+
+    Examples
+    --------
+    >>> graph_key(Settings.of({"beta": 10.0})) == graph_key(Settings())
+    True
+    >>> graph_key(Settings.of({"pooling": "avg"})) == graph_key(Settings())
+    False
+    """
+    loss = settings.loss
+    return repr(
+        (
+            tuple(loss.content_layers),
+            tuple(loss.style_layers.items()),
+            settings.network.pooling,
+            settings.compute.backend,
+            settings.color.color == "luminance",
+        )
+    )
+
+
 def specs() -> dict[str, Setting]:
     """Every setting's declaration, by name, group by group."""
     return dict(_SPECS)
@@ -703,7 +730,7 @@ def document(function: Callable[..., Any], scope: str, indent: str) -> None:
         "{settings}", describe(scope, indent)
     )
     if isinstance(function, type):  # a class: its __init__ has the keywords
-        function = function.__init__
+        function = function.__init__  # type: ignore[misc]
     signature = inspect.signature(function)
     kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
     function.__signature__ = signature.replace(  # type: ignore[attr-defined]

@@ -58,7 +58,7 @@ from naah.runs import (
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
 from naah.session import Session
-from naah.settings import INITS, Settings, document, keywords_of
+from naah.settings import DEFAULT_SIZE, INITS, Settings, document, keywords_of
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -79,7 +79,6 @@ __all__ = [
 
 DEFAULT_ALPHA = Settings().loss.alpha
 DEFAULT_BETA = Settings().loss.beta
-DEFAULT_SIZE = Settings().images.size
 
 
 class StyleTransfer:
@@ -128,16 +127,24 @@ class StyleTransfer:
         **settings: Any,
     ) -> None:
         values = keywords_of(settings, "transfer", "StyleTransfer()")
-        self.session = Session(weights, Settings.of(values), runtime, download)
+        self._config = Settings.of(values)
+        self.session = Session(weights, self._config, runtime, download)
 
     @property
     def config(self) -> Settings:
         """Every setting, typed (see the class's Attributes)."""
-        return self.session.config
+        return self._config
 
     @config.setter
     def config(self, config: Settings) -> None:
-        self.session.config = config
+        """Retune: settings that keep the compiled loss keep the session (its
+        network and problems); others start a new one."""
+        if not self.session.serves(config):
+            session = self.session
+            self.session = Session(
+                session.weights, config, session.runtime, session.download
+            )
+        self._config = config
 
     # -- the settings, by concern ----------------------------------------------------
     @property
@@ -265,7 +272,7 @@ class StyleTransfer:
             )
         config = Settings.of({**images, "size": size}, self.config)
         styles = StyleInputs.of(style, regions, config.images)
-        return self.session.prepared(content, styles, size)[0]
+        return self.session.prepared(content, styles, size, config)[0]
 
     # -- runs ------------------------------------------------------------------------
     def run(
@@ -372,6 +379,7 @@ class StyleTransfer:
         stages = functools.partial(run_stage, request, session=self.session)
         if schedule.scales is None:
             size = request.settings.images.size
+            assert not isinstance(size, str), "sized() resolves size='auto'"
             return stages(
                 Stage(size, schedule.total, request.snapshots, request.callback)
             )
@@ -462,7 +470,9 @@ class StyleTransfer:
         session = Session(weights, settings, runtime)
         content = recorded_input(content, described.inputs.content, "content", path)
         styles = StyleInputs.recorded(described.inputs, settings.images, style, path)
-        recoloring, used = session.network_images(content, styles, described.run.size)
+        recoloring, used = session.network_images(
+            content, styles, described.run.size, settings
+        )
         check_pixels(
             recoloring.content, described.inputs.content, "content image", path
         )

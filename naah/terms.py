@@ -599,7 +599,7 @@ class GuidedStyleTerm(LossTerm):
                 f"this problem was compiled for {self.region_count} regions, got "
                 f"{len(given)}; build a new StyleProblem for another number"
             )
-        mode = self.guide_mode if guide_mode is None else guide_mode_of(guide_mode)
+        mode = guide_mode_of(guide_mode or self.guide_mode or "simple")
         resolved = tuple(
             region.resolved(shape[:2], index) for index, region in enumerate(given)
         )

@@ -215,7 +215,8 @@ def _resolve(
         settings, run = resolve({**base, **point})
         regions = [s for s in styles if isinstance(s, Region)]
         images = Settings.of(run).images
-        StyleInputs.of(None if regions else list(styles), regions or None, images)
+        paths = None if regions else [str(s) for s in styles]
+        StyleInputs.of(paths, regions or None, images)
         return settings, run
     except ValueError as error:
         shown = ", ".join(f"{k}={_short(v)}" for k, v in point.items())

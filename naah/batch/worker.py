@@ -2,10 +2,11 @@
 
 An :class:`Executor` is what every engine runs jobs with: the local engine has one,
 each Dask worker process one (:mod:`naah.batch.cluster`), :class:`naah.experiments.
-Sweep` one. It keeps one :class:`naah.StyleTransfer` per loss graph: jobs whose
-settings differ only in :data:`RETUNABLE` ones (α, β and the TV weight are shared
-variables of the compiled loss; the optimiser and the seed are not in the graph)
-and in their images or size share one compiled problem.
+Sweep` one. It keeps one :class:`naah.StyleTransfer` per loss graph
+(:func:`naah.settings.graph_key`): jobs whose settings differ only in what keeps
+the graph (α, β and the TV weight are shared variables of the compiled loss; the
+optimiser and the seed are not in the graph) and in their images or size share one
+compiled problem.
 
 A job writes its checkpoint next to its output (``NAME.ckpt``, every
 ``checkpoint_every`` iterations, at least once a minute, and on Ctrl-C; for an
@@ -41,26 +42,13 @@ from naah.io.weights import VGGWeights, load_weights
 from naah.optim import IterationRecord
 from naah.problem import StyleProblem
 from naah.regions import Region
+from naah.request import StyleInput
 from naah.runs import StopRun
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
-from naah.settings import Settings
+from naah.settings import Settings, graph_key
 from naah.style_transfer import RunDiverged, StyleResult, StyleTransfer
 
-#: Settings a compiled transfer takes from each job without recompiling: the loss
-#: weights are shared variables of its problem; the optimiser and the seed are not
-#: in the graph.
-RETUNABLE = (
-    "alpha",
-    "beta",
-    "tv_weight",
-    "optimizer",
-    "learning_rate",
-    "beta1",
-    "beta2",
-    "bounds",
-    "seed",
-)
 #: The weight layers a batch keeps in memory: VGG-19's convolutions up to pool5,
 #: enough for any content and style layers (the fc layers are 90 % of the file).
 FEATURE_CONVS = tuple(n for n in FEATURE_LAYERS if n in CONV_LAYERS)
@@ -128,8 +116,7 @@ class Executor:
         (as :func:`naah.experiments.compare_optimizers` does with a prepared
         pair's), instead of compiling another. ``transfer`` itself is left as it
         is: the executor retunes a copy."""
-        graph = {k: v for k, v in transfer.settings.items() if k not in RETUNABLE}
-        key = canonical_json({"graph": graph, "regions": problem.region_count})
+        key = _cache_key(transfer.config, problem.region_count)
         self._transfers[key] = (copy.copy(transfer), problem)
 
     # -- runs ----------------------------------------------------------------------
@@ -158,7 +145,7 @@ class Executor:
     def run(
         self,
         content: ImageLike,
-        style: ImageLike,
+        style: StyleInput,
         settings: Mapping[str, Any],
         run: Mapping[str, Any],
         *,
@@ -212,10 +199,7 @@ class Executor:
         """The cached transfer for these settings' graph, retuned to their other
         settings; compiled here (before its run) the first time."""
         wanted = Settings.from_json(settings)
-        graph = {
-            k: v for k, v in wanted.to_json("transfer").items() if k not in RETUNABLE
-        }
-        key = canonical_json({"graph": graph, "regions": len(regions or ())})
+        key = _cache_key(wanted, len(regions or ()))
         cached = self._transfers.get(key)
         if cached is None:
             transfer = StyleTransfer.configured(wanted, self.weights, self.runtime)
@@ -385,6 +369,12 @@ class _CheckpointMirror:
         if written != self._published:
             self.folder.publish(self.name)
             self._published = written
+
+
+def _cache_key(settings: Settings, regions: int) -> str:
+    """Jobs of one key share a compiled problem: one per loss graph and number of
+    regions."""
+    return f"{graph_key(settings)} regions={regions}"
 
 
 def _identity(settings: Settings) -> str:

@@ -45,15 +45,12 @@ def style_inputs(styles: Sequence[str], regions: Sequence[Region]) -> dict[str, 
     return inputs
 
 
-def check_regions(
-    regions: Sequence[Region] | None,
-    specs: Sequence[Region],
-    shape: tuple[int, ...],
-) -> None:
+def check_regions(regions: Sequence[Region], shape: tuple[int, ...]) -> None:
     """Read each region's masks against the content's shape now: a missing,
     unreadable or empty mask stops the command here, naming its option."""
-    for region, spec in zip(regions or (), specs, strict=True):
+    for region in regions:
         try:
             region.resolved((shape[0], shape[1]))
         except (OSError, ValueError) as error:
-            raise UsageError(f"--region {spec.text}: {error}") from None
+            spec = f"{region.guide!s}={region.style!s}"
+            raise UsageError(f"--region {spec}: {error}") from None

@@ -11,6 +11,7 @@ import numpy as np
 
 from naah.estimate import MemoryEstimate, available_memory, format_bytes
 from naah.io.images import long_edge_size, preprocess
+from naah.optim import OPTIMIZERS
 from naah.plan import largest_edge
 from naah.regions import Region
 from naah.style_transfer import StyleTransfer
@@ -19,9 +20,6 @@ __all__ = ["CALIBRATION_EDGE", "dry_run"]
 
 # Long edge of the --dry-run calibration (larger sizes are scaled by their area).
 CALIBRATION_EDGE = 256
-# Evaluations per iteration: L-BFGS's line search takes about 1.2 on these
-# problems (history.evaluations of the tests' runs); first-order methods one.
-LBFGS_EVALUATIONS = 1.2
 
 
 def dry_run(
@@ -53,7 +51,7 @@ def dry_run(
     height, width = problem.shape[:2]
     shape = long_edge_size(problem.shape[:2], size)
     scaled = seconds * (shape[0] * shape[1]) / (height * width)
-    per_iteration = LBFGS_EVALUATIONS if settings.optimizer.method == "lbfgs" else 1.0
+    per_iteration = OPTIMIZERS[settings.optimizer.method].evaluations_per_iteration
     total = settings.schedule.total
     print(
         f"time: about {scaled * per_iteration:.2f} s per iteration at {shape[1]}x"

@@ -121,10 +121,10 @@ def _outputs(
 ) -> Outputs:
     """The run's files: those given, else those the checkpoint recorded."""
     info = described.info
-    recorded_output = info.get("output")
-    if args.output is None and recorded_output is None:
+    target = args.output or info.get("output")
+    if target is None:
         raise UsageError(f"{ckpt} does not say where the result goes: give -o OUT")
-    output = writable_file(args.output or recorded_output, "output image", SAVE_FORMATS)
+    output = writable_file(target, "output image", SAVE_FORMATS)
     plot = plot_path(args.plot, args.plot_path, output)
     if plot is None and info.get("plot") and args.output is None:
         plot = writable_file(info["plot"], "loss plot", (Path(info["plot"]).suffix,))
@@ -158,6 +158,7 @@ def _inputs(
                 styles.append(region.style_guide)
     else:
         styles = [style.path for style in recorded.styles]
+    found: list[str] = []
     for what, path in (
         ("content image", content),
         *(("style image", p) for p in styles),
@@ -167,7 +168,8 @@ def _inputs(
                 f"the run's {what} {path!r} is not there any more: give its new path "
                 "(CONTENT STYLE after --resume)"
             )
-    return content, styles
+        found.append(str(path))
+    return found[0], found[1:]
 
 
 def _show(value: object) -> str:

@@ -224,9 +224,7 @@ class Stylize:
         try:
             settings = Settings.of(values)
             specs = tuple(args.region or ())
-            StyleInputs.of(
-                tuple(args.styles) or None, specs or None, settings.images
-            )
+            StyleInputs.of(tuple(args.styles) or None, specs or None, settings.images)
         except ValueError as error:
             raise usage_error(error) from None
         output = writable_file(args.output, "output image", SAVE_FORMATS)
@@ -370,9 +368,9 @@ def _sized_shape(settings: Settings, shape: tuple[int, ...]) -> tuple[int, int]:
     """The content's (H, W) at the run's first size."""
     scales = settings.schedule.scales
     size = scales[0] if scales else settings.images.size
-    return (
-        tuple(shape[:2]) if not isinstance(size, int) else long_edge_size(shape, size)
-    )
+    if not isinstance(size, int):
+        return shape[0], shape[1]
+    return long_edge_size(shape, size)
 
 
 def _normalized_defaults(

@@ -10,6 +10,7 @@ transfer; α, β and the targets are shared variables) and runs
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import numpy as np
 
@@ -100,7 +101,8 @@ class PreparedPair:
         ----------
         iterations : int
             Most iterations (L-BFGS iterations or GD/Adam steps).
-        optimizer : {'lbfgs', 'adam', 'gd'}, optional
+        optimizer : str, optional
+            A name of :data:`naah.optim.OPTIMIZERS`.
         learning_rate : float, optional
             For 'adam' and 'gd'.
         alpha, beta : float, optional
@@ -132,13 +134,12 @@ class PreparedPair:
         self, optimizer: str | None, learning_rate: float | None
     ) -> OptimizerSettings:
         base = self.transfer.optimizer
-        return OptimizerSettings(
-            optimizer or base.method,
-            base.learning_rate if learning_rate is None else learning_rate,
-            base.beta1,
-            base.beta2,
-            base.epsilon,
-            base.bounds,
+        return replace(
+            base,
+            method=optimizer or base.method,
+            learning_rate=base.learning_rate
+            if learning_rate is None
+            else learning_rate,
         )
 
     def _problem_for(self, alpha: float | None, beta: float | None) -> StyleProblem:

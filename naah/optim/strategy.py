@@ -14,7 +14,7 @@ object therefore serves every run, and a run's progress is all that
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -58,6 +58,10 @@ class Optimizer(ABC, Generic[Progress]):
     >>> OPTIMIZERS["momentum"]
     FirstOrder(momentum, ('momentum',))
     """
+
+    #: Loss-and-gradient evaluations an iteration takes, about (for the time a run
+    #: will take: ``naah stylize --dry-run``).
+    evaluations_per_iteration: ClassVar[float] = 1.0
 
     @abstractmethod
     def start(self, run: Minimizer) -> Progress:

@@ -192,7 +192,10 @@ def test_naah_batch_runs_then_skips_and_naah_sheet_lays_it_out(
         (["--grid", "betta=1,2"], "'betta'"),
         (["--grid", "beta=1,x"], "beta=1,x: beta must be a number, got 'x'"),
         (["--grid", "beta=1", "--grid", "beta=2"], "--grid beta given twice"),
-        (["--pooling", "mean"], "argument --pooling: must be 'max' or 'avg', got 'mean'"),
+        (
+            ["--pooling", "mean"],
+            "argument --pooling: must be 'max' or 'avg', got 'mean'",
+        ),
         (["--sheet", "sheet.gif"], "unsupported extension '.gif'"),
         (["--dask", "local:zero"], "local:N must be a positive integer"),
         (

@@ -90,13 +90,15 @@ def test_iterations_to_match_reaches_the_lbfgs_loss_or_says_none(pair, tmp_path)
 
 def test_the_local_comparison_reuses_the_pairs_loss_and_leaves_its_transfer(pair):
     settings = dict(pair.transfer.settings)
-    problems = dict(pair.transfer._problems)
+    problems = dict(pair.transfer.session.problems)
     (lbfgs, adam) = compare_optimizers(
         pair, evaluations=BUDGET, methods=("lbfgs", "adam"), seeds=(1,),
         learning_rates={"adam": 3.0},
     )  # fmt: skip
     assert pair.transfer.settings == settings  # its optimiser and seed as they were
-    assert pair.transfer._problems == problems  # nothing compiled beside the pair's
+    assert (
+        pair.transfer.session.problems == problems
+    )  # nothing compiled beside the pair's
     # The same runs as PreparedPair.run makes on the pair itself.
     for run, rate in ((lbfgs, None), (adam, 3.0)):
         alone = pair.run(
