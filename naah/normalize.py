@@ -852,9 +852,13 @@ def normalize_file(
     if verify:
         start = time.perf_counter()
         after = mean_activations(
-            normalized, paths, size=size, pooling=pooling, backend=backend,
+            normalized,
+            paths,
+            size=size,
+            pooling=pooling,
+            backend=backend,
             runtime=runtime,
-        )  # fmt: skip
+        )
         deviation = {
             name: float(np.max(np.abs(m[m > 0] - 1), initial=0.0))
             for name, m in after.items()

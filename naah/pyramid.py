@@ -14,16 +14,19 @@ which scale a record is of.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from naah.checkpointing import PyramidPosition
+from naah.checkpointing import PyramidPosition, SavedRun
 from naah.optim import History, IterationRecord, MinimizerState
-from naah.runs import RunDiverged, RunInterrupted, Stage, StyleResult
+from naah.request import RunRequest
+from naah.runs import RunDiverged, RunInterrupted, Stage, StyleResult, run_stage
+from naah.session import Session
 
-__all__ = ["Pyramid", "run_scales"]
+__all__ = ["Pyramid", "run_request", "run_scales"]
 
 Callback = Callable[[IterationRecord, np.ndarray], None]
 Tag = Callable[[IterationRecord], IterationRecord]
@@ -61,6 +64,44 @@ class Pyramid:
             )
 
         return tag
+
+
+def run_request(
+    request: RunRequest, session: Session, saved: SavedRun | None = None
+) -> StyleResult:
+    """Run a request on ``session``: one stage at its size, or its scales coarse
+    to fine; a ``saved`` run continues from its state, at the scale it was at.
+
+    The request's size is a length here (:func:`naah.plan.sized` resolves
+    ``'auto'``).
+    """
+    stages = functools.partial(run_stage, request, session=session)
+    schedule = request.settings.schedule
+    state, done = (None, 0) if saved is None else (saved.state, saved.iteration)
+    if schedule.scales is None:
+        size = request.settings.images.size
+        if isinstance(size, str):
+            raise ValueError(f"size {size!r}: resolve it first (naah.plan.sized)")
+        stage = Stage(
+            size,
+            schedule.total,
+            request.snapshots,
+            request.callback,
+            state=state,
+            done=done,
+        )
+        return stages(stage)
+    position = None if saved is None else saved.description.run.pyramid
+    return run_scales(
+        stages,
+        Pyramid(schedule.scales, schedule.per_scale),
+        snapshots=request.snapshots,
+        callback=request.callback,
+        first=0 if position is None else position.scale_index,
+        earlier=None if position is None else position.earlier_history,
+        state=state,
+        done=done,
+    )
 
 
 def run_scales(

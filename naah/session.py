@@ -11,8 +11,10 @@ transfer, every scale of a coarse-to-fine run and every resumed run reuses it.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
+from naah.checkpointing import InputsRecord
 from naah.color import ColorControl, Recoloring
 from naah.io.images import ImageLike, load_image
 from naah.io.sources import ensure_weights
@@ -20,7 +22,7 @@ from naah.io.weights import VGGWeights, load_weights
 from naah.models import VGG_19, LuminanceView
 from naah.problem import StyleProblem
 from naah.progress import interactive
-from naah.request import StyleInputs
+from naah.request import StyleInputs, check_pixels
 from naah.runtime import Runtime
 from naah.settings import Settings, graph_key
 
@@ -99,6 +101,23 @@ class Session:
         if recoloring.style is not None:
             loaded = loaded.with_styles(recoloring.style)
         return recoloring, loaded
+
+    def check_recorded(
+        self,
+        content: ImageLike,
+        styles: StyleInputs,
+        settings: Settings,
+        record: InputsRecord,
+        checkpoint: Path,
+    ) -> None:
+        """Refuse images whose pixels, as the network gets them at the recorded
+        size, are not those a checkpoint's run used."""
+        size = settings.images.size
+        if isinstance(size, str):
+            raise ValueError(f"{checkpoint} records the size {size!r}, not a length")
+        recoloring, used = self.network_images(content, styles, size, settings)
+        check_pixels(recoloring.content, record.content, "content image", checkpoint)
+        used.check_against(record, checkpoint)
 
     def prepared(
         self,

@@ -208,7 +208,7 @@ class ColorSettings:
         "pca",
         check=choice(MATCH_MODES),
         choices=MATCH_MODES,
-        help="linear map of --color histogram",
+        help="linear map of {color} histogram",
     )
 
     def __post_init__(self) -> None:
@@ -235,7 +235,7 @@ class ImageSettings:
         check=_style_scale,
         text=lambda text: _one_or_tuple(as_floats(text)),
         metavar="S",
-        help="style image's long edge relative to --size: one value, or one per "
+        help="style image's long edge relative to {size}: one value, or one per "
         "style S1,S2",
     )
     style_blend: tuple[float, ...] | None = setting(
@@ -279,7 +279,7 @@ class ScheduleSettings:
         text=lambda text: _one_or_tuple(as_ints(text)),
         metavar="N",
         resume="new",
-        help="optimiser iterations, in all; with --scales one per scale, N1,N2,…",
+        help="optimiser iterations, in all; with {scales} one per scale, N1,N2,…",
     )
     scales: tuple[int, ...] | None = setting(
         None,
@@ -288,7 +288,7 @@ class ScheduleSettings:
         text=as_ints,
         metavar="S1,S2",
         help="coarse to fine (Gatys et al. 2017): long edges, increasing, e.g. "
-        "256,512,1024; each starts from the last, upsampled; replaces --size",
+        "256,512,1024; each starts from the last, upsampled; replaces {size}",
     )
     checkpoint_every: int = setting(
         50,
@@ -577,6 +577,21 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+class _Spelling(dict):
+    def __init__(self, spell: Callable[[str], str]) -> None:
+        super().__init__()
+        self.spell = spell
+
+    def __missing__(self, name: str) -> str:
+        return self.spell(name)
+
+
+def help_text(name: str, spell: Callable[[str], str] = str) -> str:
+    """The help of setting ``name``, the settings it mentions (``{size}``) spelled
+    by ``spell`` (``--size`` on the command line)."""
+    return _SPECS[name].help.format_map(_Spelling(spell))
+
+
 # -- the command line ----------------------------------------------------------------
 def add_options(
     parser: argparse.ArgumentParser,
@@ -613,7 +628,7 @@ def add_options(
                     if spec.choices
                     else name.upper()
                 ),
-                help=f"{spec.help} (default {shown})".replace("%", "%%"),
+                help=f"{help_text(name, flag)} (default {shown})".replace("%", "%%"),
             )
 
 
@@ -718,17 +733,20 @@ def describe(scope: str, indent: str = "    ") -> str:
         spec = _SPECS[name]
         shown = spec.shown or _shown(defaults.value(name))
         lines.append(f"{indent}{name} : default {shown}")
-        lines.append(f"{indent}    {spec.help[0].upper()}{spec.help[1:]}.")
+        text = help_text(name, lambda n: f"``{n}``")
+        lines.append(f"{indent}    {text[0].upper()}{text[1:]}.")
     return "\n".join(lines)
 
 
-def document(function: Callable[..., Any], scope: str, indent: str) -> None:
+def document(function: Callable[..., Any], scope: str) -> None:
     """Give ``function`` (whose ``**settings`` are those of ``scope``) its settings:
-    in its docstring, where it says ``{settings}``, and in the signature that
-    ``help()`` and editors show."""
-    function.__doc__ = (function.__doc__ or "").replace(
-        "{settings}", describe(scope, indent)
-    )
+    in its docstring, on the line that says ``{settings}`` (at that line's
+    indentation), and in the signature that ``help()`` and editors show."""
+    lines = (function.__doc__ or "").split("\n")
+    for k, line in enumerate(lines):
+        if line.strip() == "{settings}":
+            lines[k] = describe(scope, line[: len(line) - len(line.lstrip())])
+    function.__doc__ = "\n".join(lines)
     if isinstance(function, type):  # a class: its __init__ has the keywords
         function = function.__init__  # type: ignore[misc]
     signature = inspect.signature(function)

@@ -10,7 +10,6 @@ and a checkpoint's description a :class:`naah.checkpointing.RunDescription`.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -32,29 +31,20 @@ from naah.models import VGG_19
 from naah.optim import OptimizerSettings
 from naah.plan import sized
 from naah.problem import LossWeights, StyleProblem
-from naah.pyramid import Pyramid, run_scales
+from naah.pyramid import run_request
 from naah.regions import Region
 from naah.request import (
     Callback,
     RunRequest,
     StyleInput,
     StyleInputs,
-    check_pixels,
     check_weights,
     recorded_input,
     split_init,
     start_image,
     style_edge,
 )
-from naah.runs import (
-    RunDiverged,
-    RunInterrupted,
-    Stage,
-    StopRun,
-    StyleResult,
-    optimize,
-    run_stage,
-)
+from naah.runs import RunDiverged, RunInterrupted, StopRun, StyleResult, optimize
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
 from naah.session import Session
@@ -81,42 +71,64 @@ DEFAULT_ALPHA = Settings().loss.alpha
 DEFAULT_BETA = Settings().loss.beta
 
 
+class _Setting:
+    """A read-only attribute of :class:`StyleTransfer` that is one of its settings
+    (``transfer.pooling`` is ``transfer.config.network.pooling``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, transfer: StyleTransfer | None, owner: type) -> Any:
+        if transfer is None:
+            return self
+        return transfer.config.value(self.name)
+
+
 class StyleTransfer:
     """Neural style transfer (Gatys, Ecker & Bethge 2015) with VGG-19.
 
-        Minimises ``alpha * L_content + beta * L_style (+ tv_weight * TV)`` over the image
-        (see :mod:`naah.losses` for the definitions).
+    Minimises ``alpha * L_content + beta * L_style (+ tv_weight * TV)`` over the image
+    (see :mod:`naah.losses` for the definitions).
 
-        Parameters
-        ----------
-        weights : str, PathLike, VGGWeights or None
-            The VGG-19 weights; None looks at ``$NAAH_WEIGHTS`` and then naah's cache,
-            and downloads them there on first use (see ``download``).
-        download : bool, optional
-            When no weights are found (``weights=None``), download them into the
-            cache on first use (:func:`naah.io.sources.ensure_weights`: verified,
-            several sources). Default yes, unless ``$NAAH_NO_DOWNLOAD`` is set; False
-            refuses at once, saying how to get the file.
-        runtime : Runtime, optional
-            Worker threads and memory policy, applied for the length of each
-            evaluation and run (:mod:`naah.runtime`); default ``Runtime()``.
-        **settings
-            The transfer's settings (:mod:`naah.settings`), each checked here:
+    Parameters
+    ----------
+    weights : str, PathLike, VGGWeights or None
+        The VGG-19 weights; None looks at ``$NAAH_WEIGHTS`` and then naah's cache,
+        and downloads them there on first use (see ``download``).
+    download : bool, optional
+        When no weights are found (``weights=None``), download them into the
+        cache on first use (:func:`naah.io.sources.ensure_weights`: verified,
+        several sources). Default yes, unless ``$NAAH_NO_DOWNLOAD`` is set; False
+        refuses at once, saying how to get the file.
+    runtime : Runtime, optional
+        Worker threads and memory policy, applied for the length of each
+        evaluation and run (:mod:`naah.runtime`); default ``Runtime()``.
+    **settings
+        The transfer's settings (:mod:`naah.settings`), each checked here:
 
     {settings}
 
-        Attributes
-        ----------
-        config : naah.settings.Settings
-            Every setting, typed (the run's own at their defaults);
-            :attr:`settings` is its JSON form.
+    Attributes
+    ----------
+    config : naah.settings.Settings
+        Every setting, typed (the run's own at their defaults); :attr:`settings`
+        is its JSON form. Setting it retunes the transfer: settings that keep the
+        compiled loss (:func:`naah.settings.graph_key`) keep its session.
+    session : naah.session.Session
+        The network and the problems compiled on it.
 
-        Examples
-        --------
-        >>> st = StyleTransfer("imagenet-vgg-verydeep-19.mat")  # doctest: +SKIP
-        >>> result = st.run("tubingen.jpg", "starry_night.jpg", iterations=500)  # doctest: +SKIP
-        >>> result.save("tubingen_starry.png")  # doctest: +SKIP
+    Examples
+    --------
+    >>> st = StyleTransfer("imagenet-vgg-verydeep-19.mat")  # doctest: +SKIP
+    >>> result = st.run("tubingen.jpg", "starry_night.jpg", iterations=500)  # doctest: +SKIP
+    >>> result.save("tubingen_starry.png")  # doctest: +SKIP
     """
+
+    pooling = _Setting()
+    seed = _Setting()
+    backend = _Setting()
+    color = _Setting()
+    color_match = _Setting()
 
     def __init__(
         self,
@@ -126,27 +138,20 @@ class StyleTransfer:
         runtime: Runtime = DEFAULT_RUNTIME,
         **settings: Any,
     ) -> None:
-        values = keywords_of(settings, "transfer", "StyleTransfer()")
-        self._config = Settings.of(values)
+        self._config = Settings.of(keywords_of(settings, "transfer", "StyleTransfer()"))
         self.session = Session(weights, self._config, runtime, download)
 
     @property
     def config(self) -> Settings:
-        """Every setting, typed (see the class's Attributes)."""
         return self._config
 
     @config.setter
     def config(self, config: Settings) -> None:
-        """Retune: settings that keep the compiled loss keep the session (its
-        network and problems); others start a new one."""
         if not self.session.serves(config):
-            session = self.session
-            self.session = Session(
-                session.weights, config, session.runtime, session.download
-            )
+            old = self.session
+            self.session = Session(old.weights, config, old.runtime, old.download)
         self._config = config
 
-    # -- the settings, by concern ----------------------------------------------------
     @property
     def loss_weights(self) -> LossWeights:
         """α, β, the layers and their weights, the TV weight."""
@@ -156,26 +161,6 @@ class StyleTransfer:
     def optimizer(self) -> OptimizerSettings:
         """The optimiser and its hyperparameters."""
         return self.config.optimizer
-
-    @property
-    def pooling(self) -> str:
-        return self.config.network.pooling
-
-    @property
-    def seed(self) -> int:
-        return self.config.images.seed
-
-    @property
-    def backend(self) -> str:
-        return self.config.compute.backend
-
-    @property
-    def color(self) -> str | None:
-        return self.config.color.color
-
-    @property
-    def color_match(self) -> str:
-        return self.config.color.color_match
 
     @property
     def settings(self) -> dict[str, object]:
@@ -206,7 +191,6 @@ class StyleTransfer:
         transfer.config = config
         return transfer
 
-    # -- the network and the problem -------------------------------------------------
     @property
     def net(self) -> VGG_19:
         """The VGG-19 network, loaded on first use with only the layers needed."""
@@ -245,10 +229,7 @@ class StyleTransfer:
             Spatial control (Gatys et al. 2017, section 4): each region of the
             content image takes the style of its own image (guided Gram matrices).
         **images
-            ``style_scale``, ``style_blend`` and ``guide_mode``, as for :meth:`run`:
-            a style's long edge relative to ``size``; the weights of several
-            styles (normalised to sum 1; ``(1, 0)`` gives exactly the first
-            style's loss); how guides are brought to each layer.
+            ``style_scale``, ``style_blend`` and ``guide_mode``, as for :meth:`run`.
 
         Returns
         -------
@@ -264,8 +245,7 @@ class StyleTransfer:
         >>> problem = st.prepare("tubingen.jpg", ["starry_night.jpg", "shipwreck.jpg"],
         ...                      size=256, style_blend=(0.7, 0.3))  # doctest: +SKIP
         """
-        allowed = {"style_scale", "style_blend", "guide_mode"}
-        unknown = sorted(set(images) - allowed)
+        unknown = sorted(set(images) - {"style_scale", "style_blend", "guide_mode"})
         if unknown:
             raise TypeError(
                 f"prepare() got an unexpected keyword argument {unknown[0]!r}"
@@ -274,7 +254,6 @@ class StyleTransfer:
         styles = StyleInputs.of(style, regions, config.images)
         return self.session.prepared(content, styles, size, config)[0]
 
-    # -- runs ------------------------------------------------------------------------
     def run(
         self,
         content: ImageLike,
@@ -291,72 +270,67 @@ class StyleTransfer:
     ) -> StyleResult:
         """Transfer the style of ``style`` onto ``content``.
 
-                Parameters
-                ----------
-                content : path, PIL image or ndarray of shape (H, W, 3)
-                style : image, list of images, or None
-                    One style image; several (a list or tuple), blended by ``style_blend``;
-                    or None with ``regions``.
-                regions : sequence of naah.regions.Region, optional
-                    Spatial control: see :meth:`prepare`.
-                snapshots : iterable of int
-                    Iterations at which to keep a copy of the image (0 is the start).
-                callback : callable(record, image), optional
-                    Called after every iteration with the :class:`IterationRecord` and the
-                    current (H, W, 3) float image. Raising :class:`StopRun` from it ends the
-                    run there, with status ``'stopped'``.
-                progress : bool, optional
-                    Show the compile time, then a progress bar (tqdm). Default: when
-                    someone is watching (a notebook, or a terminal on stderr), not in
-                    scripts and logs (:func:`naah.progress.interactive`).
-                checkpoint : path, optional
-                    Write a checkpoint there (:mod:`naah.checkpointing`) every
-                    ``checkpoint_every`` iterations and at least once a minute, at the end,
-                    on KeyboardInterrupt and when the divergence guard gives up;
-                    :meth:`resume` continues from it.
-                checkpoint_info : mapping, optional
-                    More JSON metadata for the checkpoint, under ``"info"`` (``naah
-                    stylize`` stores its output paths there).
-                live : bool
-                    Show the run in the Jupyter notebook as it goes: the image and the loss
-                    curve, updated in place every 5 iterations and drawn once more at the
-                    end (:class:`naah.live.JupyterView`). Outside a notebook it raises
-                    :class:`naah.live.NotebookRequiredError`, before any work.
-                **settings
-                    The run's settings (:mod:`naah.settings`); ``init`` may also be an
-                    (H, W, 3) array:
+        Parameters
+        ----------
+        content : path, PIL image or ndarray of shape (H, W, 3)
+        style : image, list of images, or None
+            One style image; several (a list or tuple), blended by ``style_blend``;
+            or None with ``regions`` (see :meth:`prepare`).
+        regions : sequence of naah.regions.Region, optional
+        snapshots : iterable of int
+            Iterations at which to keep a copy of the image (0 is the start).
+        callback : callable(record, image), optional
+            Called after every iteration with the :class:`IterationRecord` and the
+            current (H, W, 3) float image. Raising :class:`StopRun` from it ends the
+            run there, with status ``'stopped'``.
+        progress : bool, optional
+            Show the compile time, then a progress bar. Default: when someone is
+            watching (:func:`naah.progress.interactive`).
+        checkpoint : path, optional
+            Write a checkpoint there (:mod:`naah.checkpointing`) every
+            ``checkpoint_every`` iterations and at least once a minute, at the end,
+            on KeyboardInterrupt and when the divergence guard gives up;
+            :meth:`resume` continues from it.
+        checkpoint_info : mapping, optional
+            More JSON metadata for the checkpoint, under ``"info"``.
+        live : bool
+            Show the run in the Jupyter notebook as it goes (the image and the loss
+            curve, :class:`naah.live.JupyterView`); outside a notebook it raises
+            :class:`naah.live.NotebookRequiredError`, before any work.
+        **settings
+            The run's settings (:mod:`naah.settings`); ``init`` may also be an
+            (H, W, 3) array:
 
         {settings}
 
-                Returns
-                -------
-                StyleResult
-                    Its ``image`` is the iterate of lowest loss.
+        Returns
+        -------
+        StyleResult
+            Its ``image`` is the iterate of lowest loss.
 
-                Raises
-                ------
-                RunInterrupted
-                    On KeyboardInterrupt: ``error.result`` holds the best image so far.
-                RunDiverged
-                    When the loss stays NaN or infinite (:mod:`naah.optim`):
-                    ``error.result`` holds the best image seen.
+        Raises
+        ------
+        RunInterrupted
+            On KeyboardInterrupt: ``error.result`` holds the best image so far.
+        RunDiverged
+            When the loss stays NaN or infinite (:mod:`naah.optim`):
+            ``error.result`` holds the best image seen.
 
-                Examples
-                --------
-                >>> st = StyleTransfer()  # doctest: +SKIP
-                >>> result = st.run("tubingen.jpg", "starry_night.jpg", iterations=300,
-                ...                 checkpoint="tubingen.ckpt")  # doctest: +SKIP
-                >>> result = StyleTransfer.resume("tubingen.ckpt", iterations=600)  # doctest: +SKIP
+        Examples
+        --------
+        >>> st = StyleTransfer()  # doctest: +SKIP
+        >>> result = st.run("tubingen.jpg", "starry_night.jpg", iterations=300,
+        ...                 checkpoint="tubingen.ckpt")  # doctest: +SKIP
+        >>> result = StyleTransfer.resume("tubingen.ckpt", iterations=600)  # doctest: +SKIP
         """
         values = keywords_of(settings, "run", "run()")
-        start = None
-        if "init" in values:
-            values["init"], start = split_init(values["init"])
+        init, start = split_init(values.pop("init", self.config.images.init))
+        config = Settings.of({**values, "init": init}, self.config)
         request = RunRequest.of(
             content,
             style,
             regions,
-            Settings.of(values, self.config),
+            config,
             start=start,
             snapshots=snapshots,
             callback=callback,
@@ -365,30 +339,13 @@ class StyleTransfer:
             checkpoint_info=checkpoint_info,
         )
         if not live:
-            return self._execute(request)
+            return run_request(sized(request), self.session)
         view = JupyterView()  # outside a notebook: an error now, before work
         try:
-            return self._execute(replace(request, callback=chain(callback, view)))
+            watched = replace(request, callback=chain(callback, view))
+            return run_request(sized(watched), self.session)
         finally:
             view.close()  # also when interrupted: it shows where the run stopped
-
-    def _execute(self, request: RunRequest) -> StyleResult:
-        """One run: a stage at its size, or coarse to fine."""
-        request = sized(request)
-        schedule = request.settings.schedule
-        stages = functools.partial(run_stage, request, session=self.session)
-        if schedule.scales is None:
-            size = request.settings.images.size
-            assert not isinstance(size, str), "sized() resolves size='auto'"
-            return stages(
-                Stage(size, schedule.total, request.snapshots, request.callback)
-            )
-        return run_scales(
-            stages,
-            Pyramid(schedule.scales, schedule.per_scale),
-            snapshots=request.snapshots,
-            callback=request.callback,
-        )
 
     @classmethod
     def resume(
@@ -459,24 +416,18 @@ class StyleTransfer:
         settings = Settings.of(changes, described.settings)
         position = described.run.pyramid
         per_scale = settings.schedule.per_scale
-        total = per_scale[position.scale_index] if position else per_scale[0]
-        if total < saved.iteration:
+        if per_scale[position.scale_index if position else 0] < saved.iteration:
             raise ValueError(
                 f"the checkpoint {path} is at iteration {saved.iteration}; iterations "
                 f"(the new total) must be at least that, got {iterations!r}"
             )
-        weights = recorded_input(weights, described.inputs.weights, "weights", path)
-        check_weights(weights, described.inputs.weights, path)
+        recorded = described.inputs
+        weights = recorded_input(weights, recorded.weights, "weights", path)
+        check_weights(weights, recorded.weights, path)
         session = Session(weights, settings, runtime)
-        content = recorded_input(content, described.inputs.content, "content", path)
-        styles = StyleInputs.recorded(described.inputs, settings.images, style, path)
-        recoloring, used = session.network_images(
-            content, styles, described.run.size, settings
-        )
-        check_pixels(
-            recoloring.content, described.inputs.content, "content image", path
-        )
-        used.check_against(described.inputs, path)
+        content = recorded_input(content, recorded.content, "content", path)
+        styles = StyleInputs.recorded(recorded, settings.images, style, path)
+        session.check_recorded(content, styles, settings, recorded, path)
         request = RunRequest(
             content,
             styles,
@@ -487,23 +438,7 @@ class StyleTransfer:
             checkpoint=Path(save_to or path),
             checkpoint_info=described.with_info(checkpoint_info).info,
         )
-        stages = functools.partial(run_stage, request, session=session)
-        state, done = saved.state, saved.iteration
-        if position is None:
-            size = described.run.size
-            return stages(
-                Stage(size, total, request.snapshots, callback, state=state, done=done)
-            )
-        return run_scales(
-            stages,
-            Pyramid(position.scales, per_scale),
-            snapshots=request.snapshots,
-            callback=callback,
-            first=position.scale_index,
-            earlier=position.earlier_history,
-            state=state,
-            done=done,
-        )
+        return run_request(request, session, saved)
 
     def initial_image(
         self, init: str | ImageLike, problem: StyleProblem, seed: int | None = None
@@ -517,5 +452,5 @@ class StyleTransfer:
         return start_image(init, problem, self.seed if seed is None else seed)
 
 
-document(StyleTransfer, "transfer", indent="    " * 2)
-document(StyleTransfer.run, "run", indent="    " * 3)
+document(StyleTransfer, "transfer")
+document(StyleTransfer.run, "run")

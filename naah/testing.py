@@ -189,9 +189,18 @@ def write_vgg19_mat(
         ``path``.
     """
     variables = _matconvnet_variables(
-        release, widths, fc_width, num_classes, seed, drop_layers, drop_variables,
-        kernel_overrides, bias_overrides, vgg16, mean_pixel,
-    )  # fmt: skip
+        release,
+        widths,
+        fc_width,
+        num_classes,
+        seed,
+        drop_layers,
+        drop_variables,
+        kernel_overrides,
+        bias_overrides,
+        vgg16,
+        mean_pixel,
+    )
     scipy.io.savemat(path, variables, do_compression=compression, oned_as="row")
     return os.fspath(path)
 
@@ -225,9 +234,18 @@ def write_vgg19_mat73(
         ``path``.
     """
     variables = _matconvnet_variables(
-        release, widths, fc_width, num_classes, seed, drop_layers, drop_variables,
-        kernel_overrides, bias_overrides, vgg16, mean_pixel,
-    )  # fmt: skip
+        release,
+        widths,
+        fc_width,
+        num_classes,
+        seed,
+        drop_layers,
+        drop_variables,
+        kernel_overrides,
+        bias_overrides,
+        vgg16,
+        mean_pixel,
+    )
     with h5py.File(path, "w", userblock_size=MAT73_USERBLOCK) as file:
         writer = _Mat73Writer(file.create_group("#refs#"))
         for name, value in variables.items():
@@ -358,16 +376,25 @@ def _layer_struct(
             return {"name": name, "type": kind, "leak": _row(0), "precious": precious}
         if kind == "pool":
             return {
-                "name": name, "type": kind, "method": "max", "pool": _row(2, 2),
-                "stride": _row(2, 2), "pad": _row(0, 0, 0, 0), "precious": precious,
+                "name": name,
+                "type": kind,
+                "method": "max",
+                "pool": _row(2, 2),
+                "stride": _row(2, 2),
+                "pad": _row(0, 0, 0, 0),
+                "precious": precious,
                 "opts": np.empty((0, 0), dtype=object),
-            }  # fmt: skip
+            }
         return {"name": name, "type": kind, "precious": precious}
     if kind == "pool":
         return {
-            "name": name, "stride": _row(2, 2), "pad": _row(0, 0, 0, 0),
-            "type": kind, "method": "max", "pool": _row(2, 2),
-        }  # fmt: skip
+            "name": name,
+            "stride": _row(2, 2),
+            "pad": _row(0, 0, 0, 0),
+            "type": kind,
+            "method": "max",
+            "pool": _row(2, 2),
+        }
     return {"type": kind, "name": name}
 
 
@@ -379,12 +406,16 @@ def _conv_struct(name: str, weights: tuple, release: str) -> dict[str, Any]:
     pad = _row(*(1,) * 4) if kernel.shape[2] == 3 else _row(*(0,) * 4)
     if release == "current":
         return {
-            "name": name, "type": "conv",
+            "name": name,
+            "type": "conv",
             "weights": _cell([matlab_kernel, bias.reshape(-1, 1)]),
-            "size": _row(*matlab_kernel.shape), "pad": pad, "stride": _row(1, 1),
-            "precious": np.array([[False]]), "dilate": _row(1),
+            "size": _row(*matlab_kernel.shape),
+            "pad": pad,
+            "stride": _row(1, 1),
+            "precious": np.array([[False]]),
+            "dilate": _row(1),
             "opts": np.empty((0, 0), dtype=object),
-        }  # fmt: skip
+        }
     row_bias = bias.reshape(1, -1)
     if release == "beta16":
         parameters = {"weights": _cell([matlab_kernel, row_bias])}
@@ -429,10 +460,17 @@ def _beta16_normalization(
 
 # -- MATLAB v7.3 -------------------------------------------------------------------------
 _MATLAB_CLASSES = {
-    "float64": "double", "float32": "single", "int8": "int8", "uint8": "uint8",
-    "int16": "int16", "uint16": "uint16", "int32": "int32", "uint32": "uint32",
-    "int64": "int64", "uint64": "uint64",
-}  # fmt: skip
+    "float64": "double",
+    "float32": "single",
+    "int8": "int8",
+    "uint8": "uint8",
+    "int16": "int16",
+    "uint16": "uint16",
+    "int32": "int32",
+    "uint32": "uint32",
+    "int64": "int64",
+    "uint64": "uint64",
+}
 
 
 class _Mat73Writer:

@@ -70,8 +70,13 @@ def _executor(config: WorkerConfig) -> tuple[Executor, str]:
     """This worker's executor for ``config``, and the worker's address."""
     worker = get_worker()
     threads = config.threads or worker.state.nthreads
-    key = WorkerConfig(config.weights, threads, config.checkpoint_every,
-                       config.keep_checkpoints, config.keep_freed_memory)  # fmt: skip
+    key = WorkerConfig(
+        config.weights,
+        threads,
+        config.checkpoint_every,
+        config.keep_checkpoints,
+        config.keep_freed_memory,
+    )
     if key not in _EXECUTORS:
         _EXECUTORS[key] = Executor(
             config.weights,
@@ -216,11 +221,17 @@ class DaskEngine:
         config, resources = self._config()
         futures = {
             self.client.submit(
-                run_job_task, job, folder, config, key=_key(job.name),
-                resources=resources, retries=self.retries, pure=False,
+                run_job_task,
+                job,
+                folder,
+                config,
+                key=_key(job.name),
+                resources=resources,
+                retries=self.retries,
+                pure=False,
             ): job
             for job in jobs
-        }  # fmt: skip
+        }
         try:
             for future in as_completed(futures):
                 job = futures[future]
@@ -246,11 +257,17 @@ class DaskEngine:
         config, resources = self._config()
         futures = [
             self.client.submit(
-                run_task, *run, config, stop, key=_key("sweep"),
-                resources=resources, retries=self.retries, pure=False,
+                run_task,
+                *run,
+                config,
+                stop,
+                key=_key("sweep"),
+                resources=resources,
+                retries=self.retries,
+                pure=False,
             )
             for run in runs
-        ]  # fmt: skip
+        ]
         try:
             return list(self.client.gather(futures))
         except BaseException:

@@ -313,9 +313,10 @@ class BatchProgress:
                 total=total,
                 desc="naah batch",
                 unit="job",
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| " + count
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| "
+                + count
                 + "/{total_fmt} jobs [{elapsed}<{remaining}{postfix}]",
-            )  # fmt: skip
+            )
 
     def job_started(self, job: Job) -> None:
         self._show(job, 0)

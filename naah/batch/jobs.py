@@ -427,8 +427,10 @@ def load_job_file(path: str | os.PathLike[str]) -> Plan:
         paths = [v for v in items if isinstance(v, str)]
         if len(paths) < len(items):
             raise SettingError(f"{file}: {key} must be a path or a list of paths")
-        return [v if is_url(v) else os.path.join(folder, os.path.expanduser(v))
-                for v in paths]  # fmt: skip
+        return [
+            v if is_url(v) else os.path.join(folder, os.path.expanduser(v))
+            for v in paths
+        ]
 
     where = str(file)
     grid = data.pop("grid", {})

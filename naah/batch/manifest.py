@@ -51,8 +51,15 @@ DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 STATUSES = (DONE, FAILED, SKIPPED)
 # The summary's columns before the settings and after them.
 LEADING = ("name", "status", "content", "style")
-TRAILING = ("total", "content_loss", "style_loss", "iterations_done", "seconds",
-            "output", "error")  # fmt: skip
+TRAILING = (
+    "total",
+    "content_loss",
+    "style_loss",
+    "iterations_done",
+    "seconds",
+    "output",
+    "error",
+)
 
 
 def base_row(job: Job, status: str) -> dict[str, Any]:

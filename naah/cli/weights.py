@@ -56,10 +56,14 @@ def add_weights_parser(
         metavar="PATH",
         help=f"file or existing folder to write to (default {default_weights_path()})",
     )
-    download.add_argument("--source", choices=tuple(SOURCES), default="matconvnet",
-                          help="matconvnet: imagenet-vgg-verydeep-19.mat (535 MB); "
-                          "keras-notop: Keras' 80 MB file of the same convolutions, "
-                          "without fc6-fc8 (style transfer, not classification)")  # fmt: skip
+    download.add_argument(
+        "--source",
+        choices=tuple(SOURCES),
+        default="matconvnet",
+        help="matconvnet: imagenet-vgg-verydeep-19.mat (535 MB); "
+        "keras-notop: Keras' 80 MB file of the same convolutions, "
+        "without fc6-fc8 (style transfer, not classification)",
+    )
     download.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     download.set_defaults(handler=_download)
     info = actions.add_parser("info", parents=[common], help="describe a weights file")
@@ -80,14 +84,30 @@ def add_weights_parser(
     normalize.add_argument(
         "weights", metavar="WEIGHTS", help="the weights to normalise"
     )
-    normalize.add_argument("--images", required=True, metavar="DIR",
-                           help="folder of .jpg/.png images to measure on")  # fmt: skip
-    normalize.add_argument("--size", type=option_type(as_int, positive_int), default=224, metavar="N",
-                           help="long edge the images are resized to (default 224)")  # fmt: skip
-    normalize.add_argument("--pooling", choices=POOL_MODES, default="max",
-                           help="pooling while measuring (default %(default)s)")  # fmt: skip
-    normalize.add_argument("--verify", action="store_true",
-                           help="measure the written network again and report")  # fmt: skip
+    normalize.add_argument(
+        "--images",
+        required=True,
+        metavar="DIR",
+        help="folder of .jpg/.png images to measure on",
+    )
+    normalize.add_argument(
+        "--size",
+        type=option_type(as_int, positive_int),
+        default=224,
+        metavar="N",
+        help="long edge the images are resized to (default 224)",
+    )
+    normalize.add_argument(
+        "--pooling",
+        choices=POOL_MODES,
+        default="max",
+        help="pooling while measuring (default %(default)s)",
+    )
+    normalize.add_argument(
+        "--verify",
+        action="store_true",
+        help="measure the written network again and report",
+    )
     normalize.add_argument("-o", "--output", required=True, metavar="OUT.mat")
     normalize.set_defaults(handler=_normalize)
     fixture = actions.add_parser(
@@ -100,8 +120,13 @@ def add_weights_parser(
         "style transfers. For checking an install without the 535 MB download.",
     )
     fixture.add_argument("file", metavar="PATH", help="the .mat file to write")
-    fixture.add_argument("--seed", type=option_type(as_int, seed), default=0, metavar="N",
-                         help="seed of the random weights (default 0)")  # fmt: skip
+    fixture.add_argument(
+        "--seed",
+        type=option_type(as_int, seed),
+        default=0,
+        metavar="N",
+        help="seed of the random weights (default 0)",
+    )
     fixture.set_defaults(handler=_fixture)
     return weights
 
@@ -209,9 +234,14 @@ def _normalize(args: argparse.Namespace) -> int:
     if not images.exists():
         raise UsageError(f"--images: no folder or file at {str(images)!r}")
     report = normalize_file(
-        weights, images, output, args.size, pooling=args.pooling, verify=args.verify,
+        weights,
+        images,
+        output,
+        args.size,
+        pooling=args.pooling,
+        verify=args.verify,
         runtime=Runtime(keep_freed_memory=True),
-    )  # fmt: skip
+    )
     print(report)
     return 0
 

@@ -140,14 +140,18 @@ def compare_optimizers(
         raise ValueError(f"evaluations must be at least 1, got {evaluations}")
     given = dict(learning_rates or {})
     seeds = list(seeds)
-    points = [(method, seed, _learning_rate(pair, method, given.get(method), init,
-                                            seed))
-              for method in methods for seed in seeds]  # fmt: skip
+    points = [
+        (method, seed, _learning_rate(pair, method, given.get(method), init, seed))
+        for method in methods
+        for seed in seeds
+    ]
     results = _engine(pair, client).map_runs(
-        [_run(pair, method, rate, seed, evaluations, init)
-         for method, seed, rate in points],
+        [
+            _run(pair, method, rate, seed, evaluations, init)
+            for method, seed, rate in points
+        ],
         stop=_Budget(evaluations),
-    )  # fmt: skip
+    )
     return [
         _at_budget(method, seed, rate, evaluations, result)
         for (method, seed, rate), result in zip(points, results, strict=True)
@@ -178,8 +182,12 @@ def _run(
 ) -> Run:
     """One run of the pair, as an engine takes it."""
     content, style = pair.inputs
-    run: dict[str, Any] = {"iterations": iterations, "size": pair.size,
-                           "style_scale": pair.style_scale, "init": init}  # fmt: skip
+    run: dict[str, Any] = {
+        "iterations": iterations,
+        "size": pair.size,
+        "style_scale": pair.style_scale,
+        "init": init,
+    }
     if snapshots:
         run["snapshots"] = tuple(snapshots)
     return content, style, _settings(pair, method, rate, seed), run
@@ -225,9 +233,18 @@ def _at_budget(
     within = [r for r in result.history if r.evaluations <= budget]
     last = within[-1] if within else result.history[0]
     return OptimizerRun(
-        method, seed, rate, budget, last.evaluations, last.iteration,
-        last.total, last.content, last.style, last.time, result,
-    )  # fmt: skip
+        method,
+        seed,
+        rate,
+        budget,
+        last.evaluations,
+        last.iteration,
+        last.total,
+        last.content,
+        last.style,
+        last.time,
+        result,
+    )
 
 
 def _learning_rate(

@@ -190,9 +190,14 @@ def train_vgg19(
     side = _image_side(train, test)
     mean_pixel = train.images.mean(axis=(0, 1, 2))
     weights = random_vgg19_weights(
-        widths, fc_width, len(train.class_names), seed, image_size=side,
-        mean_pixel=mean_pixel, class_names=train.class_names,
-    )  # fmt: skip
+        widths,
+        fc_width,
+        len(train.class_names),
+        seed,
+        image_size=side,
+        mean_pixel=mean_pixel,
+        class_names=train.class_names,
+    )
     net = VGG_19(weights, dropout=dropout, seed=seed)
     step = _training_step(net, learning_rate, momentum, weight_decay, backend)
     predict = _predictor(net, backend)

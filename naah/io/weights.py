@@ -162,8 +162,11 @@ class WeightsSource:
         >>> source.identity()
         {'path': '/w/vgg.mat', 'sha256': 'ab12', 'size': 10}
         """
-        return {"path": os.path.abspath(self.path), "sha256": self._digest,
-                "size": self.size}  # fmt: skip
+        return {
+            "path": os.path.abspath(self.path),
+            "sha256": self._digest,
+            "size": self.size,
+        }
 
     @functools.cached_property
     def _digest(self) -> str | None:

@@ -207,6 +207,8 @@ def shift_gemm_rows(x, w, pad_top, pad_left, first, last, out):
         for i in range(kh):
             for j in range(kw):
                 tap = i * kw + j
+                # One line per operand (array, offset, leading dimension), then
+                # the sizes and beta, as BLAS orders them.
                 gemm(
                     taps, tap * o * c, c, False,
                     band, i * wp + j, frame,

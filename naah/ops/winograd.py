@@ -244,6 +244,8 @@ def correlate(x, u, plane, adjoint, pad_top, pad_left, rows, channels, bias, out
                 a_offset, lda = src * plane + k0, o_all
             else:
                 a_offset, lda = xi * plane + k0 * c, c
+            # One line per operand (array, offset, leading dimension), then the
+            # sizes and beta, as BLAS orders them.
             gemm(
                 u, a_offset, lda, adjoint,
                 v, xi * vplane, p,

@@ -42,8 +42,17 @@ _STATUS = {
 _BOTH_BOUNDS = 2
 # The arrays setulb reads and writes: together, L-BFGS-B's whole state.
 _STATE_ARRAYS = (
-    "x", "f", "g", "wa", "iwa", "task", "ln_task", "lsave", "isave", "dsave",
-)  # fmt: skip
+    "x",
+    "f",
+    "g",
+    "wa",
+    "iwa",
+    "task",
+    "ln_task",
+    "lsave",
+    "isave",
+    "dsave",
+)
 
 
 def _scipy_version() -> str:
@@ -179,10 +188,24 @@ class LBFGSB:
             elif task not in (_START, _NEW_X):
                 return False
             _lbfgsb.setulb(
-                s.m, a["x"], self.low, self.high, self.nbd, a["f"], a["g"],
-                s.factr, s.pgtol, a["wa"], a["iwa"], a["task"], a["lsave"],
-                a["isave"], a["dsave"], s.maxls, a["ln_task"],
-            )  # fmt: skip
+                s.m,
+                a["x"],
+                self.low,
+                self.high,
+                self.nbd,
+                a["f"],
+                a["g"],
+                s.factr,
+                s.pgtol,
+                a["wa"],
+                a["iwa"],
+                a["task"],
+                a["lsave"],
+                a["isave"],
+                a["dsave"],
+                s.maxls,
+                a["ln_task"],
+            )
             if int(a["task"][0]) == _NEW_X:
                 return True
 
