@@ -697,6 +697,19 @@ def kept_differences(
 
 
 # -- the Python API ------------------------------------------------------------------
+class SettingAttribute:
+    """A read-only attribute that is one of the settings of its object's
+    ``config`` (``transfer.pooling`` is ``transfer.config.network.pooling``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if instance is None:
+            return self
+        return instance.config.value(self.name)
+
+
 def names(scope: str) -> tuple[str, ...]:
     """The settings of ``scope`` (``transfer``: StyleTransfer's keywords; ``run``:
     its run's), in declaration order."""

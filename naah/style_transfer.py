@@ -48,7 +48,14 @@ from naah.runs import RunDiverged, RunInterrupted, StopRun, StyleResult, optimiz
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
 from naah.session import Session
-from naah.settings import DEFAULT_SIZE, INITS, Settings, document, keywords_of
+from naah.settings import (
+    DEFAULT_SIZE,
+    INITS,
+    SettingAttribute,
+    Settings,
+    document,
+    keywords_of,
+)
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -69,19 +76,6 @@ __all__ = [
 
 DEFAULT_ALPHA = Settings().loss.alpha
 DEFAULT_BETA = Settings().loss.beta
-
-
-class _Setting:
-    """A read-only attribute of :class:`StyleTransfer` that is one of its settings
-    (``transfer.pooling`` is ``transfer.config.network.pooling``)."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, transfer: StyleTransfer | None, owner: type) -> Any:
-        if transfer is None:
-            return self
-        return transfer.config.value(self.name)
 
 
 class StyleTransfer:
@@ -124,11 +118,11 @@ class StyleTransfer:
     >>> result.save("tubingen_starry.png")  # doctest: +SKIP
     """
 
-    pooling = _Setting()
-    seed = _Setting()
-    backend = _Setting()
-    color = _Setting()
-    color_match = _Setting()
+    pooling = SettingAttribute()
+    seed = SettingAttribute()
+    backend = SettingAttribute()
+    color = SettingAttribute()
+    color_match = SettingAttribute()
 
     def __init__(
         self,
@@ -272,36 +266,30 @@ class StyleTransfer:
 
         Parameters
         ----------
-        content : path, PIL image or ndarray of shape (H, W, 3)
-        style : image, list of images, or None
-            One style image; several (a list or tuple), blended by ``style_blend``;
-            or None with ``regions`` (see :meth:`prepare`).
-        regions : sequence of naah.regions.Region, optional
+        content, style, regions
+            As for :meth:`prepare`.
         snapshots : iterable of int
             Iterations at which to keep a copy of the image (0 is the start).
         callback : callable(record, image), optional
             Called after every iteration with the :class:`IterationRecord` and the
-            current (H, W, 3) float image. Raising :class:`StopRun` from it ends the
-            run there, with status ``'stopped'``.
+            current (H, W, 3) float image; raising :class:`StopRun` ends the run
+            there, with status ``'stopped'``.
         progress : bool, optional
-            Show the compile time, then a progress bar. Default: when someone is
+            Show the compile time, then a progress bar; default: when someone is
             watching (:func:`naah.progress.interactive`).
         checkpoint : path, optional
             Write a checkpoint there (:mod:`naah.checkpointing`) every
             ``checkpoint_every`` iterations and at least once a minute, at the end,
             on KeyboardInterrupt and when the divergence guard gives up;
-            :meth:`resume` continues from it.
-        checkpoint_info : mapping, optional
-            More JSON metadata for the checkpoint, under ``"info"``.
+            :meth:`resume` continues from it. ``checkpoint_info`` adds JSON to it.
         live : bool
-            Show the run in the Jupyter notebook as it goes (the image and the loss
-            curve, :class:`naah.live.JupyterView`); outside a notebook it raises
-            :class:`naah.live.NotebookRequiredError`, before any work.
+            Show the run in the Jupyter notebook as it goes
+            (:class:`naah.live.JupyterView`); outside one, an error before any work.
         **settings
             The run's settings (:mod:`naah.settings`); ``init`` may also be an
             (H, W, 3) array:
 
-        {settings}
+            {settings}
 
         Returns
         -------
@@ -310,18 +298,15 @@ class StyleTransfer:
 
         Raises
         ------
-        RunInterrupted
-            On KeyboardInterrupt: ``error.result`` holds the best image so far.
-        RunDiverged
-            When the loss stays NaN or infinite (:mod:`naah.optim`):
-            ``error.result`` holds the best image seen.
+        RunInterrupted, RunDiverged
+            On KeyboardInterrupt, or when the loss stays NaN or infinite
+            (:mod:`naah.optim`): ``error.result`` holds the best image so far.
 
         Examples
         --------
         >>> st = StyleTransfer()  # doctest: +SKIP
         >>> result = st.run("tubingen.jpg", "starry_night.jpg", iterations=300,
         ...                 checkpoint="tubingen.ckpt")  # doctest: +SKIP
-        >>> result = StyleTransfer.resume("tubingen.ckpt", iterations=600)  # doctest: +SKIP
         """
         values = keywords_of(settings, "run", "run()")
         init, start = split_init(values.pop("init", self.config.images.init))
@@ -368,28 +353,25 @@ class StyleTransfer:
         never stopped.
 
         The settings, the image size and the optimiser's whole state come from the
-        checkpoint; the weights and images are read again from their paths (or
-        those given here) and must be the ones the run used: their checksums are
-        compared before anything is compiled.
+        checkpoint; the weights and images are read again from their recorded
+        paths, or from those given (arrays given to :meth:`run` must be given
+        again), and their checksums must be the run's: they are compared before
+        anything is compiled.
 
         Parameters
         ----------
         checkpoint : path
             Written by :meth:`run` (or ``naah stylize``).
         iterations : int, optional
-            The new total (default: the run's own). A finished run can be continued
-            with a larger one. For a coarse-to-fine run: per scale (one value
-            serves every scale).
+            The new total (default: the run's own); for a coarse-to-fine run, per
+            scale (one value serves every scale).
         weights, content, style : optional
-            Where the run's inputs are now, if not at their recorded paths (arrays
-            given to :meth:`run` must be given again).
+            Where the run's inputs are now.
         save_to : path, optional
-            Where to write the checkpoints of the continued run (default
-            ``checkpoint`` itself).
-        checkpoint_info : mapping, optional
-            Updates the checkpoint's ``"info"`` metadata (see :meth:`run`).
-        checkpoint_every, snapshots, callback, progress, runtime
-            As for :meth:`run` and :class:`StyleTransfer`.
+            Where the continued run writes its checkpoints (default ``checkpoint``).
+        checkpoint_every, checkpoint_info, snapshots, callback, progress, runtime
+            As for :meth:`run` and :class:`StyleTransfer` (``checkpoint_info``
+            updates the recorded one).
 
         Returns
         -------

@@ -13,8 +13,9 @@ import pytest
 
 from naah import StyleTransfer
 from naah._version import __version__
-from naah.checkpointing import MAX_OVERHEAD, Checkpointer, read_run
+from naah.checkpointing import MAX_OVERHEAD, VERSION, Checkpointer, load_run, read_run
 from naah.io.checkpoint import CheckpointError, read_checkpoint
+from naah.io.weights import load_weights
 from naah.style_transfer import RunDiverged, RunInterrupted
 from naah.testing import write_vgg19_mat
 
@@ -258,3 +259,54 @@ def test_a_coarse_to_fine_run_interrupted_in_its_second_scale_resumes_there(
     np.testing.assert_allclose(resumed.history.column("total"),
                                whole.history.column("total"), rtol=1e-6)  # fmt: skip
     np.testing.assert_array_equal(resumed.image, whole.image)
+
+
+# -- checkpoints of the release before the settings model -----------------------------
+RELEASE = Path(__file__).resolve().parent / "data"
+RELEASE_RUNS = {
+    # tests/data/make_release_checkpoints.py wrote them with naah at git ff4d0cd.
+    "release-lbfgs.ckpt": (
+        {},
+        "starry_night.jpg",
+        {"size": 16, "iterations": 8},
+        {"iterations": 8},
+    ),
+    "release-adam-scales.ckpt": (
+        {"optimizer": "adam", "learning_rate": 5.0},
+        ["starry_night.jpg", "shipwreck.jpg"],
+        {"style_blend": (0.7, 0.3), "scales": (12, 16), "iterations": (3, 3)},
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(RELEASE_RUNS))
+def test_a_checkpoint_of_the_previous_release_resumes_with_the_same_iterates(
+    tmp_path, name
+):
+    settings, style, run_options, resume_options = RELEASE_RUNS[name]
+    styles = [IMAGES / s for s in style] if isinstance(style, list) else IMAGES / style
+    # The same values as the file that wrote the checkpoints (its header, with its
+    # date, differs): given loaded, the weights are the caller's to vouch for.
+    weights = load_weights(write_vgg19_mat(tmp_path / "vgg19.mat"))
+    ckpt = tmp_path / name
+    shutil.copy(RELEASE / name, ckpt)
+    resumed = StyleTransfer.resume(
+        ckpt, weights=weights, content=IMAGES / "tubingen.jpg", style=styles,
+        progress=False, **resume_options,
+    )  # fmt: skip
+    whole = StyleTransfer(weights, **SHALLOW, **settings).run(
+        IMAGES / "tubingen.jpg", styles, progress=False, **run_options
+    )
+    assert [(r.iteration, r.scale) for r in resumed.history] == [
+        (r.iteration, r.scale) for r in whole.history
+    ]
+    np.testing.assert_allclose(resumed.history.column("total"),
+                               whole.history.column("total"), rtol=1e-6)  # fmt: skip
+    np.testing.assert_array_equal(resumed.image, whole.image)
+    saved = load_run(ckpt)
+    assert saved.checkpoint.metadata["version"] == VERSION
+    assert saved.description.settings.loss.style_layers == {
+        "conv1_1": 0.5,
+        "conv2_1": 0.5,
+    }
