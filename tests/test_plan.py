@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from naah import plan
+from naah.checks import SettingError
 from naah.estimate import minimum_side
 from naah.io.images import resize_to_long_edge
-from naah.request import style_edge
+from naah.request import RunRequest, style_edge
+from naah.settings import Settings, flag
 
 
 # -- the smallest images the deepest layer takes ------------------------------------------
@@ -56,3 +58,62 @@ def test_the_least_style_scale_works_at_the_size():
     assert plan.least_style_scale((30, 30), 16, 32) == "0.5"
     scale = plan.least_style_scale((8, 4000), 16, 32)
     assert scale == "242.2" and style_edge(32, float(scale)) == 7750
+
+
+# -- the checks before a run ---------------------------------------------------------------
+def settings(**values):
+    return Settings.of(values)
+
+
+def test_a_content_image_too_small_names_the_size_that_would_do():
+    with pytest.raises(SettingError) as error:
+        plan.check_sizes(settings(size=8), (30, 40), [(30, 40)])
+    assert "the content image is 8x6 pixels" in str(error.value)
+    assert error.value.spelled(flag).endswith("give --size 21 or more")
+    assert str(error.value).endswith("give size 21 or more")
+
+
+def test_a_style_image_too_small_at_its_scale_names_the_least_scale():
+    with pytest.raises(SettingError) as error:
+        plan.check_sizes(settings(size=32, style_scale=0.01), (32, 32), [(30, 30)],
+                         names=["style image 'a.png'"])  # fmt: skip
+    assert error.value.spelled(flag).endswith("give --style-scale 0.5 or more")
+    assert "style image 'a.png' is 1x1 pixels" in str(error.value)
+
+
+def test_coarse_to_fine_checks_its_smallest_scale():
+    plan.check_sizes(settings(scales=(24, 64), iterations=1), (30, 40), [(30, 40)])
+    with pytest.raises(SettingError, match="give size 21 or more"):
+        plan.check_sizes(settings(scales=(8, 64), iterations=1), (30, 40), [(30, 40)])
+
+
+def test_a_run_that_would_not_fit_names_the_largest_size_that_does():
+    small = 600 << 20  # the baseline alone is about 270 MiB
+    with pytest.raises(plan.NotEnoughMemory) as error:
+        plan.check_memory(settings(size=2048), (512, 512), (512, 512), available=small)
+    message = error.value.spelled(flag)
+    assert "2048x2048 run needs about" in message and "600 MiB is available" in message
+    fits = int(message.split("that fits is ")[1].split(" ")[0])
+    assert 0 < fits < 2048
+    assert plan.check_memory(settings(size=fits), (512, 512), (512, 512),
+                             available=small) is not None  # fmt: skip
+    assert plan.check_memory(settings(size=2048), (512, 512), (512, 512),
+                             available=small, force=True) is not None  # fmt: skip
+
+
+def test_size_auto_is_the_largest_that_fits_at_most_the_contents_own():
+    budget = 1 << 30
+    edge = plan.auto_size(settings(size="auto"), (300, 400), (300, 300), budget)
+    assert 0 < edge <= 400
+    assert plan.auto_size(settings(size="auto"), (30, 40), (30, 30), budget) == 40
+    with pytest.raises(SettingError, match="give the scales themselves"):
+        plan.auto_size(settings(size="auto", scales=(64, 128), iterations=1),
+                       (30, 40), (30, 30), budget)  # fmt: skip
+
+
+def test_sized_resolves_auto_and_leaves_any_other_size():
+    content = np.zeros((30, 40, 3), np.float32)
+    request = RunRequest.of(content, content, None, settings(size="auto"))
+    assert plan.sized(request, available=1 << 30).settings.images.size == 40
+    fixed = RunRequest.of(content, content, None, settings(size=24))
+    assert plan.sized(fixed) is fixed

@@ -42,7 +42,12 @@ def fake_run(monkeypatch):
 
     def run_(self, content, style, *, iterations, callback=None, **kwargs):
         shape = load_image(content, long_edge=kwargs.get("size")).shape
-        seen.update(kwargs, content_shape=shape, loss_weights=self.loss_weights)
+        seen.update(
+            kwargs,
+            content_shape=shape,
+            loss_weights=self.loss_weights,
+            runtime=self.runtime,
+        )
         image = np.zeros(shape, np.float32)
         history = History()
         for i in range(iterations + 1):

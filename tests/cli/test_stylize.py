@@ -154,3 +154,13 @@ def test_the_help_names_snapshots_as_they_are_written():
     assert "OUT_stem.iterNNNN.EXT" in " ".join(out.split())
     assert snapshot_path(Path("d/out.png"), 5, 20).name == "out.iter0005.png"
     assert snapshot_path(Path("out.jpg"), 5, 10**5).name == "out.iter000005.jpg"
+
+
+def test_threads_and_every_setting_of_batch_are_stylize_options_too(
+    files, tmp_path, fake_run
+):
+    status, _, err = stylize(files, tmp_path / "r.png", "--threads", 1, "--bounds",
+                             "false", "--momentum", "0.5", "-q")  # fmt: skip
+    assert status == 0, err
+    assert fake_run["runtime"].threads == 1
+    assert fake_run["checkpoint_every"] == 50  # the model's default reaches the run
