@@ -15,12 +15,14 @@ from naah.io.images import load_image, save_image
 from naah.io.weights import VGGWeights, WeightsError, load_weights
 from naah.models import VGG_19
 from naah.runtime import Runtime
+from naah.settings import Settings
 from naah.style_transfer import StyleResult, StyleTransfer
 
 
 __all__ = [
     "VGG_19",
     "Runtime",
+    "Settings",
     "StyleResult",
     "StyleTransfer",
     "VGGWeights",

@@ -1,8 +1,10 @@
-"""The ``naah`` command: argument parsing and wiring of :mod:`naah`'s parts.
+"""The ``naah`` command: it parses, builds one request and calls the library.
 
-``naah stylize`` checks every option, input and output path, and that the images are
-large enough for the deepest layer used, before it loads the weights or compiles
-anything; it never writes over an input. Exit status: 0 success, 1 a failure while
+The settings' options are made from :mod:`naah.settings` (their checks are the
+library's, :mod:`naah.checks`); the command adds its own for inputs, outputs and
+watching a run. ``naah stylize`` checks every option, input and output path, and
+that the images are large enough for the deepest layer used (:mod:`naah.plan`),
+before it loads the weights or compiles anything; it never writes over an input. Exit status: 0 success, 1 a failure while
 working (unreadable weights, a failed download, the image not written…), 2 a bad
 command line (the message says which option and why; nothing is written), 130
 interrupted. Errors are one line on stderr; ``--debug`` shows the traceback of
@@ -14,10 +16,10 @@ The package, by what each module holds:
 * this module: :func:`main` (exit statuses, SIGTERM as Ctrl-C) and
   :func:`build_parser`;
 * :mod:`.common`: exit statuses, errors and messages;
-* :mod:`.arguments`: option values (the argparse types);
+* :mod:`.arguments`: values of the options that are not settings;
 * :mod:`.stylize`, :mod:`.resume`: ``naah stylize`` and ``--resume``;
-* :mod:`.images`, :mod:`.paths`, :mod:`.memory`: the checks before a run (input
-  images and their sizes, output paths, memory);
+* :mod:`.images`, :mod:`.paths`: the input images and output paths, checked before
+  a run; :mod:`.memory`: ``--dry-run``;
 * :mod:`.running`: a run, what it shows and what it writes;
 * :mod:`.weights`: ``naah weights``;
 * :mod:`naah.batch.cli`: ``naah batch`` and ``naah sheet``.
