@@ -388,7 +388,19 @@ class ContentTerm(LossTerm):
         return _setter({k: values[k] for k in self.targets}, self.targets)
 
 
-class StyleTerm(LossTerm):
+class _LayerWeighted(LossTerm):
+    """A term over layers with weights :math:`w_l` (the style terms)."""
+
+    def __init__(self, layer_weights: Mapping[str, float], weight: float) -> None:
+        super().__init__(weight)
+        self.layer_weights = dict(layer_weights)
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(self.layer_weights)
+
+
+class StyleTerm(_LayerWeighted):
     r""":math:`\mathcal{L}_{style} = \sum_l w_l E_l` (weight β), against the Gram
     matrices of one style image or the blend :math:`A^l = \sum_k w_k A^l_k` of
     several (Gatys et al. 2017): blending changes the targets, not the graph.
@@ -400,13 +412,8 @@ class StyleTerm(LossTerm):
     weight_name = "beta"
 
     def __init__(self, layer_weights: Mapping[str, float], weight: float) -> None:
-        super().__init__(weight)
-        self.layer_weights = dict(layer_weights)
+        super().__init__(layer_weights, weight)
         self.targets = {f"A_{n}": shared_array(2, f"A_{n}") for n in self.layers}
-
-    @property
-    def layers(self) -> tuple[str, ...]:
-        return tuple(self.layer_weights)
 
     def statistics(self, features: Mapping[str, TensorVariable]) -> dict[str, Any]:
         stats: dict[str, Any] = {}
@@ -460,7 +467,7 @@ class StyleTerm(LossTerm):
         return _setter(values, self.targets)
 
 
-class GuidedStyleTerm(LossTerm):
+class GuidedStyleTerm(_LayerWeighted):
     r""":math:`\sum_l w_l \sum_r \lambda_r E_{l,r}` (weight β): each region takes the
     style of its own image through guided Gram matrices (Gatys et al. 2017,
     section 4; :mod:`naah.losses`). The number of regions is fixed by the graph;
@@ -481,12 +488,11 @@ class GuidedStyleTerm(LossTerm):
         region_count: int,
         guide_mode: str = "simple",
     ) -> None:
-        super().__init__(weight)
         if not layer_weights:
             raise ValueError(
                 "regions need style layers: give style_layers, or leave regions out"
             )
-        self.layer_weights = dict(layer_weights)
+        super().__init__(layer_weights, weight)
         self.region_count = region_count
         self.guide_mode = guide_mode_of(guide_mode)
         self.shape: tuple[int, ...] | None = None
@@ -498,10 +504,6 @@ class GuidedStyleTerm(LossTerm):
             shared_scalar(1.0, f"lambda[{r}]") for r in range(region_count)
         ]
         self._targets_of: Function | None = None
-
-    @property
-    def layers(self) -> tuple[str, ...]:
-        return tuple(self.layer_weights)
 
     def statistics(self, features: Mapping[str, TensorVariable]) -> dict[str, Any]:
         stats: dict[str, Any] = {}

@@ -189,37 +189,23 @@ def write_vgg19_mat(
         ``path``.
     """
     variables = _matconvnet_variables(
-        release,
-        widths,
-        fc_width,
-        num_classes,
-        seed,
-        drop_layers,
-        drop_variables,
-        kernel_overrides,
-        bias_overrides,
-        vgg16,
-        mean_pixel,
+        release=release,
+        widths=widths,
+        fc_width=fc_width,
+        num_classes=num_classes,
+        seed=seed,
+        drop_layers=drop_layers,
+        drop_variables=drop_variables,
+        kernel_overrides=kernel_overrides,
+        bias_overrides=bias_overrides,
+        vgg16=vgg16,
+        mean_pixel=mean_pixel,
     )
     scipy.io.savemat(path, variables, do_compression=compression, oned_as="row")
     return os.fspath(path)
 
 
-def write_vgg19_mat73(
-    path: str | os.PathLike,
-    *,
-    release: str = "current",
-    widths: tuple[int, ...] = DEFAULT_WIDTHS,
-    fc_width: int = DEFAULT_FC_WIDTH,
-    num_classes: int = DEFAULT_NUM_CLASSES,
-    seed: int = 0,
-    drop_layers: Iterable[str] = (),
-    drop_variables: Iterable[str] = (),
-    kernel_overrides: Mapping[str, np.ndarray] | None = None,
-    bias_overrides: Mapping[str, np.ndarray] | None = None,
-    vgg16: bool = False,
-    mean_pixel: tuple[float, float, float] = VGG_MEAN_PIXEL,
-) -> str:
+def write_vgg19_mat73(path: str | os.PathLike, **options: Any) -> str:
     """Write the file :func:`write_vgg19_mat` writes, as MATLAB ``save -v7.3`` would.
 
     The result is HDF5 behind a 512-byte userblock starting with the MATLAB 7.3
@@ -233,19 +219,7 @@ def write_vgg19_mat73(
     str
         ``path``.
     """
-    variables = _matconvnet_variables(
-        release,
-        widths,
-        fc_width,
-        num_classes,
-        seed,
-        drop_layers,
-        drop_variables,
-        kernel_overrides,
-        bias_overrides,
-        vgg16,
-        mean_pixel,
-    )
+    variables = _matconvnet_variables(**options)
     with h5py.File(path, "w", userblock_size=MAT73_USERBLOCK) as file:
         writer = _Mat73Writer(file.create_group("#refs#"))
         for name, value in variables.items():
@@ -308,17 +282,18 @@ def write_vgg19_keras_h5(
 
 # -- MatConvNet content ------------------------------------------------------------------
 def _matconvnet_variables(
-    release: str,
-    widths: tuple[int, ...],
-    fc_width: int,
-    num_classes: int,
-    seed: int,
-    drop_layers: Iterable[str],
-    drop_variables: Iterable[str],
-    kernel_overrides: Mapping[str, np.ndarray] | None,
-    bias_overrides: Mapping[str, np.ndarray] | None,
-    vgg16: bool,
-    mean_pixel: tuple[float, float, float],
+    *,
+    release: str = "current",
+    widths: tuple[int, ...] = DEFAULT_WIDTHS,
+    fc_width: int = DEFAULT_FC_WIDTH,
+    num_classes: int = DEFAULT_NUM_CLASSES,
+    seed: int = 0,
+    drop_layers: Iterable[str] = (),
+    drop_variables: Iterable[str] = (),
+    kernel_overrides: Mapping[str, np.ndarray] | None = None,
+    bias_overrides: Mapping[str, np.ndarray] | None = None,
+    vgg16: bool = False,
+    mean_pixel: tuple[float, float, float] = VGG_MEAN_PIXEL,
 ) -> dict[str, Any]:
     """The file's variables: dicts are structs, object arrays cells, str chars."""
     if release not in RELEASES:

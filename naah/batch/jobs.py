@@ -33,7 +33,7 @@ from naah.batch.storage import is_url
 from naah.io.files import sha256_of_file
 from naah.regions import Region, region_from_text
 from naah.request import StyleInputs
-from naah.settings import INITS, Settings
+from naah.settings import INITS, Settings, jsonable
 
 #: Files a folder given as an input contributes (Pillow reads them all).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
@@ -357,15 +357,6 @@ def non_default(settings: Mapping[str, Any]) -> dict[str, Any]:
 def canonical_json(value: object) -> str:
     """JSON with sorted keys and no spaces: one text per value."""
     return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"))
-
-
-def jsonable(value: Any) -> Any:
-    """Tuples as lists, mappings with str keys: what JSON gives back."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def _stem(path: str) -> str:
