@@ -53,7 +53,7 @@ def measure(weights: Path, size: int, iterations: int, folder: Path) -> dict:
     )
     from naah.io.images import preprocess
     from naah.optim import Minimizer, OptimizerSettings
-    from naah.optim.minimize import _lbfgs_bounds
+    from naah.optim.lbfgs import lbfgs_bounds
 
     transfer, problem = _problem(weights, size)
     noise = np.random.default_rng(1).uniform(0, 255, problem.shape)
@@ -81,7 +81,7 @@ def measure(weights: Path, size: int, iterations: int, folder: Path) -> dict:
 
     # scipy's fmin_l_bfgs_b over the same number of evaluations.
     inside[0] = 0.0
-    lows, highs = _lbfgs_bounds(problem)
+    lows, highs = lbfgs_bounds(problem)
 
     def loss_and_grad(x):
         evaluation, grad = problem.evaluate(x.reshape(problem.nchw_shape))

@@ -372,7 +372,7 @@ def test_winograd_constants_are_the_kernels():
 
 
 def test_lbfgs_memory_is_the_optimizers():
-    from naah.optim.minimize import LBFGS_MEMORY
+    from naah.optim.lbfgs import LBFGS_MEMORY
 
     assert LBFGS_MEMORY == estimate.LBFGS_MEMORY
 

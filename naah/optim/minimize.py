@@ -33,11 +33,6 @@ from naah.checks import (
     unit_interval,
 )
 from naah.optim.history import History, IterationRecord
-
-# Imported from here by tests/test_estimate.py and benchmarks/bench_resume.py, which
-# predate naah.optim.lbfgs.
-from naah.optim.lbfgs import LBFGS_MEMORY as LBFGS_MEMORY
-from naah.optim.lbfgs import lbfgs_bounds as _lbfgs_bounds  # noqa: F401
 from naah.optim.registry import METHODS, OPTIMIZERS
 from naah.optim.strategy import NonFinite, Optimizer
 
