@@ -2,6 +2,8 @@
 on fixture weights at 33x40 pixels."""
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -246,3 +248,69 @@ def test_the_bar_counts_jobs_with_the_current_jobs_iterations(inputs, capsys):
     bar.close()
     shown = capsys.readouterr().err
     assert "1.0/2 jobs" in shown and "1 failed" in shown
+
+
+# -- blends and regions, end to end --------------------------------------------------
+def write_png(path, array):
+    Image.fromarray(np.asarray(array, np.uint8)).save(path)
+    return path
+
+
+def batch(naah, inputs, weights_file, out, *options):
+    """``naah batch`` of the two contents at SIZE, 2 iterations, one thread."""
+    return naah(
+        [
+            *("batch", "--content", inputs / "contents", "--out-dir", out),
+            *("--weights", weights_file, "--size", SIZE, "--iterations", 2),
+            *("--threads", 1, "-q", *options),
+        ]
+    )
+
+
+def test_naah_batch_blends_two_styles_into_one_output_per_content(
+    inputs, weights_file, tmp_path, naah
+):
+    y, x = np.mgrid[0:40, 0:48]
+    s2 = write_png(tmp_path / "s2.png", np.stack([7 * y, 4 * x, 3 * x], -1) % 256)
+    out = tmp_path / "out"
+    styles = ("--style", inputs / "styles" / "s1.png", s2)
+    status, stdout, stderr = batch(
+        naah, inputs, weights_file, out, *styles, "--style-blend", "0.7,0.3"
+    )
+    assert (status, stdout, stderr) == (0, "", "")
+    rows = Manifest(out).rows()
+    assert [r["status"] for r in rows] == [DONE, DONE]
+    assert [Path(r["content"]["path"]).name for r in rows] == ["c1.png", "c2.png"]
+    for row in rows:
+        assert row["name"].split("__")[1] == "s1+s2"
+        assert row["settings"]["style_blend"] == [0.7, 0.3]
+        assert row["iterations"] == 2
+        assert pixels(out / row["output"]).shape == (33, SIZE, 3)
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(
+        r["output"] for r in rows
+    )
+
+
+def test_naah_batch_paints_a_region_in_its_style(inputs, weights_file, tmp_path, naah):
+    mask = np.zeros((40, 48), np.uint8)
+    mask[:, :24] = 255  # the left half of the contents
+    region = f"{write_png(tmp_path / 'left.png', mask)}={inputs / 'styles' / 's1.png'}"
+    out = tmp_path / "out"
+    status, _, stderr = batch(
+        naah, inputs, weights_file, out, "--region", region, "--guide-mode", "inside"
+    )
+    assert (status, stderr) == (0, "")
+    rows = Manifest(out).rows()
+    assert [r["status"] for r in rows] == [DONE, DONE]
+    for row in rows:
+        assert row["settings"]["guide_mode"] == "inside"
+        assert row["name"].split("__")[1] == "left"
+        assert pixels(out / row["output"]).shape == (33, SIZE, 3)
+
+
+def test_naah_batch_help_lists_blends_regions_guides_threads_and_downloads(naah):
+    status, shown, _ = naah(["batch", "--help"])
+    assert status == 0
+    options = set(re.findall(r"--[a-z-]+", shown))
+    wanted = ["--style-blend", "--region", "--guide-mode", "--threads"]
+    assert {*wanted, "--download", "--no-download"} <= options

@@ -1,12 +1,16 @@
 """Batch jobs: grids, TOML job files and deterministic names (nothing compiles)."""
 
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from naah.batch import Plan, SettingError, load_job_file, parse_grid
 from naah.batch.jobs import HASH_LENGTH, find_images
 from naah.batch.settings import defaults, parse_assignment, resolve, setting_key
+from naah.regions import region_from_text
 
 
 # -- grids ---------------------------------------------------------------------------
@@ -200,3 +204,138 @@ def test_a_bad_job_file_is_a_one_line_error_naming_the_key(tmp_path, text, messa
     with pytest.raises(SettingError, match=message) as error:
         load_job_file(job_file)
     assert "\n" not in str(error.value)
+
+
+# -- blends and regions --------------------------------------------------------------
+def write_png(path, array):
+    """Save a uint8 array (H, W) or (H, W, 3) as a PNG; return its path as text."""
+    Image.fromarray(np.asarray(array, np.uint8)).save(path)
+    return str(path)
+
+
+def half_mask(path, left=True):
+    """A 48x40 greyscale mask (the contents' size), white on one half."""
+    mask = np.zeros((40, 48), np.uint8)
+    mask[:, slice(0, 24) if left else slice(24, 48)] = 255
+    return write_png(path, mask)
+
+
+@pytest.fixture
+def two_styles(inputs, tmp_path):
+    """s1.png of the inputs and a second style image, s2.png."""
+    y, x = np.mgrid[0:40, 0:48]
+    s2 = np.stack([7 * y, 255 - 4 * x, 3 * (x + y)], axis=-1).clip(0, 255)
+    return [str(inputs / "styles" / "s1.png"), write_png(tmp_path / "s2.png", s2)]
+
+
+def test_a_style_blend_makes_one_job_per_content_blending_every_style(
+    inputs, two_styles
+):
+    contents = [str(inputs / "contents")]
+    blended = Plan(contents, two_styles, base={"style_blend": (0.7, 0.3)}).jobs()
+    assert [Path(j.content).name for j in blended] == ["c1.png", "c2.png"]
+    for job in blended:
+        assert job.styles == tuple(two_styles)
+        assert job.style_input == two_styles
+        assert job.style == two_styles[0] and job.regions == ()
+        assert job.run["style_blend"] == (0.7, 0.3)
+    again = Plan(contents, two_styles, base={"style_blend": (0.7, 0.3)}).jobs()
+    assert [j.name for j in again] == [j.name for j in blended]
+    assert blended[0].name.startswith("c1__s1+s2__")
+    # Without a blend each style is a job of its own, under other names.
+    single = Plan(contents, two_styles).jobs()
+    assert len(single) == 2 * 2
+    assert all(j.styles == () and isinstance(j.style_input, str) for j in single)
+    assert not {j.name for j in single} & {j.name for j in blended}
+    other_weights = Plan(contents, two_styles, base={"style_blend": (0.5, 0.5)})
+    assert other_weights.jobs()[0].name != blended[0].name
+
+
+def test_a_style_blend_on_a_grid_axis_blends_every_style_in_each_job(
+    inputs, two_styles
+):
+    jobs = Plan(
+        [str(inputs / "contents" / "c1.png")],
+        two_styles,
+        grid={"style_blend": [(0.5, 0.5), (0.9, 0.1)]},
+    ).jobs()
+    assert [j.varied for j in jobs] == [
+        {"style_blend": (0.5, 0.5)},
+        {"style_blend": (0.9, 0.1)},
+    ]
+    assert all(j.style_input == two_styles for j in jobs)
+    assert jobs[0].name.startswith("c1__s1+s2__style_blend=0.5+0.5__")
+
+
+def test_a_style_blend_of_the_wrong_length_is_refused_when_planning(inputs, two_styles):
+    blend = Plan(
+        [str(inputs / "contents")], two_styles, base={"style_blend": (1, 2, 3)}
+    )
+    with pytest.raises(SettingError) as error:
+        blend.jobs()
+    message = str(error.value)
+    assert "\n" not in message
+    assert "style_blend has 3 weights for 2 style images" in message
+
+
+def test_a_plan_with_regions_makes_one_job_per_content_with_those_regions(
+    inputs, tmp_path
+):
+    style = str(inputs / "styles" / "s1.png")
+    mask = half_mask(tmp_path / "left.png")
+    regions = [region_from_text(f"{mask}={style}")]
+    jobs = Plan([str(inputs / "contents")], regions=regions).jobs()
+    assert [Path(j.content).name for j in jobs] == ["c1.png", "c2.png"]
+    for job in jobs:
+        assert job.regions == tuple(regions)
+        assert job.style_input is None and job.style == style
+    assert jobs[0].name.startswith("c1__left__")
+    # A mask of the same contents elsewhere is the same job; other contents are not.
+    (tmp_path / "copy").mkdir()
+    copied = region_from_text(f"{half_mask(tmp_path / 'copy' / 'left.png')}={style}")
+    same = Plan([str(inputs / "contents")], regions=[copied]).jobs()
+    assert [j.name for j in same] == [j.name for j in jobs]
+    half_mask(tmp_path / "left.png", left=False)
+    redrawn = Plan([str(inputs / "contents")], regions=regions).jobs()
+    assert [j.name.rpartition("__")[0] for j in redrawn] == [
+        j.name.rpartition("__")[0] for j in jobs
+    ]
+    assert all(r.name != j.name for r, j in zip(redrawn, jobs, strict=True))
+
+
+def test_styles_and_regions_together_are_refused(inputs, tmp_path):
+    style = str(inputs / "styles" / "s1.png")
+    region = region_from_text(f"{half_mask(tmp_path / 'm.png')}={style}")
+    with pytest.raises(SettingError, match="--style images or --region options"):
+        Plan([str(inputs / "contents")], [style], regions=[region]).jobs()
+
+
+def test_a_job_files_regions_are_relative_to_its_folder(inputs, tmp_path):
+    folder = tmp_path / "job"
+    folder.mkdir()
+    half_mask(folder / "m.png")
+    half_mask(folder / "sm.png", left=False)
+    shutil.copy(inputs / "styles" / "s1.png", folder / "s.png")
+    (folder / "jobs.toml").write_text(
+        f'content = "{inputs / "contents" / "c1.png"}"\n'
+        'region = ["m.png=s.png", "m.png=s.png:sm.png"]\n'
+    )
+    plan_ = load_job_file(folder / "jobs.toml")
+    shown = [(r.guide, r.style, r.style_guide, r.name) for r in plan_.regions]
+    assert shown == [
+        (str(folder / "m.png"), str(folder / "s.png"), None, "m"),
+        (str(folder / "m.png"), str(folder / "s.png"), str(folder / "sm.png"), "m"),
+    ]
+    (job,) = plan_.jobs()
+    assert job.regions == tuple(plan_.regions)
+
+
+def test_a_single_style_jobs_name_ignores_the_new_settings_at_their_defaults(inputs):
+    names = [j.name for j in plan(inputs, grid={"beta": [1.0, 2.0]}).jobs()]
+    explicit = plan(
+        inputs,
+        base={"style_blend": None, "guide_mode": "simple"},
+        grid={"beta": [1.0, 2.0]},
+    ).jobs()
+    assert [j.name for j in explicit] == names
+    assert all(j.styles == () for j in explicit)
