@@ -90,7 +90,10 @@ class Spelled(Exception):
         super().__init__(self.spelled())
 
     def spelled(self, spell: Callable[[str], str] = str) -> str:
-        """The message with each setting's name as ``spell`` writes it."""
+        """The message with each setting's name as ``spell`` writes it (a message
+        given whole, naming nothing, is taken as it is: braces and all)."""
+        if not self.settings and not self.values:
+            return self.template
         names = {name: spell(name) for name in self.settings}
         return self.template.format(**names, **self.values)
 

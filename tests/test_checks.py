@@ -169,3 +169,8 @@ def test_a_dict_default_is_copied_for_each_instance():
     first, second = Table(), Table()
     first.rows["b"] = 2
     assert second.rows == {"a": 1}
+
+
+def test_a_message_given_whole_keeps_its_braces():
+    message = "--content '/tmp/a{1}.png': no such file or folder"
+    assert str(SettingError(message)) == message

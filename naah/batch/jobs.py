@@ -202,7 +202,7 @@ class Plan:
         if self.regions:
             return [tuple(self.regions)]
         styles = find_images(self.styles, "style")
-        blended = any("style_blend" in p for p in [self.base, *points])
+        blended = any(p.get("style_blend") is not None for p in [self.base, *points])
         return [tuple(styles)] if blended else [(s,) for s in styles]
 
 

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from naah._version import __version__
-from naah.batch.jobs import Job, jsonable
+from naah.batch.jobs import Job, file_checksum, jsonable
 from naah.batch.storage import Folder
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -69,12 +69,37 @@ def base_row(job: Job, status: str) -> dict[str, Any]:
         "status": status,
         "content": {"path": job.content, "sha256": job.content_sha256},
         "style": {"path": job.style, "sha256": job.style_sha256},
+        **_style_inputs(job),
         "settings": jsonable(job.all_settings),
         "varied": jsonable(job.varied),
         "output": job.output_name,
         "naah_version": __version__,
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def _style_inputs(job: Job) -> dict[str, Any]:
+    """Every style image of a blend, or every region's files (``style`` names the
+    first)."""
+    if job.regions:
+        return {
+            "regions": [
+                {
+                    key: None
+                    if path is None
+                    else {"path": str(path), "sha256": file_checksum(str(path))}
+                    for key, path in (
+                        ("guide", r.guide),
+                        ("style", r.style),
+                        ("style_guide", r.style_guide),
+                    )
+                }
+                for r in job.regions
+            ]
+        }
+    if job.styles:
+        return {"styles": [{"path": s, "sha256": file_checksum(s)} for s in job.styles]}
+    return {}
 
 
 def failed_row(job: Job, error: BaseException | str, **fields: Any) -> dict[str, Any]:

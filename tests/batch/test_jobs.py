@@ -339,3 +339,34 @@ def test_a_single_style_jobs_name_ignores_the_new_settings_at_their_defaults(inp
     ).jobs()
     assert [j.name for j in explicit] == names
     assert all(j.styles == () for j in explicit)
+
+
+def test_a_style_blend_given_as_none_is_no_blend(inputs, two_styles):
+    contents = [str(inputs / "contents")]
+    given = Plan(contents, two_styles, base={"style_blend": None}).jobs()
+    assert [j.name for j in given] == [
+        j.name for j in Plan(contents, two_styles).jobs()
+    ]
+
+
+def test_the_manifest_records_every_style_of_a_blend_and_every_file_of_a_region(
+    inputs, two_styles, tmp_path
+):
+    from naah.batch.manifest import base_row
+    from naah.io.files import sha256_of_file
+
+    blended = Plan([str(inputs / "contents" / "c1.png")], two_styles,
+                   base={"style_blend": (0.7, 0.3)}).jobs()[0]  # fmt: skip
+    row = base_row(blended, "done")
+    assert [s["path"] for s in row["styles"]] == two_styles
+    assert [s["sha256"] for s in row["styles"]] == [
+        sha256_of_file(p) for p in two_styles
+    ]
+    mask = half_mask(tmp_path / "m.png")
+    region = region_from_text(f"{mask}={two_styles[1]}")
+    painted = Plan([str(inputs / "contents" / "c1.png")], regions=[region]).jobs()[0]
+    [recorded] = base_row(painted, "done")["regions"]
+    assert recorded["guide"] == {"path": mask, "sha256": sha256_of_file(mask)}
+    assert (
+        recorded["style"]["path"] == two_styles[1] and recorded["style_guide"] is None
+    )
