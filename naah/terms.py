@@ -460,11 +460,15 @@ class StyleTerm(_LayerWeighted):
         if not self.layers:
             return _nothing
         per_style = [
-            [context.targets_of(image)[key] for key in self.targets] if w > 0 else []
+            self._grams(context.targets_of(image)) if w > 0 else []
             for image, w in zip(styles, blend, strict=True)
         ]
         values = dict(zip(self.targets, _blend(per_style, blend), strict=True))
         return _setter(values, self.targets)
+
+    def _grams(self, targets: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """This term's targets, :math:`A^l` of each style layer, among an image's."""
+        return [targets[key] for key in self.targets]
 
 
 class GuidedStyleTerm(_LayerWeighted):

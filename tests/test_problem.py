@@ -709,3 +709,24 @@ def test_region_misuse_gives_clear_errors(
         one_region_problem.set_regions([ones], guide_mode="outside")
     with pytest.raises(ValueError, match="region 0: its guide has no pixel inside"):
         one_region_problem.set_regions([Region(np.zeros(CONTENT_SHAPE[:2]), style)])
+
+
+def test_retargeting_runs_the_network_once_per_image(
+    plain_problem, images, second_style
+):
+    content, style, _ = images
+    original, calls = plain_problem._targets_of, []
+
+    def counted(x):
+        calls.append(x.shape)
+        return original(x)
+
+    plain_problem._targets_of = counted
+    try:
+        plain_problem.set_images(content, [style, second_style])
+    finally:
+        plain_problem._targets_of = original
+    assert sorted(calls) == sorted(
+        preprocess(image, plain_problem.mean_pixel).shape
+        for image in (content, style, second_style)
+    )
