@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pytensor
@@ -411,35 +411,32 @@ class StyleProblem:
                 return term.targets_of(image, style_guides, self._context)
         raise ValueError("this problem was compiled without regions")
 
-    def set_loss_weights(
-        self,
-        *,
-        alpha: float | None = None,
-        beta: float | None = None,
-        tv_weight: float | None = None,
-    ) -> None:
-        """Change α, β or the total-variation weight without recompiling."""
-        changes = {
-            k: float(v)
-            for k, v in (("alpha", alpha), ("beta", beta), ("tv_weight", tv_weight))
-            if v is not None
-        }
+    def set_loss_weights(self, **weights: float | None) -> None:
+        """Change the terms' weights by name (``alpha=``, ``beta=``,
+        ``tv_weight=`` …; None leaves one as it is) without recompiling."""
+        changes = {k: float(v) for k, v in weights.items() if v is not None}
         for name, value in changes.items():
             if not value >= 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value}")
-        w = self.weights
-        weights = None
-        if w is not None:
-            weights = replace(
-                w,
-                alpha=changes.get("alpha", w.alpha),
-                beta=changes.get("beta", w.beta),
-                tv_weight=changes.get("tv_weight", w.tv_weight),
-            )
+            self.weight(name)  # a KeyError for a weight no term has, before changes
+        if self.weights is not None:
+            known: dict[str, Any] = {
+                k: v for k, v in changes.items() if hasattr(self.weights, k)
+            }
+            self.weights = replace(self.weights, **known)
         for name, value in changes.items():
             self.weight(name).set_value(np.float32(value))
             self._weight_values[name] = value
-        self.weights = weights
+
+    def use_weights(self, weights: LossWeights) -> None:
+        """Give every term its weight from ``weights`` (whose layers must be the
+        problem's), without recompiling."""
+        self.set_loss_weights(
+            **{
+                term.weight_name: getattr(weights, term.weight_name)
+                for term in self.loss_terms
+            }
+        )
 
     # -- evaluation -------------------------------------------------------------------
 

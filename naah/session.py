@@ -152,8 +152,6 @@ class Session:
             self.problems[len(used.regions)] = problem
         else:
             problem.set_images(recoloring.content, **keywords)
-            problem.set_loss_weights(
-                alpha=loss.alpha, beta=loss.beta, tv_weight=loss.tv_weight
-            )
+            problem.use_weights(loss)
         self.problem = problem
         return problem, recoloring
