@@ -80,19 +80,36 @@ from naah.regions import GUIDE_MODES
 from naah.terms import LossWeights
 
 __all__ = [
+    "ARRAY_INIT",
+    "AUTO",
+    "DEFAULT_SIZE",
     "INITS",
     "ColorSettings",
     "ComputeSettings",
     "ImageSettings",
     "NetworkSettings",
     "ScheduleSettings",
+    "SettingAttribute",
     "SettingError",
     "Settings",
     "add_options",
+    "check_value",
+    "default",
+    "describe",
+    "document",
+    "flag",
     "given",
+    "graph_key",
+    "help_text",
+    "jsonable",
     "kept_differences",
+    "keywords_of",
+    "names",
+    "option_type",
+    "parameters",
     "parse_text",
     "setting_key",
+    "specs",
 ]
 
 #: Start images by name: white noise (Gatys et al.), the content or the style image.

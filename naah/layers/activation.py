@@ -19,9 +19,10 @@ def relu(x: TensorVariable) -> TensorVariable:
 
     Examples
     --------
-    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> from naah.compile import function  # the mode naah compiles with
     >>> x = pt.vector("x")
-    >>> pytensor.function([x], relu(x))(np.array([-1.0, 2.0]))
+    >>> function([x], relu(x))(np.array([-1.0, 2.0]))
     array([0., 2.])
     """
     return _relu_op(x)
@@ -61,10 +62,11 @@ class ReLU(Layer):
 
     Examples
     --------
-    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> from naah.compile import function  # the mode naah compiles with
     >>> x = pt.tensor4("x")
     >>> y = ReLU("relu1_1")(x)
-    >>> pytensor.function([x], y)(np.array([[[[-1.0, 2.0]]]]))
+    >>> function([x], y)(np.array([[[[-1.0, 2.0]]]]))
     array([[[[0., 2.]]]])
     """
 
@@ -79,10 +81,11 @@ class Softmax(Layer):
 
     Examples
     --------
-    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> from naah.compile import function  # the mode naah compiles with
     >>> scores = pt.matrix("scores")
     >>> p = Softmax("prob")(scores)
-    >>> pytensor.function([scores], p)(np.log([[1.0, 3.0]])).round(6)
+    >>> function([scores], p)(np.log([[1.0, 3.0]])).round(6)
     array([[0.25, 0.75]])
     """
 

@@ -136,9 +136,10 @@ def relu(x: TensorLike) -> TensorVariable:
 
     Examples
     --------
-    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> from naah.compile import function  # the mode naah compiles with
     >>> x = pt.vector("x")
-    >>> pytensor.function([x], relu(x))(np.array([-1.0, 0.0, 2.0]))
+    >>> function([x], relu(x))(np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 2.])
     """
     return cast(TensorVariable, Relu()(x))

@@ -337,9 +337,10 @@ def conv2d(
 
     Examples
     --------
-    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> from naah.compile import function  # the mode naah compiles with
     >>> x = pt.tensor4("x")
-    >>> f = pytensor.function([x], conv2d(x, np.ones((1, 1, 3, 3)), pad=1))
+    >>> f = function([x], conv2d(x, np.ones((1, 1, 3, 3)), pad=1))
     >>> f(np.ones((1, 1, 4, 4)))[0, 0, 0]
     array([4., 6., 6., 4.])
     """

@@ -137,9 +137,10 @@ def gram(f: TensorLike) -> TensorVariable:
 
     Examples
     --------
-    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> from naah.compile import function  # the mode naah compiles with
     >>> f = pt.matrix("F")
-    >>> pytensor.function([f], gram(f))(np.eye(2) * 3)
+    >>> function([f], gram(f))(np.eye(2) * 3)
     array([[9., 0.],
            [0., 9.]])
     """

@@ -349,9 +349,10 @@ def pool2d(
 
     Examples
     --------
-    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> from naah.compile import function  # the mode naah compiles with
     >>> x = pt.tensor4("x")
-    >>> f = pytensor.function([x], pool2d(x, "max", window=2))
+    >>> f = function([x], pool2d(x, "max", window=2))
     >>> f(np.arange(16.0).reshape(1, 1, 4, 4))[0, 0]
     array([[ 5.,  7.],
            [13., 15.]])
