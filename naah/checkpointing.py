@@ -59,7 +59,7 @@ from naah.io.checkpoint import (
 )
 from naah.io.files import remove_stale_temporaries
 from naah.optim import History, IterationRecord, Minimizer, MinimizerState
-from naah.settings import ARRAY_INIT, INITS, Settings
+from naah.settings import ARRAY_INIT, INITS, Settings, tupled
 
 KIND = "style-transfer"
 #: The layout of the metadata this naah writes (see the module docstring).
@@ -224,7 +224,7 @@ class RunRecord:
         return cls(
             iterations=int(data["iterations"]),
             size=data["size"],
-            style_scale=tuple(scale) if isinstance(scale, list) else scale,
+            style_scale=tupled(scale),
             init=data.get("init", "noise"),
             pyramid=PyramidPosition.from_json(data),
         )
@@ -268,7 +268,7 @@ class RunDescription:
             "size": run.size,
             "style_scale": run.style_scale,
             "init": init,
-            "style_blend": _tuple_or_none(inputs.get("style_blend")),
+            "style_blend": tupled(inputs.get("style_blend")),
             "guide_mode": inputs.get("guide_mode", "simple"),
             "iterations": run.iterations
             if pyramid is None
@@ -286,10 +286,6 @@ class RunDescription:
     def with_info(self, info: Mapping[str, Any] | None) -> RunDescription:
         """This description with ``info`` added to its own."""
         return replace(self, info={**self.info, **(info or {})})
-
-
-def _tuple_or_none(value: Any) -> tuple[float, ...] | None:
-    return None if value is None else tuple(value)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ __all__ = [
     "finite_float",
     "layer_names",
     "non_negative_float",
+    "non_negative_floats",
     "non_negative_int",
     "optional",
     "positive_float",
@@ -277,20 +278,19 @@ def positive_float(value: object) -> float:
     return number
 
 
+def non_negative_floats(value: object) -> tuple[float, ...]:
+    """A sequence of finite numbers ≥ 0 (weights, one per layer or style)."""
+    if isinstance(value, str) or not isinstance(value, Sequence | np.ndarray):
+        raise ValueError(f"must be a sequence of numbers, got {value!r}")
+    return tuple(non_negative_float(v) for v in value)
+
+
 def unit_interval(value: object) -> float:
     """A number in [0, 1) (Adam's betas, a momentum)."""
     number = float(_plain_number(value, "a number in [0, 1)"))
     if not 0 <= number < 1:
         raise ValueError(f"must be in [0, 1), got {value!r}")
     return number
-
-
-def _integer(value: object, what: str) -> int:
-    number = _plain_number(value, what)
-    if isinstance(number, float):
-        if not number.is_integer():
-            raise ValueError(f"must be {what}, got {value!r}")
-    return int(number)
 
 
 def positive_int(value: object) -> int:
@@ -327,10 +327,10 @@ def boolean(value: object) -> bool:
 
 
 # -- choices and names ----------------------------------------------------------------
-def choice(options: Iterable[Any], *, what: str | None = None) -> Check:
+def choice(options: Iterable[Any]) -> Check:
     """A check that the value is one of ``options`` (None among them allowed)."""
     values = tuple(options)
-    shown = what or ", ".join("None" if v is None else str(v) for v in values)
+    shown = ", ".join("None" if v is None else str(v) for v in values)
 
     def check(value: object) -> Any:
         if value not in values or isinstance(value, bool):

@@ -34,6 +34,7 @@ __all__ = [
     "check_memory",
     "check_sizes",
     "deepest",
+    "first_edge",
     "least_long_edge",
     "least_style_scale",
     "sized",
@@ -125,6 +126,14 @@ def sized(request: RunRequest, available: int | None = None) -> RunRequest:
     return replace(request, settings=Settings.of({"size": size}, settings))
 
 
+def first_edge(settings: Settings) -> int | None:
+    """The long edge the run starts at: its first scale's, or its size (None:
+    the content's own, or auto)."""
+    scales = settings.schedule.scales
+    size = settings.images.size
+    return scales[0] if scales else size if isinstance(size, int) else None
+
+
 def largest_edge(settings: Settings) -> int | None:
     """The long edge the run reaches: its last scale's, or its size."""
     scales = settings.schedule.scales
@@ -196,12 +205,8 @@ def check_sizes(
     if not layers:
         return
     need = minimum_side(layers)
-    size = (
-        settings.schedule.scales[0]
-        if settings.schedule.scales
-        else settings.images.size
-    )
-    if not isinstance(size, int):  # the content's own size, or auto: fits by then
+    size = first_edge(settings)
+    if size is None:  # the content's own size, or auto: fits by then
         return
     needs = (
         f"smaller than the {need}x{need} that {deepest(layers)} (deepest layer used) "

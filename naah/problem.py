@@ -398,8 +398,7 @@ class StyleProblem:
         with regions: P^l only)."""
         if self._targets_of is None:
             return []
-        with self.runtime.activate(self.backend):
-            return self._targets_of(preprocess(image, self.mean_pixel))
+        return self._context.call(self._targets_of, self._context.preprocess(image))
 
     def guided_targets_of(
         self, image: np.ndarray, style_guides: Sequence[np.ndarray]

@@ -63,7 +63,7 @@ from naah.checks import (
     as_path,
     check_fields,
     choice,
-    non_negative_float,
+    non_negative_floats,
     non_negative_int,
     optional,
     positive_float,
@@ -110,6 +110,7 @@ __all__ = [
     "parse_text",
     "setting_key",
     "specs",
+    "tupled",
 ]
 
 #: Start images by name: white noise (Gatys et al.), the content or the style image.
@@ -153,12 +154,6 @@ def _style_scale(value: object) -> float | tuple[float, ...]:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return tuple(positive_float(v) for v in value)
     return positive_float(value)
-
-
-def _floats(value: object) -> tuple[float, ...]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ValueError(f"must be a sequence of numbers, got {value!r}")
-    return tuple(non_negative_float(v) for v in value)
 
 
 def _iterations(value: object) -> int | tuple[int, ...]:
@@ -258,7 +253,7 @@ class ImageSettings:
     style_blend: tuple[float, ...] | None = setting(
         None,
         scope="run",
-        check=optional(_floats),
+        check=optional(non_negative_floats),
         text=as_floats,
         metavar="W1,W2",
         shown="equal",
@@ -453,7 +448,7 @@ class Settings:
         cls, values: Mapping[str, Any], base: Settings | None = None
     ) -> Settings:
         """The inverse of :meth:`to_json` (settings it lacks keep ``base``'s)."""
-        return cls.of({k: _from_json(v) for k, v in values.items()}, base)
+        return cls.of({k: tupled(v) for k, v in values.items()}, base)
 
 
 def _group_classes() -> dict[str, type]:
@@ -527,9 +522,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _from_json(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_from_json(v) for v in value)
+def tupled(value: Any) -> Any:
+    """Lists (JSON's, TOML's) as tuples, in mappings too: the form settings take.
+
+    Examples
+    --------
+    >>> tupled({"scales": [256, 512], "layers": {"conv1_1": [1, 2]}})
+    {'scales': (256, 512), 'layers': {'conv1_1': (1, 2)}}
+    """
+    if isinstance(value, list | tuple):
+        return tuple(tupled(v) for v in value)
+    if isinstance(value, Mapping):
+        return {k: tupled(v) for k, v in value.items()}
     return value
 
 

@@ -54,6 +54,7 @@ from naah.checks import (
     check_fields,
     layer_names,
     non_negative_float,
+    non_negative_floats,
     optional,
     setting,
     style_layer_weights,
@@ -88,14 +89,6 @@ __all__ = [
 ]
 
 Commit = Callable[[], None]
-
-
-def _weights_of_layers(value: object) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str) or not isinstance(value, Sequence | np.ndarray):
-        raise ValueError(f"must be a sequence of numbers, got {value!r}")
-    return tuple(non_negative_float(v) for v in value)
 
 
 @dataclass(frozen=True)
@@ -154,7 +147,7 @@ class LossWeights:
     )
     style_weights: tuple[float, ...] | None = setting(
         None,
-        check=optional(_weights_of_layers),
+        check=optional(non_negative_floats),
         text=as_floats,
         metavar="W1,W2",
         folds_into="style_layers",

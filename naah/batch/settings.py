@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from naah.checks import SettingError, as_text
-from naah.settings import Settings, check_value, names, parse_text, specs
+from naah.settings import Settings, check_value, names, parse_text, specs, tupled
 from naah.settings import setting_key as model_key
 
 __all__ = [
@@ -75,7 +75,7 @@ def check(key: str, value: Any) -> Any:
     if isinstance(value, str) and specs()[key].text is not as_text:
         return parse_text(key, value, as_written=True)
     check_value(key, value)
-    return _as_given(value)
+    return tupled(value)
 
 
 def parse_value(key: str, text: str) -> Any:
@@ -166,11 +166,3 @@ def resolve(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         settings.values("transfer", recorded=True),
         settings.values("run", recorded=True),
     )
-
-
-def _as_given(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_as_given(v) for v in value)
-    if isinstance(value, Mapping):
-        return {k: _as_given(v) for k, v in value.items()}
-    return value

@@ -19,13 +19,19 @@ from naah.cli.paths import (
     writable,
     writable_file,
 )
-from naah.cli.running import Outputs, closing, finish, on_iteration, web_view
+from naah.cli.running import (
+    Outputs,
+    closing,
+    command_runtime,
+    finish,
+    on_iteration,
+    web_view,
+)
 from naah.cli.weights import find_weights_file
 from naah.io.checkpoint import CheckpointError
 from naah.io.images import SAVE_FORMATS
 from naah.live import chain
 from naah.progress import printer
-from naah.runtime import Runtime
 from naah.settings import Settings, flag, given, kept_differences, specs
 from naah.style_transfer import StyleResult, StyleTransfer
 
@@ -72,7 +78,7 @@ def resume(args: argparse.Namespace) -> int:
             checkpoint_info=files.info(content),
             callback=callback,
             progress=not args.quiet,
-            runtime=Runtime(threads=settings.compute.threads, keep_freed_memory=True),
+            runtime=command_runtime(settings),
         )
 
     return finish(closing(view, run), files, settings.loss, args.quiet)

@@ -48,7 +48,13 @@ from naah.cli.weights import download_weights_now, find_weights_file
 from naah.io.images import SAVE_FORMATS, long_edge_size
 from naah.io.sources import NO_DOWNLOAD_ENV
 from naah.live import chain
-from naah.plan import NotEnoughMemory, auto_size, check_memory, check_sizes
+from naah.plan import (
+    NotEnoughMemory,
+    auto_size,
+    check_memory,
+    check_sizes,
+    first_edge,
+)
 from naah.progress import printer
 from naah.regions import Region
 from naah.request import StyleInputs
@@ -366,11 +372,8 @@ def _planned(
 
 def _sized_shape(settings: Settings, shape: tuple[int, ...]) -> tuple[int, int]:
     """The content's (H, W) at the run's first size."""
-    scales = settings.schedule.scales
-    size = scales[0] if scales else settings.images.size
-    if not isinstance(size, int):
-        return shape[0], shape[1]
-    return long_edge_size(shape, size)
+    size = first_edge(settings)
+    return (shape[0], shape[1]) if size is None else long_edge_size(shape, size)
 
 
 def _normalized_defaults(
