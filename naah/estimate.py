@@ -68,6 +68,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from naah import blocks
 from naah.architecture import (
     CONV_LAYERS,
     CONV_PADDING,
@@ -421,6 +422,24 @@ def _images_and_targets(
     return elements * FLOAT32
 
 
+def _block_shape(
+    shape: tuple[int, int], tile_size: int, layers: Sequence[str]
+) -> tuple[int, int]:
+    """The largest block of an image cut into tiles of ``tile_size`` (naah.blocks):
+    the tile, rounded to the stride, with a margin on both sides; at most the
+    image."""
+    step = blocks.stride(layers)
+    tile = max(step, tile_size // step * step)
+    # A rest shorter than the stride joins the last block (naah.blocks.spans).
+    reach = tile + step - 1 + 2 * blocks.margin(layers)
+    return min(shape[0], reach), min(shape[1], reach)
+
+
+def _block_buffers(block: tuple[int, int]) -> int:
+    """A tiled evaluation's copies of one block: its pixels and its gradient."""
+    return 2 * 3 * block[0] * block[1] * FLOAT32
+
+
 def _conv_of(name: str) -> str:
     """The last convolution at or before feature layer ``name``."""
     position = _position(name)
@@ -458,6 +477,7 @@ def estimate_memory(
     content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
     style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
     threads: int | None = None,
+    tile_size: int | None = None,
 ) -> MemoryEstimate:
     """Peak resident memory of a style transfer, from the layer table alone.
 
@@ -476,6 +496,12 @@ def estimate_memory(
     threads : int, optional
         Worker threads of naah's kernels on the ``"c"`` backend (each has its own
         scratch); default: the usable cores.
+    tile_size : int, optional
+        Evaluate block by block (:mod:`naah.tiled`) with inner areas of this many
+        pixels: the evaluation's parts (activations, gradients, overhead,
+        workspaces, the target pass) are those of the largest block, margins
+        included; the images, the content targets and the optimiser's state stay
+        the whole image's.
 
     Returns
     -------
@@ -519,12 +545,17 @@ def estimate_memory(
                 f"{what} {(h, w)} is too small: the poolings before "
                 f"{FEATURE_LAYERS[deepest]} need at least {smallest} pixels a side"
             )
-    convs = _convs(size, deepest)
-    style_convs = _convs(style_size, deepest)
+    used = [*content, *style]
+    block = size if tile_size is None else _block_shape(size, tile_size, used)
+    style_block = (
+        style_size if tile_size is None else _block_shape(style_size, tile_size, used)
+    )
+    convs = _convs(block, deepest)
+    style_convs = _convs(style_block, deepest)
     workers = 1 if backend != "c" else threads or _usable_cores()
 
     activations = FLOAT32 * sum(c.elements for c in convs)
-    evaluation = FLOAT32 * _backward_peak(convs, size)
+    evaluation = FLOAT32 * _backward_peak(convs, block)
     target_pass = FLOAT32 * max(_forward_peak(convs), _forward_peak(style_convs))
     values = 3 * size[0] * size[1]
     state = _optimizer(optimizer, values)
@@ -543,7 +574,8 @@ def estimate_memory(
         "overhead": round((scale - 1) * evaluation),
         "target_pass": round(max(0.0, targets_phase - evaluation_phase)),
         "workspaces": _workspaces(convs, workers),
-        "images": _images_and_targets(convs, size, style_size, content, style),
+        "images": _images_and_targets(convs, size, style_size, content, style)
+        + (0 if tile_size is None else _block_buffers(block)),
         "optimizer": state,
     }
     return MemoryEstimate(

@@ -192,17 +192,7 @@ class StyleProblem:
         self._weight_values = _weight_values(self.loss_terms, weights)
         self.image = shared_array(4, "generated_image")
         self.compiled: dict[object, object] = {}
-        self.terms = self._loss_terms()
-        self.gradient = cast(
-            TensorVariable, pytensor.grad(self.terms["total"], self.image)
-        )
-        self._term_names = list(self.terms)
-        self._evaluate = function(
-            [],
-            [self.terms[n] for n in self._term_names] + [self.gradient],
-            backend=backend,
-        )
-        self._target_keys, self._targets_of = self._compile_targets()
+        self._compile()
         self._context = GraphContext(net, backend, runtime, self._targets_by_key)
         for term in self.loss_terms:
             term.compile(self._context)
@@ -213,6 +203,21 @@ class StyleProblem:
         )
 
     # -- the graph ---------------------------------------------------------------------
+
+    def _compile(self) -> None:
+        """The loss, its terms and gradient over the whole image, compiled; and the
+        function of an image's targets."""
+        self.terms = self._loss_terms()
+        self.gradient = cast(
+            TensorVariable, pytensor.grad(self.terms["total"], self.image)
+        )
+        self._term_names = list(self.terms)
+        self._evaluate = function(
+            [],
+            [self.terms[n] for n in self._term_names] + [self.gradient],
+            backend=self.backend,
+        )
+        self._target_keys, self._targets_of = self._compile_targets()
 
     @property
     def layers(self) -> list[str]:

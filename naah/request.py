@@ -140,6 +140,11 @@ class StyleInputs:
         """The style images, of the regions too."""
         return tuple(r.style for r in self.regions) if self.regions else self.styles
 
+    def largest_style_shape(self) -> tuple[int, int]:
+        """(H, W) of the largest style image, once loaded (:meth:`loaded`)."""
+        shapes = [np.asarray(image).shape[:2] for image in self.images]
+        return max(shapes, key=lambda shape: shape[0] * shape[1])
+
     def problem_keywords(self) -> dict[str, Any]:
         """``style``, ``blend``, ``regions`` and ``guide_mode`` as
         :class:`naah.problem.StyleProblem` takes them."""

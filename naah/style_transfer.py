@@ -78,6 +78,16 @@ DEFAULT_ALPHA = Settings().loss.alpha
 DEFAULT_BETA = Settings().loss.beta
 
 
+#: The settings :meth:`StyleTransfer.prepare` takes besides ``size``.
+PREPARE_SETTINGS = (
+    "style_scale",
+    "style_blend",
+    "guide_mode",
+    "tile_size",
+    "max_memory",
+)
+
+
 class StyleTransfer:
     """Neural style transfer (Gatys, Ecker & Bethge 2015) with VGG-19.
 
@@ -223,7 +233,11 @@ class StyleTransfer:
             Spatial control (Gatys et al. 2017, section 4): each region of the
             content image takes the style of its own image (guided Gram matrices).
         **images
-            ``style_scale``, ``style_blend`` and ``guide_mode``, as for :meth:`run`.
+            ``style_scale``, ``style_blend``, ``guide_mode``, ``tile_size`` and
+            ``max_memory``, as for :meth:`run`: with ``tile_size=N`` (or an image
+            too large for ``max_memory``) the problem is a
+            :class:`naah.tiled.TiledProblem`, the same loss and gradient evaluated
+            in blocks of N px.
 
         Returns
         -------
@@ -238,8 +252,10 @@ class StyleTransfer:
         >>> st = StyleTransfer()  # doctest: +SKIP
         >>> problem = st.prepare("tubingen.jpg", ["starry_night.jpg", "shipwreck.jpg"],
         ...                      size=256, style_blend=(0.7, 0.3))  # doctest: +SKIP
+        >>> poster = st.prepare("tubingen.jpg", "starry_night.jpg", size=4096,
+        ...                     tile_size=512)  # doctest: +SKIP
         """
-        unknown = sorted(set(images) - {"style_scale", "style_blend", "guide_mode"})
+        unknown = sorted(set(images) - set(PREPARE_SETTINGS))
         if unknown:
             raise TypeError(
                 f"prepare() got an unexpected keyword argument {unknown[0]!r}"
