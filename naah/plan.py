@@ -32,6 +32,7 @@ __all__ = [
     "NotEnoughMemory",
     "Tiling",
     "auto_size",
+    "blocks_for_workers",
     "check_memory",
     "check_sizes",
     "deepest",
@@ -207,6 +208,13 @@ def tiling(
     ]
     best = fitting[0] if fitting else step
     return Tiling(best, needed(best), budget)
+
+
+def blocks_for_workers(shape: Shape) -> int:
+    """A tile size for a run on a cluster whose image would fit whole: about
+    four blocks, so that the workers share each evaluation."""
+    half = max(shape[:2]) // 2
+    return max(TILE_STRIDE, half // TILE_STRIDE * TILE_STRIDE)
 
 
 def _tile_candidates(long_edge: int, step: int) -> list[int]:

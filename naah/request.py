@@ -246,6 +246,9 @@ class RunRequest:
         iterations).
     checkpoint_info : mapping
         The caller's metadata for the checkpoint.
+    client : distributed.Client or None
+        Spread each evaluation's blocks over a Dask cluster's workers
+        (:class:`naah.tiled.TiledProblem`).
     """
 
     content: ImageLike
@@ -257,6 +260,7 @@ class RunRequest:
     progress: bool | None = None
     checkpoint: Path | None = None
     checkpoint_info: Mapping[str, Any] = field(default_factory=dict)
+    client: Any = None
 
     @classmethod
     def of(
@@ -272,6 +276,7 @@ class RunRequest:
         progress: bool | None = None,
         checkpoint: str | os.PathLike | None = None,
         checkpoint_info: Mapping[str, Any] | None = None,
+        client: Any = None,
     ) -> RunRequest:
         """A request, its styles checked against its settings."""
         return cls(
@@ -284,6 +289,7 @@ class RunRequest:
             progress,
             None if checkpoint is None else Path(checkpoint),
             dict(checkpoint_info or {}),
+            client,
         )
 
     @property

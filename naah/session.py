@@ -11,7 +11,9 @@ transfer, every scale of a coarse-to-fine run and every resumed run reuses it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
 from naah.checkpointing import InputsRecord
@@ -20,7 +22,7 @@ from naah.io.images import ImageLike, load_image
 from naah.io.sources import ensure_weights
 from naah.io.weights import VGGWeights, load_weights
 from naah.models import VGG_19, LuminanceView
-from naah.plan import tiling
+from naah.plan import blocks_for_workers, tiling
 from naah.problem import StyleProblem
 from naah.progress import interactive
 from naah.request import StyleInputs, check_pixels
@@ -128,10 +130,13 @@ class Session:
         styles: StyleInputs,
         size: int | None,
         settings: Settings,
+        *,
+        client: Any = None,
     ) -> tuple[StyleProblem, Recoloring]:
         """The problem for these images at ``size`` (compiled on first use, then
         retargeted), with the loss weights of ``settings`` (which this session
-        must serve)."""
+        must serve), evaluated whole or in blocks as :func:`naah.plan.tiling`
+        says; with a Dask ``client``, always in blocks, on its workers."""
         if not self.serves(settings):
             raise ValueError(
                 "these settings change the compiled loss (layers, pooling, backend "
@@ -141,6 +146,8 @@ class Session:
         keywords = used.problem_keywords()
         loss = settings.loss
         plan = tiling(settings, recoloring.content.shape, used.largest_style_shape())
+        if client is not None and plan.tile_size is None:
+            plan = replace(plan, tile_size=blocks_for_workers(recoloring.content.shape))
         key = (len(used.regions), plan.tile_size is not None)
         problem = self.problems.get(key)
         if problem is None:
@@ -163,10 +170,11 @@ class Session:
                 )
             self.problems[key] = problem
         else:
-            if isinstance(problem, TiledProblem) and plan.tile_size is not None:
-                problem.tile_size = plan.tile_size
             problem.set_images(recoloring.content, **keywords)
             problem.use_weights(loss)
+        if isinstance(problem, TiledProblem) and plan.tile_size is not None:
+            problem.tile_size = plan.tile_size
+            problem.client = client
         problem.optimizer_budget = plan.optimizer_budget
         self.problem = problem
         return problem, recoloring

@@ -62,6 +62,7 @@ from naah.blocks import IMAGE, Block, layer_positions, layout
 from naah.compile import function
 from naah.models import VGG_19
 from naah.problem import Evaluation, StyleProblem
+from naah.runtime import Runtime
 from naah.terms import LossTerm, Window
 
 __all__ = ["BlockGraph", "TiledProblem", "check_tile_size"]
@@ -101,6 +102,27 @@ class _Spatial:
         rows, cols = block.cells(self.layer)
         value = self.shared.get_value(borrow=True)
         return np.ascontiguousarray(value[..., rows, cols])
+
+
+@dataclass
+class BlockFunctions:
+    """What a worker needs to evaluate blocks: the two compiled functions of
+    :class:`BlockGraph` (with the network's weights, the terms' weights and
+    targets as their values were when sent). Pickles as PyTensor's functions do."""
+
+    statistics: Function | None
+    gradient: Function
+    backend: str
+    runtime: Runtime
+
+    def run(self, kind: str, *args: Any) -> list[np.ndarray]:
+        compiled = self.statistics if kind == "statistics" else self.gradient
+        assert compiled is not None
+        # Arrays that arrive over the network may sit at unaligned addresses,
+        # which PyTensor's C code refuses.
+        aligned = [np.require(a, requirements="AC") for a in args]
+        with self.runtime.activate(self.backend):
+            return [np.asarray(v) for v in compiled(*aligned)]
 
 
 class BlockGraph:
@@ -186,6 +208,28 @@ class BlockGraph:
         self.targets = (
             compile_([block, crop], list(targets.values())) if targets else None
         )
+        self.backend = backend
+
+    def functions(self, runtime: Runtime) -> BlockFunctions:
+        """The block functions, to send to other processes, where they run with
+        ``runtime``'s threads."""
+        return BlockFunctions(self.statistics, self.gradient, self.backend, runtime)
+
+    def state(self) -> list[np.ndarray]:
+        """The values of the terms' weights and (non-spatial) targets, which the
+        functions hold: when they change, workers need the functions anew."""
+        spatial = {id(s.shared) for s in self.spatial}
+        return [
+            np.asarray(variable.get_value(borrow=True))
+            for term in self.terms
+            for variable in (
+                term.weight,
+                *term.region_weights,
+                *term.targets.values(),
+                *term.guides.values(),
+            )
+            if id(variable) not in spatial
+        ]
 
 
 def _spatial_inputs(terms: Sequence[LossTerm]) -> list[_Spatial]:
@@ -226,6 +270,12 @@ class TiledProblem(StyleProblem):
     tile_size : int
         The inner edge of a block in pixels, rounded down to a multiple of the
         deepest layer's stride (16 at conv5_1).
+    client : distributed.Client, optional
+        Spread each pass's blocks over the workers of a Dask cluster: pass 1 is a
+        map of the blocks' statistics and a reduce of their sums on a worker,
+        pass 2 a map of the blocks' gradients. Each task gets its block's pixels
+        and slices only; the compiled functions go to every worker once, and
+        again when the targets or weights change.
 
     Attributes
     ----------
@@ -253,9 +303,12 @@ class TiledProblem(StyleProblem):
         weights: Any = None,
         *,
         tile_size: int,
+        client: Any = None,
         **options: Any,
     ) -> None:
         self.tile_size = check_tile_size(tile_size)
+        self.client = client
+        self._sent: tuple[Any, list[np.ndarray]] | None = None
         super().__init__(net, content, style, weights, **options)
 
     def _compile(self) -> None:
@@ -319,14 +372,49 @@ class TiledProblem(StyleProblem):
         """Pass 1: every statistic summed over the blocks' inner positions."""
         if self.graph.statistics is None:
             return []
-        sums: list[Any] = [0] * len(self.graph.stat_keys)
-        for block in blocks:
-            values = self._call(self.graph.statistics, *self._block_inputs(x, block))
-            sums = [s + _wide(v) for s, v in zip(sums, values, strict=True)]
+        inputs = [self._block_inputs(x, block) for block in blocks]
+        if self.client is not None:
+            sums = self._on_cluster("statistics", inputs, reduce=True)[0]
+        else:
+            sums = add_up(self._call(self.graph.statistics, *args) for args in inputs)
         return [
             np.asarray(s, dtype=d)
             for s, d in zip(sums, self.graph.stat_dtypes, strict=True)
         ]
+
+    def _on_cluster(
+        self,
+        kind: str,
+        inputs: list[list[np.ndarray]],
+        *shared: Any,
+        reduce: bool = False,
+    ) -> list[list[np.ndarray]]:
+        """Run ``kind`` on every block's inputs on the client's workers (their sum,
+        computed on a worker, with ``reduce``)."""
+        client = self.client
+        functions = self._functions_on_workers()
+        extra = client.scatter([list(shared)], broadcast=True) if shared else []
+        futures = client.map(
+            _block_task,
+            [functions] * len(inputs),
+            [kind] * len(inputs),
+            inputs,
+            *[[e] * len(inputs) for e in extra],
+            pure=False,
+        )
+        if reduce:
+            return [client.submit(add_up, futures, pure=False).result()]
+        return client.gather(futures)
+
+    def _functions_on_workers(self) -> Any:
+        """The block functions, scattered to every worker; sent again only when
+        the terms' targets or weights have changed since."""
+        state = self.graph.state()
+        if self._sent is not None and _same(self._sent[1], state):
+            return self._sent[0]
+        future = self.client.scatter(self.graph.functions(self.runtime), broadcast=True)
+        self._sent = (future, [v.copy() for v in state])
+        return future
 
     def _gradients(
         self, x: np.ndarray, blocks: Sequence[Block], totals: Sequence[np.ndarray]
@@ -335,10 +423,13 @@ class TiledProblem(StyleProblem):
         grad = np.zeros_like(x)
         names = self.graph.term_names
         values = dict.fromkeys(names, 0.0)
-        for index, block in enumerate(blocks):
-            *parts, block_grad = self._call(
-                self.graph.gradient, *self._block_inputs(x, block), *totals
-            )
+        inputs = [self._block_inputs(x, block) for block in blocks]
+        if self.client is not None:
+            results = iter(self._on_cluster("gradient", inputs, *totals))
+        else:
+            results = (self._call(self.graph.gradient, *a, *totals) for a in inputs)
+        for index, (block, result) in enumerate(zip(blocks, results, strict=True)):
+            *parts, block_grad = result
             grad[(slice(None), slice(None), *block.outer)] += block_grad
             for name, value in zip(names, parts, strict=True):
                 if name in self.graph.summed:
@@ -364,6 +455,33 @@ class TiledProblem(StyleProblem):
     def _call(self, compiled: Function, *args: Any) -> list[np.ndarray]:
         with self.runtime.activate(self.backend):
             return compiled(*args)
+
+
+def _block_task(
+    functions: BlockFunctions, kind: str, inputs: list[np.ndarray], *shared: Any
+) -> list[np.ndarray]:
+    """One block's pass on a worker: ``shared`` holds the statistics' sums."""
+    extra = list(shared[0]) if shared else []
+    return functions.run(kind, *inputs, *extra)
+
+
+def add_up(per_block: Any) -> list[Any]:
+    """The blocks' statistics summed: float64 for floats, so that many blocks add
+    up without float32's rounding."""
+    sums: list[Any] | None = None
+    for values in per_block:
+        wide = [_wide(v) for v in values]
+        sums = (
+            wide if sums is None else [s + v for s, v in zip(sums, wide, strict=True)]
+        )
+    return sums or []
+
+
+def _same(old: Sequence[np.ndarray], new: Sequence[np.ndarray]) -> bool:
+    return len(old) == len(new) and all(
+        a.shape == b.shape and np.array_equal(a, b)
+        for a, b in zip(old, new, strict=True)
+    )
 
 
 def _pixels(x: np.ndarray, block: Block) -> np.ndarray:

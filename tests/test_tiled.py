@@ -205,3 +205,44 @@ def test_prepare_and_run_take_a_tile_size(weights):
     assert [r.total for r in second.history] == pytest.approx(
         [r.total for r in first.history], rel=1e-4
     )
+
+
+@pytest.mark.slow
+def test_blocks_on_a_local_dask_cluster_give_the_local_losses_exactly(nets):
+    distributed = pytest.importorskip("distributed")
+    from naah.runtime import Runtime
+
+    content, style, other, image = images(8)
+    one_thread = Runtime(threads=1)  # as each worker: the same sums, in order
+    options = dict(blend=(2, 1), tile_size=48, runtime=one_thread)
+    local = TiledProblem(
+        nets["max"], content, [style, other], WEIGHTS["all"], **options
+    )
+    expected_loss, expected_grad = local.loss_and_grad(image)
+    expected_terms, _ = local.evaluate()
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = TiledProblem(
+            nets["max"],
+            content,
+            [style, other],
+            WEIGHTS["all"],
+            client=client,
+            **options,
+        )
+        loss, grad = remote.loss_and_grad(image)
+        terms, _ = remote.evaluate()
+        sent = remote._sent[0]
+        remote.set_loss_weights(beta=2e3)  # new weights: the functions go again
+        local.set_loss_weights(beta=2e3)
+        assert remote.loss_and_grad(image)[0] == local.loss_and_grad(image)[0]
+        assert remote._sent[0] is not sent
+        worked = client.run(lambda: True)
+    assert len(worked) == 2
+    assert loss == expected_loss
+    np.testing.assert_array_equal(grad, expected_grad)
+    assert terms == expected_terms
