@@ -158,6 +158,10 @@ class StyleProblem:
     ...                       guide_mode="inside")  # doctest: +SKIP
     """
 
+    #: Bytes the optimiser's state may take, or None for no limit (set from the
+    #: run's memory budget by :class:`naah.session.Session`).
+    optimizer_budget: int | None = None
+
     def __init__(
         self,
         net: VGG_19,

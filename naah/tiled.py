@@ -120,7 +120,7 @@ class BlockFunctions:
         assert compiled is not None
         # Arrays that arrive over the network may sit at unaligned addresses,
         # which PyTensor's C code refuses.
-        aligned = [np.require(a, requirements="AC") for a in args]
+        aligned = [np.require(a, requirements=["A", "C"]) for a in args]
         with self.runtime.activate(self.backend):
             return [np.asarray(v) for v in compiled(*aligned)]
 
