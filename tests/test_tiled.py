@@ -246,3 +246,10 @@ def test_blocks_on_a_local_dask_cluster_give_the_local_losses_exactly(nets):
     assert loss == expected_loss
     np.testing.assert_array_equal(grad, expected_grad)
     assert terms == expected_terms
+
+
+def test_a_first_order_optimizer_on_blocks_is_refused_with_what_to_do(weights):
+    content, style, _, _ = images(9)
+    st = StyleTransfer(weights, optimizer="adam")
+    with pytest.raises(ValueError, match="adam optimizer needs the image evaluated"):
+        st.run(content, style, iterations=2, tile_size=32, progress=False)
