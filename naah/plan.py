@@ -24,6 +24,7 @@ from naah.estimate import (
     minimum_side,
 )
 from naah.io.images import load_image, long_edge_size
+from naah.optim.float_lbfgs import MIN_HISTORY, lbfgs_history_for
 from naah.request import RunRequest, style_edge
 from naah.settings import AUTO, TILE_STRIDE, Settings
 
@@ -165,11 +166,10 @@ class Tiling:
     budget: int
 
     @property
-    def optimizer_budget(self) -> int | None:
-        """The bytes left for the optimiser's state within the budget, or None
-        when the run needs no budget (untiled, within it)."""
-        if self.tile_size is None and self.estimate.total <= self.budget:
-            return None
+    def optimizer_budget(self) -> int:
+        """The bytes left for the optimiser's state within the budget: L-BFGS
+        keeps scipy's float64 state when it fits, else a float32 one with the
+        history that fits (:func:`naah.optim.lbfgs.lbfgs_implementation`)."""
         rest = self.estimate.total - self.estimate.breakdown["optimizer"]
         return max(0, self.budget - rest)
 
@@ -186,15 +186,17 @@ def tiling(
 
     ``tile_size`` N tiles with blocks of N px. ``"auto"`` evaluates the image
     whole when its estimate fits the budget (:func:`memory_budget`), else in the
-    largest blocks whose estimate fits; when none does, the smallest blocks
-    (:func:`check_memory` refuses such a run first).
+    largest blocks whose estimate fits, the optimiser's state included; when none
+    does, the largest blocks whose evaluation fits (what
+    :meth:`naah.StyleTransfer.prepare` needs; :func:`check_memory` refuses such a
+    run).
     """
     options = _options(settings)
     size, style_size = tuple(shape[:2]), tuple(style_shape[:2])
     budget = memory_budget(settings, available)
 
     def needed(tile: int | None) -> MemoryEstimate:
-        return estimate_memory(size, style_size, tile_size=tile, **options)  # type: ignore[arg-type]
+        return _within(budget, size, style_size, tile, options)
 
     tile = settings.compute.tile_size
     if isinstance(tile, int):
@@ -202,12 +204,43 @@ def tiling(
     whole = needed(None)
     if whole.total <= budget:
         return Tiling(None, whole, budget)
-    step = TILE_STRIDE
-    fitting = [
-        t for t in _tile_candidates(max(size), step) if needed(t).total <= budget
-    ]
-    best = fitting[0] if fitting else step
+    candidates = _tile_candidates(max(size), TILE_STRIDE)
+    fitting = [t for t in candidates if needed(t).total <= budget]
+    if not fitting:  # no run fits: blocks for an evaluation, as prepare() makes
+        fitting = [t for t in candidates if _without_optimizer(needed(t)) <= budget]
+    best = fitting[0] if fitting else TILE_STRIDE
     return Tiling(best, needed(best), budget)
+
+
+def _without_optimizer(needed: MemoryEstimate) -> int:
+    return needed.total - needed.breakdown["optimizer"]
+
+
+def _within(
+    budget: int,
+    size: tuple[int, ...],
+    style_size: tuple[int, ...],
+    tile: int | None,
+    options: dict[str, object],
+) -> MemoryEstimate:
+    """The estimate of a run evaluated whole (``tile`` None) or in blocks, with
+    the L-BFGS state it would keep in ``budget``: scipy's when the run fits with
+    it, else naah's float32 one with the longest history that fits."""
+    whole = estimate_memory(size, style_size, tile_size=tile, **options)  # type: ignore[arg-type]
+    if whole.total <= budget or options["optimizer"] != "lbfgs":
+        return whole
+    rest = whole.total - whole.breakdown["optimizer"]
+    try:
+        history = lbfgs_history_for(budget - rest, 3 * size[0] * size[1])
+    except ValueError:
+        history = MIN_HISTORY  # does not fit either way; the smallest state
+    return estimate_memory(
+        size,
+        style_size,
+        tile_size=tile,
+        lbfgs_history=history,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def blocks_for_workers(shape: Shape) -> int:

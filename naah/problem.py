@@ -143,6 +143,11 @@ class StyleProblem:
     compiled : dict
         Functions compiled over this problem's graph by the parts that drive it
         (an optimiser's step), by their key: they live as long as the problem.
+    optimizer_budget : int or None
+        Bytes the optimiser's state may take, or None (the default) for no limit;
+        :class:`naah.session.Session` sets it from the run's memory budget. With a budget, L-BFGS keeps scipy's float64 L-BFGS-B only if its state
+        fits, else it runs naah's float32 L-BFGS with the longest history that
+        fits (:func:`naah.optim.lbfgs.lbfgs_implementation`).
 
     Examples
     --------
@@ -158,8 +163,6 @@ class StyleProblem:
     ...                       guide_mode="inside")  # doctest: +SKIP
     """
 
-    #: Bytes the optimiser's state may take, or None for no limit (set from the
-    #: run's memory budget by :class:`naah.session.Session`).
     optimizer_budget: int | None = None
 
     def __init__(

@@ -161,6 +161,12 @@ def _tile_size(value: object) -> int | str:
     return size
 
 
+def _memory(value: object) -> int | None:
+    if value is None:
+        return None
+    return as_bytes(value) if isinstance(value, str) else positive_int(value)
+
+
 def _tile_size_text(text: str) -> int | str:
     return AUTO if text.strip() == AUTO else as_int(text)
 
@@ -404,14 +410,14 @@ class ComputeSettings:
     max_memory: int | None = setting(
         None,
         scope="run",
-        check=optional(positive_int),
+        check=_memory,
         text=as_bytes,
         metavar="SIZE",
         record=False,
         resume="new",
         shown="the memory available",
-        help="memory budget of the run, e.g. 6G: blocks and the optimiser's state "
-        "are sized to fit it",
+        help="memory budget of the run, e.g. 6G (bytes, or a text such as '6G' in "
+        "Python): blocks and the optimiser's state are sized to fit it",
     )
 
     def __post_init__(self) -> None:
