@@ -2,12 +2,12 @@
 peak RSS, the margins' overhead, and naah.estimate's prediction of the peak.
 
 Each case runs in a fresh ``python bench_tiles.py child`` process, so that its peak
-(``ru_maxrss``) is its own. The child builds a :class:`naah.StyleTransfer` on a
+(``VmHWM``) is its own. The child builds a :class:`naah.StyleTransfer` on a
 VGG-19 file with the real file's layout and sizes and He-scaled random weights
 (``bench_memory.write_full_size_weights``), prepares noise content and style
 images of ``size`` pixels a side (style at the same size) with ``tile_size`` and
-``max_memory``, and times ``--evaluations`` loss-and-gradient evaluations after a
-first, untimed one. The peak is the whole process's (weights, compiled graphs,
+``max_memory``, and times ``--evaluations`` loss-and-gradient evaluations (everything is
+compiled by then). The peak is the whole process's (weights, compiled graphs,
 targets and evaluations; no optimiser state: ``bench_lbfgs_state.py`` measures
 that).
 
@@ -21,6 +21,7 @@ Examples
 
     python benchmarks/bench_tiles.py --cases 1024: 1024:512 1024:256 2048:auto
     python benchmarks/bench_tiles.py --cases 4096:auto --max-memory 4G
+    python benchmarks/bench_tiles.py --cases 2048:auto --max-memory 1.5G --iterations 3
     python benchmarks/bench_tiles.py --tiny  # CI smoke run: 64 px, narrow weights
 """
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -57,11 +57,24 @@ def child(args) -> dict:
     prepared = time.perf_counter() - start
     tiled = isinstance(problem, TiledProblem)
     blocks = problem.blocks if tiled else []
-    problem.evaluate(problem.image.get_value())  # compiles nothing more; warms up
-    start = time.perf_counter()
-    for _ in range(args.evaluations):
-        problem.evaluate()
-    seconds = (time.perf_counter() - start) / args.evaluations
+    lbfgs = ""
+    if args.iterations:
+        from naah.optim.lbfgs import lbfgs_implementation
+
+        start = time.perf_counter()
+        result = transfer.run(
+            content, style, iterations=args.iterations, init="content",
+            progress=False, **options,
+        )  # fmt: skip
+        evaluations = result.history[-1].evaluations
+        seconds = (time.perf_counter() - start) / max(1, evaluations)
+        implementation, history = lbfgs_implementation(transfer.session.problem)
+        lbfgs = f"{implementation}, m={history}"
+    else:
+        start = time.perf_counter()
+        for _ in range(args.evaluations):
+            problem.evaluate()
+        seconds = (time.perf_counter() - start) / args.evaluations
     area = sum(b.shape[0] * b.shape[1] for b in blocks) if tiled else args.size**2
     return {
         "size": args.size,
@@ -70,14 +83,28 @@ def child(args) -> dict:
         "overhead": area / args.size**2,
         "seconds": seconds,
         "prepare": prepared,
-        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss": _peak_rss(),
+        "lbfgs": lbfgs,
+        "budget": None if args.whole else args.max_memory,
     }
+
+
+def _peak_rss() -> int:
+    """The process's high-water mark of resident memory (VmHWM), bytes. Not
+    ``ru_maxrss``: Linux carries that across exec, so a child would report its
+    parent's peak (the parent writes the weights file)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
 def measure(size: int, tile: str, args, weights: str) -> dict:
     command = [sys.executable, str(HERE / "bench_tiles.py"), "child"]
     command += ["--size", str(size), "--tile", tile, "--weights", weights]
     command += ["--evaluations", str(args.evaluations)]
+    command += ["--iterations", str(args.iterations)]
     if args.max_memory:
         command += ["--max-memory", args.max_memory]
     output = subprocess.run(command, cwd=HERE, capture_output=True, text=True)
@@ -86,12 +113,19 @@ def measure(size: int, tile: str, args, weights: str) -> dict:
     return json.loads(output.stdout.splitlines()[-1])
 
 
-def estimate_for(result: dict) -> int:
-    from naah.estimate import estimate_memory
+def estimate_for(result: dict, iterations: int) -> int:
+    """naah.plan's estimate of the child's case (without the optimiser's state
+    when the child only evaluates)."""
+    from naah.plan import tiling
+    from naah.settings import Settings
 
     shape = (result["size"], result["size"])
-    # No optimiser in the child: the estimate without its state.
-    estimate = estimate_memory(shape, shape, tile_size=result["tile"])
+    settings = Settings.of(
+        {"tile_size": result["tile"] or "auto", "max_memory": result["budget"]}
+    )
+    estimate = tiling(settings, shape, shape).estimate
+    if iterations:
+        return estimate.total
     return estimate.total - estimate.breakdown["optimizer"]
 
 
@@ -116,7 +150,7 @@ def run(args) -> str:
             size, _, tile = case.partition(":")
             print(f"measuring {case} …", file=sys.stderr, flush=True)
             result = measure(int(size), tile or "auto", args, weights)
-            estimate = estimate_for(result)
+            estimate = estimate_for(result, args.iterations)
             rows.append(
                 [
                     f"{size}²",
@@ -127,10 +161,12 @@ def run(args) -> str:
                     format_bytes(result["peak_rss"]),
                     format_bytes(estimate),
                     f"{100 * (estimate / result['peak_rss'] - 1):+.0f} %",
+                    format_bytes(result["budget"]) if result["budget"] else "-",
+                    result["lbfgs"] or "-",
                 ]
             )
     header = ["image", "tile", "blocks", "area with margins", "s/evaluation",
-              "peak RSS", "estimate", "error"]  # fmt: skip
+              "peak RSS", "estimate", "error", "budget", "L-BFGS"]  # fmt: skip
     return markdown(header, rows)
 
 
@@ -143,6 +179,7 @@ def parse_args(argv=None):
     kid.add_argument("--weights", required=True)
     kid.add_argument("--evaluations", type=int, default=2)
     kid.add_argument("--max-memory")
+    kid.add_argument("--iterations", type=int, default=0)
     parser.add_argument(
         "--cases",
         nargs="+",
@@ -151,6 +188,13 @@ def parse_args(argv=None):
     )
     parser.add_argument("--evaluations", type=int, default=2)
     parser.add_argument("--max-memory", help="e.g. 4G (default: the memory available)")
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=0,
+        help="run L-BFGS this many iterations (the optimiser's state counts) "
+        "instead of timing bare evaluations",
+    )
     parser.add_argument("--tiny", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "child":
@@ -163,7 +207,8 @@ def parse_args(argv=None):
             if args.tile == "auto"
             else int(args.tile)
         )
-        if args.tile is None:
+        args.whole = args.tile is None
+        if args.whole:
             args.tile = "auto"
             args.max_memory = args.max_memory or "1000G"  # whole: never tiled
         args.max_memory = as_bytes(args.max_memory) if args.max_memory else None

@@ -423,6 +423,24 @@ def as_bytes(text: str) -> int:
     return int(number * BYTE_UNITS[unit])
 
 
+def as_dask_address(text: str) -> str:
+    """A Dask cluster: ``local:N`` (N worker processes here) or a scheduler's
+    address (``tcp://HOST:PORT``).
+
+    Examples
+    --------
+    >>> as_dask_address("local:2"), as_dask_address("tcp://10.0.0.1:8786")
+    ('local:2', 'tcp://10.0.0.1:8786')
+    """
+    kind, _, rest = text.partition(":")
+    if (kind == "local" and rest.isdigit() and int(rest) > 0) or "://" in text:
+        return text
+    raise ValueError(
+        "give local:N (N worker processes here) or a scheduler address like "
+        f"tcp://HOST:8786, got {text!r}"
+    )
+
+
 def as_float(text: str) -> float:
     """A number (``1e3``, ``0.5``)."""
     try:

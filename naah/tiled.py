@@ -12,10 +12,13 @@ Pass 1, statistics
     :math:`G^l_r` and masses, the positions :math:`M_l`) are taken over the block's
     inner positions and summed over the blocks: the whole image's statistics.
 Pass 2, gradients
-    Each block is evaluated again with those global statistics standing in for its
-    own, :math:`S + (S_b - \mathrm{stop}(S_b))`: the value is the whole image's, and
-    the gradient of the block's pixels is the derivative of the loss through the
-    block's inner features alone. Terms without statistics (content, total
+    Each block is evaluated again: the terms with statistics take their value
+    from the global statistics :math:`S`, and the gradient of the block's pixels
+    is the derivative of the loss through the block's inner features alone, by
+    the chain rule through the block's own statistics :math:`S_b` (the
+    statistics are sums, so :math:`\partial S / \partial S_b` is the identity):
+    :math:`\partial \mathcal{L} / \partial S` evaluated at :math:`S`, pulled back
+    through :math:`S_b`. Terms without statistics (content, total
     variation) add their block's share of the loss. The gradients of the blocks,
     margins included, are added into the image's gradient; since every feature of
     the image is the inner feature of exactly one block, the sum is the whole
@@ -55,7 +58,6 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.compile import Function
-from pytensor.gradient import zero_grad
 from pytensor.tensor.variable import TensorVariable
 
 from naah.blocks import IMAGE, Block, layer_positions, layout
@@ -175,25 +177,27 @@ class BlockGraph:
         ]
         self.stat_dtypes = [v.dtype for v in stat_values]
 
-        standing_in: list[dict[str, Any]] = [{} for _ in self.terms]
-        for (i, k), own, total in zip(self.stat_keys, stat_values, totals, strict=True):
-            standing_in[i][k] = _standing_in(own, total)
+        given: list[dict[str, Any]] = [{} for _ in self.terms]
+        for (i, k), total in zip(self.stat_keys, totals, strict=True):
+            given[i][k] = total
         self.local = [not stats for stats in per_term]
 
-        total_loss = pt.constant(np.float32(0))
+        local_loss = global_loss = pt.constant(np.float32(0))
         outputs: dict[str, TensorVariable] = {}
         #: The values that are sums over the blocks (the others, every block gives
         #: whole).
         self.summed: set[str] = set()
-        for term, stats, local in zip(self.terms, standing_in, self.local, strict=True):
+        for term, stats, local in zip(self.terms, given, self.local, strict=True):
             value, parts = term.window_value(block, features, stats, window)
-            total_loss = total_loss + term.weight * value
             named = {term.name: value, **{f"E_{n}": e for n, e in parts.items()}}
             outputs.update(named)
             if local:
+                local_loss = local_loss + term.weight * value
                 self.summed.update(named)
+            else:
+                global_loss = global_loss + term.weight * value
         self.term_names = list(outputs)
-        grad = pytensor.grad(total_loss, block)
+        grad = _block_gradient(block, local_loss, global_loss, stat_values, totals)
         self.gradient = compile_([*inputs, *totals], [*outputs.values(), grad])
 
         targets = {
@@ -252,11 +256,36 @@ def _compiler(backend: str, givens: Mapping[Any, Any]) -> Callable[..., Function
     return compile_
 
 
-def _standing_in(own: TensorVariable, total: TensorVariable) -> TensorVariable:
-    """The whole image's statistic in value, the block's in gradient."""
-    if own.dtype.startswith("int"):
-        return total
-    return total + (own - zero_grad(own))
+def _block_gradient(
+    block: TensorVariable,
+    local_loss: TensorVariable,
+    global_loss: TensorVariable,
+    own: Sequence[TensorVariable],
+    totals: Sequence[TensorVariable],
+) -> TensorVariable:
+    """The derivative of the loss through this block's inner features: of the
+    terms that are sums over positions directly, and of the others through the
+    block's statistics, whose gradient is the loss's gradient with respect to
+    the whole image's (the chain rule, as the statistics are sums)."""
+    floats = [(s, t) for s, t in zip(own, totals, strict=True) if s.dtype[0] == "f"]
+    upstream = (
+        pytensor.grad(
+            global_loss,
+            [t for _, t in floats],
+            disconnected_inputs="ignore",
+            return_disconnected="zero",
+        )
+        if floats
+        else []
+    )
+    known = dict(zip((s for s, _ in floats), upstream, strict=True))
+    return pytensor.grad(
+        local_loss,
+        block,
+        known_grads=known,
+        disconnected_inputs="ignore",
+        return_disconnected="zero",
+    )
 
 
 class TiledProblem(StyleProblem):

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from naah.checks import as_int, non_negative_int, positive_int
+from naah.checks import as_dask_address, as_int, non_negative_int, positive_int
 from naah.regions import region_from_text
 from naah.settings import option_type
 
-__all__ = ["count", "port", "positive_count", "region_spec"]
+__all__ = ["count", "dask_address", "port", "positive_count", "region_spec"]
 
 
 def _port(value: int) -> int:
@@ -26,3 +26,5 @@ port = option_type(as_int, _port, name="port")
 
 #: ``--region MASK=STYLE[:STYLE_MASK]``: a Region of the files.
 region_spec = option_type(region_from_text, name="region")
+#: ``--dask local:N|tcp://HOST:PORT``: a Dask cluster to run on.
+dask_address = option_type(as_dask_address, name="Dask address")

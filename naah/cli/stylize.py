@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from naah.checks import SettingError
-from naah.cli.arguments import count, port, positive_count, region_spec
+from naah.cli.arguments import (
+    count,
+    dask_address,
+    port,
+    positive_count,
+    region_spec,
+)
 from naah.cli.common import PROG, CommandError, UsageError, spelled, usage_error
 from naah.cli.images import (
     check_regions,
@@ -162,6 +168,7 @@ def add_stylize_parser(
     )
     watch.add_argument(
         "--dask",
+        type=dask_address,
         metavar="local:N|tcp://HOST:PORT",
         help="evaluate the image's blocks on Dask: N local worker processes, or a "
         "scheduler (needs naah[dask]; see docs/tiles.md)",

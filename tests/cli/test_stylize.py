@@ -164,3 +164,34 @@ def test_threads_and_every_setting_of_batch_are_stylize_options_too(
     assert status == 0, err
     assert fake_run["runtime"].threads == 1
     assert fake_run["checkpoint_every"] == 50  # the model's default reaches the run
+
+
+# -- tiled -------------------------------------------------------------------------------
+def test_tile_size_runs_in_blocks_and_writes_the_result(files, tmp_path):
+    output = tmp_path / "tiled.png"
+    status, _, err = stylize(files, output, "--tile-size", 16)
+    assert status == 0, err
+    assert Image.open(output).size == (24, 32)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--tile-size", "8"], "--tile-size: must be auto or at least 16 pixels"),
+        (["--max-memory", "lots"], "--max-memory: must be a memory size such as 6G"),
+        (["--dask", "somewhere"], "give local:N"),
+    ],
+)
+def test_bad_tiling_options_are_usage_errors(files, tmp_path, option, message):
+    status, _, err = stylize(files, tmp_path / "x.png", *option)
+    assert status == 2 and message in err, err
+
+
+@pytest.mark.slow
+def test_dask_evaluates_the_blocks_on_local_workers(files, tmp_path):
+    pytest.importorskip("distributed")
+    output = tmp_path / "dask.png"
+    status, _, err = stylize(files, output, "--dask", "local:2", "--tile-size", 16)
+    assert status == 0, err
+    assert "blocks on Dask, 2 workers" in err
+    assert Image.open(output).size == (24, 32)
