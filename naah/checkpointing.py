@@ -3,8 +3,10 @@
 The file format is :mod:`naah.io.checkpoint` (a zip of ``.npy`` arrays and JSON).
 A style-transfer checkpoint's arrays are the :class:`naah.optim.MinimizerState`'s:
 the current iterate ``image`` and the ``best_image`` (both preprocessed, (1, 3, H,
-W)), and the optimiser's own (``lbfgs.*``, L-BFGS-B's workspace and line search;
-``first_order.*``, the first-order methods' state). Its metadata (JSON) is a
+W)), and the optimiser's own (``lbfgs.*``, L-BFGS-B's workspace and line search,
+or naah's float32 L-BFGS's when the problem's memory budget is too small for
+L-BFGS-B's: a checkpoint shrinks with that state; ``first_order.*``, the
+first-order methods' state). Its metadata (JSON) is a
 :class:`RunDescription`, which does not change during the run, and what does:
 
 ``version``

@@ -400,6 +400,32 @@ def as_int(text: str) -> int:
         raise ValueError(f"must be an integer, got {text!r}") from None
 
 
+#: Units of a memory size: powers of 1024, as ``free -h`` and ``prlimit`` read them.
+BYTE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def as_bytes(text: str) -> int:
+    """A memory size: bytes, or a number with K, M, G or T (powers of 1024; a
+    trailing ``B`` or ``iB`` is allowed).
+
+    Examples
+    --------
+    >>> as_bytes("6G"), as_bytes("1.5GiB"), as_bytes("512M"), as_bytes("4096")
+    (6442450944, 1610612736, 536870912, 4096)
+    """
+    cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = cleaned[-1:] if cleaned[-1:] in BYTE_UNITS else ""
+    try:
+        number = float(cleaned.removesuffix(unit)) if cleaned else -1.0
+    except ValueError:
+        number = -1.0
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(
+            f"must be a memory size such as 6G, 1.5G or 512M, got {text!r}"
+        )
+    return int(number * BYTE_UNITS[unit])
+
+
 def as_float(text: str) -> float:
     """A number (``1e3``, ``0.5``)."""
     try:

@@ -42,8 +42,11 @@ The parts of the estimate (bytes, the keys of :attr:`MemoryEstimate.breakdown`):
 ``optimizer``
     L-BFGS-B: scipy's float64 workspace ``wa`` of ``2mn + 5n + 11m² + 8m`` values
     (m = 10 corrections, n = 3HW values), its integer workspace, the iterate,
-    gradient and bounds; Adam: its two moments; momentum: its velocity; those two
-    and gradient descent, a copy of the image.
+    gradient and bounds; with ``lbfgs_history=m``, naah's float32 L-BFGS instead
+    (what a run with a memory budget for its optimiser uses when L-BFGS-B's state
+    does not fit: :func:`naah.optim.lbfgs.lbfgs_implementation`), ``(2m + 3)n``
+    float32 values (:func:`lbfgs_state`); Adam: its two moments; momentum: its
+    velocity; those two and gradient descent, a copy of the image.
 
 Checkpoints (``naah stylize`` writes them by default) add nothing: a write copies
 the optimiser's state between two evaluations, into the memory their arrays
@@ -68,6 +71,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from naah import blocks
 from naah.architecture import (
     CONV_LAYERS,
     CONV_PADDING,
@@ -142,6 +146,11 @@ LBFGS_MEMORY = 10
 # L-BFGS's peak minus Adam's was 893 and 838 bytes per pixel at 256 and 512; this
 # and scipy's workspace give 792, Adam's moments 36.)
 LBFGS_BYTES_PER_VALUE = 4 * FLOAT64 + INT32 + 3 * INT32 + 2 * FLOAT64
+# naah's float32 L-BFGS (naah.optim.float_lbfgs.VECTORS; tests/test_estimate.py
+# checks the two agree): besides its m pairs (s, y), float32 vectors of n values for
+# the iterate, its gradient and the search direction. The bounds are per channel
+# and the gradient is the problem's own: nothing more per value.
+FLOAT_LBFGS_VECTORS = 3
 # Adam's two moments (float32, the image's shape; naah.optim.updates.adam), the
 # momentum update's velocity (one float32 array, naah.optim.updates.momentum) and,
 # for Adam, momentum and GD, the copy of the image each step records (Minimizer):
@@ -384,11 +393,27 @@ def _weights(convs: Sequence[_Conv]) -> int:
     return total * FLOAT32
 
 
-def _optimizer(optimizer: str, values: int) -> int:
+def _optimizer(optimizer: str, values: int, lbfgs_history: int | None) -> int:
     """Bytes of the optimiser's state for ``values`` optimised values."""
     if optimizer == "lbfgs":
-        return lbfgs_workspace(values) + LBFGS_BYTES_PER_VALUE * values
+        return lbfgs_state(values, lbfgs_history)
     return STATE_BYTES_PER_VALUE[optimizer] * values
+
+
+def lbfgs_state(n: int, history: int | None = None) -> int:
+    """Bytes of L-BFGS's state for n values: scipy's L-BFGS-B (``history`` None:
+    its float64 workspace for m = 10, the iterate, gradient and bounds), or naah's
+    float32 L-BFGS with ``history`` pairs (``(2 history + 3) n`` float32).
+
+    Examples
+    --------
+    >>> n = 3 * 2048 * 1536
+    >>> round(lbfgs_state(n) / 2**30, 2), round(lbfgs_state(n, 4) / 2**30, 2)
+    (2.32, 0.39)
+    """
+    if history is None:
+        return lbfgs_workspace(n) + LBFGS_BYTES_PER_VALUE * n
+    return FLOAT32 * (2 * history + FLOAT_LBFGS_VECTORS) * n
 
 
 def lbfgs_workspace(n: int, m: int = LBFGS_MEMORY) -> int:
@@ -419,6 +444,24 @@ def _images_and_targets(
         conv = name if name in channels else _conv_of(name)
         elements += 2 * channels[conv] ** 2
     return elements * FLOAT32
+
+
+def _block_shape(
+    shape: tuple[int, int], tile_size: int, layers: Sequence[str]
+) -> tuple[int, int]:
+    """The largest block of an image cut into tiles of ``tile_size`` (naah.blocks):
+    the tile, rounded to the stride, with a margin on both sides; at most the
+    image."""
+    step = blocks.stride(layers)
+    tile = max(step, tile_size // step * step)
+    # A rest shorter than the stride joins the last block (naah.blocks.spans).
+    reach = tile + step - 1 + 2 * blocks.margin(layers)
+    return min(shape[0], reach), min(shape[1], reach)
+
+
+def _block_buffers(block: tuple[int, int]) -> int:
+    """A tiled evaluation's copies of one block: its pixels and its gradient."""
+    return 2 * 3 * block[0] * block[1] * FLOAT32
 
 
 def _conv_of(name: str) -> str:
@@ -458,6 +501,8 @@ def estimate_memory(
     content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
     style_layers: Sequence[str] | Mapping[str, float] = DEFAULT_STYLE_LAYERS,
     threads: int | None = None,
+    tile_size: int | None = None,
+    lbfgs_history: int | None = None,
 ) -> MemoryEstimate:
     """Peak resident memory of a style transfer, from the layer table alone.
 
@@ -476,6 +521,17 @@ def estimate_memory(
     threads : int, optional
         Worker threads of naah's kernels on the ``"c"`` backend (each has its own
         scratch); default: the usable cores.
+    tile_size : int, optional
+        Evaluate block by block (:mod:`naah.tiled`) with inner areas of this many
+        pixels: the evaluation's parts (activations, gradients, overhead,
+        workspaces, the target pass) are those of the largest block, margins
+        included; the images, the content targets and the optimiser's state stay
+        the whole image's.
+    lbfgs_history : int, optional
+        For ``optimizer='lbfgs'``: count naah's float32 L-BFGS with this many
+        pairs (m) instead of scipy's float64 L-BFGS-B, as a run whose optimiser
+        has a memory budget too small for L-BFGS-B uses
+        (:func:`naah.optim.float_lbfgs.lbfgs_history_for` gives m for a budget).
 
     Returns
     -------
@@ -484,8 +540,9 @@ def estimate_memory(
     Raises
     ------
     ValueError
-        For an unknown backend, optimiser or layer, or a shape that is not two
-        positive ints.
+        For an unknown backend, optimiser or layer, a shape that is not two
+        positive ints, or an ``lbfgs_history`` that is not a positive int or is
+        given for another optimiser.
 
     Examples
     --------
@@ -496,6 +553,9 @@ def estimate_memory(
     ...                           style_layers=["conv1_1", "conv2_1"])
     >>> shallow.total < estimate_memory((512, 512)).total
     True
+    >>> float32 = estimate_memory((2048, 1536), lbfgs_history=4)
+    >>> float32.breakdown["optimizer"] == 4 * (2 * 4 + 3) * 3 * 2048 * 1536
+    True
     """
     if backend not in BACKENDS:
         raise ValueError(
@@ -505,6 +565,20 @@ def estimate_memory(
         raise ValueError(
             f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
         )
+    if lbfgs_history is not None:
+        if optimizer != "lbfgs":
+            raise ValueError(
+                f"lbfgs_history is L-BFGS's memory; optimizer {optimizer!r} has none"
+            )
+        if (
+            not isinstance(lbfgs_history, int)
+            or isinstance(lbfgs_history, bool)
+            or lbfgs_history < 1
+        ):
+            raise ValueError(
+                f"lbfgs_history must be a positive int (pairs kept), got "
+                f"{lbfgs_history!r}"
+            )
     size = _as_shape(shape, "shape")
     style_size = size if style_shape is None else _as_shape(style_shape, "style_shape")
     content = _layer_names(content_layers, "content_layers")
@@ -519,15 +593,20 @@ def estimate_memory(
                 f"{what} {(h, w)} is too small: the poolings before "
                 f"{FEATURE_LAYERS[deepest]} need at least {smallest} pixels a side"
             )
-    convs = _convs(size, deepest)
-    style_convs = _convs(style_size, deepest)
+    used = [*content, *style]
+    block = size if tile_size is None else _block_shape(size, tile_size, used)
+    style_block = (
+        style_size if tile_size is None else _block_shape(style_size, tile_size, used)
+    )
+    convs = _convs(block, deepest)
+    style_convs = _convs(style_block, deepest)
     workers = 1 if backend != "c" else threads or _usable_cores()
 
     activations = FLOAT32 * sum(c.elements for c in convs)
-    evaluation = FLOAT32 * _backward_peak(convs, size)
+    evaluation = FLOAT32 * _backward_peak(convs, block)
     target_pass = FLOAT32 * max(_forward_peak(convs), _forward_peak(style_convs))
     values = 3 * size[0] * size[1]
-    state = _optimizer(optimizer, values)
+    state = _optimizer(optimizer, values, lbfgs_history)
     scale = EVALUATION_FACTOR[backend] * (1 + ALLOCATOR_OVERHEAD)
     # The targets' forward passes end before the optimiser allocates its state,
     # and their freed memory is reused: the larger phase sets the peak.
@@ -543,7 +622,8 @@ def estimate_memory(
         "overhead": round((scale - 1) * evaluation),
         "target_pass": round(max(0.0, targets_phase - evaluation_phase)),
         "workspaces": _workspaces(convs, workers),
-        "images": _images_and_targets(convs, size, style_size, content, style),
+        "images": _images_and_targets(convs, size, style_size, content, style)
+        + (0 if tile_size is None else _block_buffers(block)),
         "optimizer": state,
     }
     return MemoryEstimate(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from naah import estimate
 from naah.architecture import FEATURE_LAYERS
@@ -24,20 +24,25 @@ from naah.estimate import (
     minimum_side,
 )
 from naah.io.images import load_image, long_edge_size
+from naah.optim.float_lbfgs import MIN_HISTORY, lbfgs_history_for
 from naah.request import RunRequest, style_edge
-from naah.settings import AUTO, Settings
+from naah.settings import AUTO, TILE_STRIDE, Settings
 
 __all__ = [
     "MEMORY_MARGIN",
     "NotEnoughMemory",
+    "Tiling",
     "auto_size",
+    "blocks_for_workers",
     "check_memory",
     "check_sizes",
     "deepest",
     "first_edge",
     "least_long_edge",
     "least_style_scale",
+    "memory_budget",
     "sized",
+    "tiling",
 ]
 
 # The estimate is within about ±10 % of the measured peak (docs/performance.md):
@@ -141,6 +146,121 @@ def largest_edge(settings: Settings) -> int | None:
     return scales[-1] if scales else size if isinstance(size, int) else None
 
 
+def memory_budget(settings: Settings, available: int | None = None) -> int:
+    """The bytes a run may use: ``max_memory``, or :data:`MEMORY_MARGIN` of the
+    memory available (``available``, default :func:`naah.estimate.available_memory`)."""
+    given = settings.compute.max_memory
+    if given is not None:
+        return given
+    free = estimate.available_memory() if available is None else available
+    return int(free * MEMORY_MARGIN)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """How a run at one size is evaluated: ``tile_size`` None for whole, and the
+    memory estimate of that choice."""
+
+    tile_size: int | None
+    estimate: MemoryEstimate
+    budget: int
+
+    @property
+    def optimizer_budget(self) -> int:
+        """The bytes left for the optimiser's state within the budget: L-BFGS
+        keeps scipy's float64 state when it fits, else a float32 one with the
+        history that fits (:func:`naah.optim.lbfgs.lbfgs_implementation`)."""
+        rest = self.estimate.total - self.estimate.breakdown["optimizer"]
+        return max(0, self.budget - rest)
+
+
+def tiling(
+    settings: Settings,
+    shape: Shape,
+    style_shape: Shape,
+    *,
+    available: int | None = None,
+) -> Tiling:
+    """Whether, and in which blocks, a run with images of ``shape`` and
+    ``style_shape`` (H, W) is evaluated (:mod:`naah.tiled`).
+
+    ``tile_size`` N tiles with blocks of N px. ``"auto"`` evaluates the image
+    whole when its estimate fits the budget (:func:`memory_budget`), else in the
+    largest blocks whose estimate fits, the optimiser's state included; when none
+    does, the largest blocks whose evaluation fits (what
+    :meth:`naah.StyleTransfer.prepare` needs; :func:`check_memory` refuses such a
+    run).
+    """
+    options = _options(settings)
+    size, style_size = tuple(shape[:2]), tuple(style_shape[:2])
+    budget = memory_budget(settings, available)
+
+    def needed(tile: int | None) -> MemoryEstimate:
+        return _within(budget, size, style_size, tile, options)
+
+    tile = settings.compute.tile_size
+    if isinstance(tile, int):
+        return Tiling(tile, needed(tile), budget)
+    whole = needed(None)
+    if whole.total <= budget:
+        return Tiling(None, whole, budget)
+    candidates = _tile_candidates(max(size), TILE_STRIDE)
+    fitting = [t for t in candidates if needed(t).total <= budget]
+    if not fitting:  # no run fits: blocks for an evaluation, as prepare() makes
+        fitting = [t for t in candidates if _without_optimizer(needed(t)) <= budget]
+    best = fitting[0] if fitting else TILE_STRIDE
+    return Tiling(best, needed(best), budget)
+
+
+def _without_optimizer(needed: MemoryEstimate) -> int:
+    return needed.total - needed.breakdown["optimizer"]
+
+
+def _within(
+    budget: int,
+    size: tuple[int, ...],
+    style_size: tuple[int, ...],
+    tile: int | None,
+    options: dict[str, object],
+) -> MemoryEstimate:
+    """The estimate of a run evaluated whole (``tile`` None) or in blocks, with
+    the L-BFGS state it would keep in ``budget``: scipy's when the run fits with
+    it, else naah's float32 one with the longest history that fits."""
+    whole = estimate_memory(size, style_size, tile_size=tile, **options)  # type: ignore[arg-type]
+    if whole.total <= budget or options["optimizer"] != "lbfgs":
+        return whole
+    rest = whole.total - whole.breakdown["optimizer"]
+    try:
+        history = lbfgs_history_for(budget - rest, 3 * size[0] * size[1])
+    except ValueError:
+        history = MIN_HISTORY  # does not fit either way; the smallest state
+    return estimate_memory(
+        size,
+        style_size,
+        tile_size=tile,
+        lbfgs_history=history,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def blocks_for_workers(shape: Shape) -> int:
+    """A tile size for a run on a cluster whose image would fit whole: about
+    four blocks, so that the workers share each evaluation."""
+    half = max(shape[:2]) // 2
+    return max(TILE_STRIDE, half // TILE_STRIDE * TILE_STRIDE)
+
+
+def _tile_candidates(long_edge: int, step: int) -> list[int]:
+    """Tile sizes to try, largest first: multiples of ``step`` whose block count
+    differs (halving steps, then every multiple below 256)."""
+    sizes = {t for t in range(step, min(long_edge, 256) + 1, step)}
+    t = long_edge
+    while t > step:
+        sizes.add(max(step, t // step * step))
+        t = t * 3 // 4
+    return sorted(sizes, reverse=True)
+
+
 def check_memory(
     settings: Settings,
     content: Shape,
@@ -149,9 +269,9 @@ def check_memory(
     available: int | None = None,
     force: bool = False,
 ) -> MemoryEstimate | None:
-    """The run's memory estimate at its largest size; unless ``force``, refuse a
-    run that would not fit (None: too small to estimate, which
-    :func:`check_sizes` says)."""
+    """The run's memory estimate at its largest size, tiled as :func:`tiling`
+    says; unless ``force``, refuse a run that would not fit (None: too small to
+    estimate, which :func:`check_sizes` says)."""
     edge = largest_edge(settings)
     shape = tuple(content[:2]) if edge is None else long_edge_size(content, edge)
     style_shape = (
@@ -160,11 +280,24 @@ def check_memory(
         else long_edge_size(style, _style_edge(edge, _first_scale(settings)))
     )
     try:
-        needed = estimate_memory(shape, style_shape, **_options(settings))  # type: ignore[arg-type]
+        plan = tiling(settings, shape, style_shape, available=available)
     except ValueError:
         return None
-    free = estimate.available_memory() if available is None else available
-    if needed.total > free * MEMORY_MARGIN and not force:
+    needed = plan.estimate
+    if needed.total > plan.budget and not force:
+        if settings.compute.max_memory is not None:
+            raise NotEnoughMemory(
+                "a {width}x{height} run needs about {estimate} even in the smallest "
+                "blocks, more than {max_memory} {budget}; give a larger "
+                "{max_memory} or a smaller {size}",
+                "max_memory",
+                "size",
+                width=shape[1],
+                height=shape[0],
+                estimate=needed,
+                budget=format_bytes(plan.budget),
+            )
+        free = estimate.available_memory() if available is None else available
         fits = largest_size(
             int(free * MEMORY_MARGIN),
             shape,

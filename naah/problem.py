@@ -143,6 +143,11 @@ class StyleProblem:
     compiled : dict
         Functions compiled over this problem's graph by the parts that drive it
         (an optimiser's step), by their key: they live as long as the problem.
+    optimizer_budget : int or None
+        Bytes the optimiser's state may take, or None (the default) for no limit;
+        :class:`naah.session.Session` sets it from the run's memory budget. With a budget, L-BFGS keeps scipy's float64 L-BFGS-B only if its state
+        fits, else it runs naah's float32 L-BFGS with the longest history that
+        fits (:func:`naah.optim.lbfgs.lbfgs_implementation`).
 
     Examples
     --------
@@ -157,6 +162,8 @@ class StyleProblem:
     >>> guided = StyleProblem(net, content, None, weights, regions=regions,
     ...                       guide_mode="inside")  # doctest: +SKIP
     """
+
+    optimizer_budget: int | None = None
 
     def __init__(
         self,
@@ -192,17 +199,7 @@ class StyleProblem:
         self._weight_values = _weight_values(self.loss_terms, weights)
         self.image = shared_array(4, "generated_image")
         self.compiled: dict[object, object] = {}
-        self.terms = self._loss_terms()
-        self.gradient = cast(
-            TensorVariable, pytensor.grad(self.terms["total"], self.image)
-        )
-        self._term_names = list(self.terms)
-        self._evaluate = function(
-            [],
-            [self.terms[n] for n in self._term_names] + [self.gradient],
-            backend=backend,
-        )
-        self._target_keys, self._targets_of = self._compile_targets()
+        self._compile()
         self._context = GraphContext(net, backend, runtime, self._targets_by_key)
         for term in self.loss_terms:
             term.compile(self._context)
@@ -213,6 +210,21 @@ class StyleProblem:
         )
 
     # -- the graph ---------------------------------------------------------------------
+
+    def _compile(self) -> None:
+        """The loss, its terms and gradient over the whole image, compiled; and the
+        function of an image's targets."""
+        self.terms = self._loss_terms()
+        self.gradient = cast(
+            TensorVariable, pytensor.grad(self.terms["total"], self.image)
+        )
+        self._term_names = list(self.terms)
+        self._evaluate = function(
+            [],
+            [self.terms[n] for n in self._term_names] + [self.gradient],
+            backend=self.backend,
+        )
+        self._target_keys, self._targets_of = self._compile_targets()
 
     @property
     def layers(self) -> list[str]:

@@ -140,6 +140,11 @@ class StyleInputs:
         """The style images, of the regions too."""
         return tuple(r.style for r in self.regions) if self.regions else self.styles
 
+    def largest_style_shape(self) -> tuple[int, int]:
+        """(H, W) of the largest style image, once loaded (:meth:`loaded`)."""
+        shapes = [np.asarray(image).shape[:2] for image in self.images]
+        return max(shapes, key=lambda shape: shape[0] * shape[1])
+
     def problem_keywords(self) -> dict[str, Any]:
         """``style``, ``blend``, ``regions`` and ``guide_mode`` as
         :class:`naah.problem.StyleProblem` takes them."""
@@ -241,6 +246,9 @@ class RunRequest:
         iterations).
     checkpoint_info : mapping
         The caller's metadata for the checkpoint.
+    client : distributed.Client or None
+        Spread each evaluation's blocks over a Dask cluster's workers
+        (:class:`naah.tiled.TiledProblem`).
     """
 
     content: ImageLike
@@ -252,6 +260,7 @@ class RunRequest:
     progress: bool | None = None
     checkpoint: Path | None = None
     checkpoint_info: Mapping[str, Any] = field(default_factory=dict)
+    client: Any = None
 
     @classmethod
     def of(
@@ -267,6 +276,7 @@ class RunRequest:
         progress: bool | None = None,
         checkpoint: str | os.PathLike | None = None,
         checkpoint_info: Mapping[str, Any] | None = None,
+        client: Any = None,
     ) -> RunRequest:
         """A request, its styles checked against its settings."""
         return cls(
@@ -279,6 +289,7 @@ class RunRequest:
             progress,
             None if checkpoint is None else Path(checkpoint),
             dict(checkpoint_info or {}),
+            client,
         )
 
     @property

@@ -341,7 +341,11 @@ def run_stage(request: RunRequest, stage: Stage, session: Session) -> StyleResul
     what = "loading and compiling" if session.problem is None else "starting"
     with RunDisplay(stage.iterations, show, initial=stage.done, what=what) as display:
         problem, recoloring = session.prepared(
-            request.content, request.styles, stage.size, request.settings
+            request.content,
+            request.styles,
+            stage.size,
+            request.settings,
+            client=request.client,
         )
         initial = None
         if stage.state is None:

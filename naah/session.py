@@ -11,7 +11,9 @@ transfer, every scale of a coarse-to-fine run and every resumed run reuses it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from naah.architecture import CONV_LAYERS, FEATURE_LAYERS
 from naah.checkpointing import InputsRecord
@@ -20,11 +22,13 @@ from naah.io.images import ImageLike, load_image
 from naah.io.sources import ensure_weights
 from naah.io.weights import VGGWeights, load_weights
 from naah.models import VGG_19, LuminanceView
+from naah.plan import blocks_for_workers, tiling
 from naah.problem import StyleProblem
 from naah.progress import interactive
 from naah.request import StyleInputs, check_pixels
 from naah.runtime import Runtime
 from naah.settings import Settings, graph_key
+from naah.tiled import TiledProblem
 
 __all__ = ["Session"]
 
@@ -61,7 +65,8 @@ class Session:
         self.runtime = runtime
         self.download = download
         self.problem: StyleProblem | None = None
-        self.problems: dict[int, StyleProblem] = {}  # by number of regions
+        # By number of regions, and whether evaluated block by block.
+        self.problems: dict[tuple[int, bool], StyleProblem] = {}
         self._net: VGG_19 | None = None
 
     @property
@@ -125,10 +130,13 @@ class Session:
         styles: StyleInputs,
         size: int | None,
         settings: Settings,
+        *,
+        client: Any = None,
     ) -> tuple[StyleProblem, Recoloring]:
         """The problem for these images at ``size`` (compiled on first use, then
         retargeted), with the loss weights of ``settings`` (which this session
-        must serve)."""
+        must serve), evaluated whole or in blocks as :func:`naah.plan.tiling`
+        says; with a Dask ``client``, always in blocks, on its workers."""
         if not self.serves(settings):
             raise ValueError(
                 "these settings change the compiled loss (layers, pooling, backend "
@@ -137,21 +145,36 @@ class Session:
         recoloring, used = self.network_images(content, styles, size, settings)
         keywords = used.problem_keywords()
         loss = settings.loss
-        problem = self.problems.get(len(used.regions))
+        plan = tiling(settings, recoloring.content.shape, used.largest_style_shape())
+        if client is not None and plan.tile_size is None:
+            plan = replace(plan, tile_size=blocks_for_workers(recoloring.content.shape))
+        key = (len(used.regions), plan.tile_size is not None)
+        problem = self.problems.get(key)
         if problem is None:
             luminance = settings.color.color == "luminance"
             net = LuminanceView(self.net) if luminance else self.net
-            problem = StyleProblem(
-                net,  # type: ignore[arg-type]  # a LuminanceView is a VGG_19 to it
-                recoloring.content,
+            options = dict(
                 weights=loss,
                 backend=self.config.compute.backend,
                 runtime=self.runtime,
                 **keywords,
             )
-            self.problems[len(used.regions)] = problem
+            if plan.tile_size is None:
+                problem = StyleProblem(net, recoloring.content, **options)  # type: ignore[arg-type]  # a LuminanceView is a VGG_19 to it
+            else:
+                problem = TiledProblem(
+                    net,  # type: ignore[arg-type]
+                    recoloring.content,
+                    tile_size=plan.tile_size,
+                    **options,
+                )
+            self.problems[key] = problem
         else:
             problem.set_images(recoloring.content, **keywords)
             problem.use_weights(loss)
+        if isinstance(problem, TiledProblem) and plan.tile_size is not None:
+            problem.tile_size = plan.tile_size
+            problem.client = client
+        problem.optimizer_budget = plan.optimizer_budget
         self.problem = problem
         return problem, recoloring

@@ -58,6 +58,7 @@ from naah.checks import (
     PrintSize,
     Setting,
     SettingError,
+    as_bytes,
     as_floats,
     as_int,
     as_ints,
@@ -123,6 +124,9 @@ ARRAY_INIT = "image"
 AUTO = "auto"
 #: The long edge of a result, by default: the 512 px of Gatys et al.'s figures.
 DEFAULT_SIZE = 512
+#: The smallest tile: the stride of conv5_1, the deepest default layer
+#: (naah.blocks).
+TILE_STRIDE = 16
 
 
 # -- checks that only these settings need ----------------------------------------------
@@ -160,6 +164,28 @@ def _size_text(text: str) -> int | str:
             "must be pixels (512), auto, or a print's length at a resolution, "
             f"such as 30cm@300dpi, 20in@150dpi or 300mm@300dpi; got {text!r}"
         ) from None
+
+
+def _tile_size(value: object) -> int | str:
+    if value == AUTO:
+        return AUTO
+    size = positive_int(value)
+    if size < TILE_STRIDE:
+        raise ValueError(
+            f"must be auto or at least {TILE_STRIDE} pixels (the stride of conv5_1), "
+            f"got {value!r}"
+        )
+    return size
+
+
+def _memory(value: object) -> int | None:
+    if value is None:
+        return None
+    return as_bytes(value) if isinstance(value, str) else positive_int(value)
+
+
+def _tile_size_text(text: str) -> int | str:
+    return AUTO if text.strip() == AUTO else as_int(text)
 
 
 def _one_or_tuple(values: tuple[Any, ...]) -> Any:
@@ -386,6 +412,30 @@ class ComputeSettings:
         resume="new",
         shown="every core",
         help="worker threads of each run (naah.Runtime)",
+    )
+
+    tile_size: int | str = setting(
+        AUTO,
+        scope="run",
+        check=_tile_size,
+        text=_tile_size_text,
+        metavar="N|auto",
+        resume="new",
+        help="evaluate the image in blocks of N px (plus margins), exactly "
+        "(naah.tiled); auto: whole when it fits in --max-memory, else the largest "
+        "block that fits",
+    )
+    max_memory: int | None = setting(
+        None,
+        scope="run",
+        check=_memory,
+        text=as_bytes,
+        metavar="SIZE",
+        record=False,
+        resume="new",
+        shown="the memory available",
+        help="memory budget of the run, e.g. 6G (bytes, or a text such as '6G' in "
+        "Python): blocks and the optimiser's state are sized to fit it",
     )
 
     def __post_init__(self) -> None:

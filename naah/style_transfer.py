@@ -78,6 +78,16 @@ DEFAULT_ALPHA = Settings().loss.alpha
 DEFAULT_BETA = Settings().loss.beta
 
 
+#: The settings :meth:`StyleTransfer.prepare` takes besides ``size``.
+PREPARE_SETTINGS = (
+    "style_scale",
+    "style_blend",
+    "guide_mode",
+    "tile_size",
+    "max_memory",
+)
+
+
 class StyleTransfer:
     """Neural style transfer (Gatys, Ecker & Bethge 2015) with VGG-19.
 
@@ -205,6 +215,7 @@ class StyleTransfer:
         *,
         size: int | None = None,
         regions: Sequence[Region] | None = None,
+        client: Any = None,
         **images: Any,
     ) -> StyleProblem:
         """Build and compile the loss for one content image and its styles.
@@ -222,8 +233,15 @@ class StyleTransfer:
         regions : sequence of naah.regions.Region, optional
             Spatial control (Gatys et al. 2017, section 4): each region of the
             content image takes the style of its own image (guided Gram matrices).
+        client : distributed.Client, optional
+            Evaluate in blocks on the workers of a Dask cluster
+            (:class:`naah.tiled.TiledProblem`).
         **images
-            ``style_scale``, ``style_blend`` and ``guide_mode``, as for :meth:`run`.
+            ``style_scale``, ``style_blend``, ``guide_mode``, ``tile_size`` and
+            ``max_memory``, as for :meth:`run`: with ``tile_size=N`` (or an image
+            too large for ``max_memory``) the problem is a
+            :class:`naah.tiled.TiledProblem`, the same loss and gradient evaluated
+            in blocks of N px.
 
         Returns
         -------
@@ -238,15 +256,17 @@ class StyleTransfer:
         >>> st = StyleTransfer()  # doctest: +SKIP
         >>> problem = st.prepare("tubingen.jpg", ["starry_night.jpg", "shipwreck.jpg"],
         ...                      size=256, style_blend=(0.7, 0.3))  # doctest: +SKIP
+        >>> poster = st.prepare("tubingen.jpg", "starry_night.jpg", size=4096,
+        ...                     tile_size=512)  # doctest: +SKIP
         """
-        unknown = sorted(set(images) - {"style_scale", "style_blend", "guide_mode"})
+        unknown = sorted(set(images) - set(PREPARE_SETTINGS))
         if unknown:
             raise TypeError(
                 f"prepare() got an unexpected keyword argument {unknown[0]!r}"
             )
         config = Settings.of({**images, "size": size}, self.config)
         styles = StyleInputs.of(style, regions, config.images)
-        return self.session.prepared(content, styles, size, config)[0]
+        return self.session.prepared(content, styles, size, config, client=client)[0]
 
     def run(
         self,
@@ -260,6 +280,7 @@ class StyleTransfer:
         checkpoint: str | os.PathLike | None = None,
         checkpoint_info: Mapping[str, Any] | None = None,
         live: bool = False,
+        client: Any = None,
         **settings: Any,
     ) -> StyleResult:
         """Transfer the style of ``style`` onto ``content``.
@@ -285,6 +306,11 @@ class StyleTransfer:
         live : bool
             Show the run in the Jupyter notebook as it goes
             (:class:`naah.live.JupyterView`); outside one, an error before any work.
+        client : distributed.Client, optional
+            Spread each evaluation's blocks over the workers of a Dask cluster
+            (pass 1, the Gram matrices' partial sums, as a map and a reduce; pass
+            2, the blocks' gradients, as a map): the image is evaluated in blocks
+            (``tile_size``; by default about four).
         **settings
             The run's settings (:mod:`naah.settings`); ``init`` may also be an
             (H, W, 3) array:
@@ -322,6 +348,7 @@ class StyleTransfer:
             progress=progress,
             checkpoint=checkpoint,
             checkpoint_info=checkpoint_info,
+            client=client,
         )
         if not live:
             return run_request(sized(request), self.session)

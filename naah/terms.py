@@ -17,8 +17,21 @@ A term says what it reads and how it is computed in two steps:
     the features and those statistics.
 
 On the whole image the statistics come from the same features; an evaluation
-block by block (Galerne et al. 2024) sums them over the blocks first and then
-differentiates each block's value, with no term-specific code.
+block by block (Galerne et al. 2024, :mod:`naah.tiled`) sums them over the blocks
+first and then differentiates each block's value, with no term-specific code. For
+that to be exact a term keeps one of two shapes:
+
+* a term *with* statistics computes its value from them alone (and its targets):
+  the style terms, whose :math:`E_l` needs the whole image's :math:`G^l`;
+* a term *without* statistics has a value that is a sum over positions, so that
+  the blocks' values add up to it: the content and total-variation terms.
+
+:meth:`LossTerm.window_value` gives a term's value over one block's inner area
+(a :class:`Window`); a term whose sum reads neighbouring positions (total
+variation) overrides it. Targets and guides that have a value per position of a
+layer (:math:`P^l`, :math:`T^l_r`) are named in :attr:`LossTerm.spatial`, so that
+each block gets its slice of them; a term's other targets (:math:`A^l`) must be
+sums over positions, which the blocks of a large style image add up.
 
 Targets (:math:`P^l`, :math:`A^l`, guides) are shared variables, which
 :meth:`LossTerm.retarget` computes for a :class:`Scene` (the content image, the
@@ -84,6 +97,7 @@ __all__ = [
     "Scene",
     "StyleTerm",
     "TotalVariationTerm",
+    "Window",
     "blend_weights",
     "terms_for",
 ]
@@ -303,6 +317,12 @@ class LossTerm(abc.ABC):
         """The feature layers it reads (none: the image itself)."""
         return ()
 
+    @property
+    def spatial(self) -> dict[str, str]:
+        """Its targets and guides that hold a value per position of a layer, by key,
+        with that layer: a block of a tiled evaluation gets its slice of them."""
+        return {}
+
     def statistics(self, features: Mapping[str, TensorVariable]) -> dict[str, Any]:
         """Its sums over positions (none by default)."""
         return {}
@@ -315,6 +335,18 @@ class LossTerm(abc.ABC):
         statistics: Mapping[str, Any],
     ) -> tuple[TensorVariable, dict[str, TensorVariable]]:
         """Its unweighted value and named parts, symbolic."""
+
+    def window_value(
+        self,
+        image: TensorVariable,
+        features: Mapping[str, TensorVariable],
+        statistics: Mapping[str, Any],
+        window: Window,
+    ) -> tuple[TensorVariable, dict[str, TensorVariable]]:
+        """Its value over the inner area of one block (:mod:`naah.tiled`), from the
+        block's image and features and the whole image's statistics: by default its
+        :meth:`value` on the window's crop of them."""
+        return self.value(window.image(image), window.features(features), statistics)
 
     def target_outputs(
         self, features: Mapping[str, TensorVariable]
@@ -357,6 +389,10 @@ class ContentTerm(LossTerm):
     @property
     def layers(self) -> tuple[str, ...]:
         return self._layers
+
+    @property
+    def spatial(self) -> dict[str, str]:
+        return {f"P_{n}": n for n in self._layers}
 
     def value(
         self,
@@ -501,6 +537,10 @@ class GuidedStyleTerm(_LayerWeighted):
             shared_scalar(1.0, f"lambda[{r}]") for r in range(region_count)
         ]
         self._targets_of: Function | None = None
+
+    @property
+    def spatial(self) -> dict[str, str]:
+        return {f"T_{n}[{r}]": n for n in self.layers for r in range(self.region_count)}
 
     def statistics(self, features: Mapping[str, TensorVariable]) -> dict[str, Any]:
         stats: dict[str, Any] = {}
@@ -664,6 +704,62 @@ class TotalVariationTerm(LossTerm):
         statistics: Mapping[str, Any],
     ) -> tuple[TensorVariable, dict[str, TensorVariable]]:
         return total_variation(image), {}
+
+    def window_value(
+        self,
+        image: TensorVariable,
+        features: Mapping[str, TensorVariable],
+        statistics: Mapping[str, Any],
+        window: Window,
+    ) -> tuple[TensorVariable, dict[str, TensorVariable]]:
+        """The differences from each inner pixel to its neighbour below and to its
+        right, which may lie in the margin: every pair of the image is counted by
+        the block that holds its first pixel."""
+        x = window.image(image, extra=1)
+        height, width = window.size()
+        vertical = x[:, :, 1:, :width] - x[:, :, :-1, :width]
+        horizontal = x[:, :, :height, 1:] - x[:, :, :height, :-1]
+        return pt.sum(pt.sqr(vertical)) + pt.sum(pt.sqr(horizontal)), {}
+
+
+class Window:
+    """The inner area of a block, symbolic: one row ``[top, bottom, left, right]``
+    of ``crop`` per name of ``layers`` (the first, ``"image"``, in pixels; the
+    others in positions of the block's layers; :meth:`naah.blocks.Block.crops`).
+
+    Parameters
+    ----------
+    crop : TensorVariable of shape (len(layers), 4), int64
+    layers : sequence of str
+    """
+
+    def __init__(self, crop: TensorVariable, layers: Sequence[str]) -> None:
+        self.crop = crop
+        self.layers = list(layers)
+
+    def _row(self, name: str) -> TensorVariable:
+        return self.crop[self.layers.index(name)]
+
+    def image(self, image: TensorVariable, extra: int = 0) -> TensorVariable:
+        """The block's inner pixels, with ``extra`` more rows and columns past its
+        bottom and right edges where the block has them."""
+        top, bottom, left, right = (self._row("image")[k] for k in range(4))
+        return image[:, :, top : bottom + extra, left : right + extra]
+
+    def size(self) -> tuple[TensorVariable, TensorVariable]:
+        """Height and width of the inner area, in pixels."""
+        row = self._row("image")
+        return row[1] - row[0], row[3] - row[2]
+
+    def features(
+        self, features: Mapping[str, TensorVariable]
+    ) -> dict[str, TensorVariable]:
+        """Each layer's features at the inner positions."""
+        cropped = {}
+        for name, value in features.items():
+            top, bottom, left, right = (self._row(name)[k] for k in range(4))
+            cropped[name] = value[:, :, top:bottom, left:right]
+        return cropped
 
 
 def terms_for(

@@ -34,6 +34,10 @@ def test_benchmark_script_prints_its_table_at_a_tiny_size():
          ("| run | total loss at 48px",)),
         ("bench_batch.py", ["--tiny", "--url", "--engines", "local"],
          ("outputs to file:// URLs", "| local | 1 × ")),
+        ("bench_tiles.py", ["--tiny"],
+         ("| image | tile  | blocks | area with margins | s/evaluation",)),
+        ("bench_lbfgs_state.py", ["--tiny"],
+         ("| size | n | L-BFGS | m | state MiB |", "| naah float32, 0.5 MB budget | 5 |")),
     ],
 )  # fmt: skip
 def test_the_other_benchmarks_print_their_tables(script, options, expected):

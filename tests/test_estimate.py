@@ -19,6 +19,7 @@ from naah.estimate import (
     available_memory,
     estimate_memory,
     largest_size,
+    lbfgs_state,
     lbfgs_workspace,
 )
 
@@ -92,6 +93,26 @@ def test_lbfgs_state_is_scipys_workspace_plus_the_vectors_around_it():
     assert lbfgs_workspace(n) == scipy_wa
     state = estimate_memory((h, w)).breakdown["optimizer"]
     assert state == scipy_wa + estimate.LBFGS_BYTES_PER_VALUE * n
+
+
+@pytest.mark.parametrize("m", [3, 4, 10])
+def test_float32_lbfgs_state_is_its_m_pairs_and_three_vectors(m):
+    h, w = 300, 200
+    n = 3 * h * w
+    state = estimate_memory((h, w), lbfgs_history=m).breakdown["optimizer"]
+    assert state == lbfgs_state(n, m) == 4 * (2 * m + 3) * n
+    assert state < estimate_memory((h, w)).breakdown["optimizer"] / 2
+
+
+def test_a_float32_lbfgs_changes_the_optimizer_part_alone():
+    scipy, float32 = (
+        estimate_memory((512, 512)),
+        estimate_memory((512, 512), lbfgs_history=5),
+    )
+    saved = scipy.breakdown["optimizer"] - float32.breakdown["optimizer"]
+    assert scipy.total - float32.total == saved > 0
+    others = {k: v for k, v in scipy.breakdown.items() if k != "optimizer"}
+    assert others == {k: v for k, v in float32.breakdown.items() if k != "optimizer"}
 
 
 def test_adam_holds_two_float32_moments_and_gd_nothing_but_a_copy():
@@ -186,6 +207,9 @@ def test_the_estimate_prints_in_binary_units_with_its_parts():
         ({"content_layers": ["conv6_1"]}, "not a VGG-19 feature layer"),
         ({"style_layers": "conv1_1"}, "sequence of layer names"),
         ({"content_layers": [], "style_layers": []}, "nothing to optimise"),
+        ({"lbfgs_history": 0}, "positive int"),
+        ({"lbfgs_history": 2.5}, "positive int"),
+        ({"optimizer": "adam", "lbfgs_history": 5}, "'adam' has none"),
     ],
 )
 def test_bad_arguments_say_what_to_choose(kwargs, message):
@@ -375,6 +399,15 @@ def test_lbfgs_memory_is_the_optimizers():
     from naah.optim.lbfgs import LBFGS_MEMORY
 
     assert LBFGS_MEMORY == estimate.LBFGS_MEMORY
+
+
+def test_float32_lbfgs_counts_are_the_solvers():
+    from naah.optim import float_lbfgs
+
+    assert estimate.FLOAT_LBFGS_VECTORS == float_lbfgs.VECTORS
+    for n, m in ((1000, 3), (3 * 512 * 512, 10)):
+        # The solver's own state adds a few hundred bytes of scalars.
+        assert 0 < float_lbfgs.state_bytes(n, m) - lbfgs_state(n, m) < 512
 
 
 def test_importing_the_estimate_loads_no_pytensor_or_numba():

@@ -7,8 +7,9 @@ any unit of a lower layer, never one of its own layer or above::
        naah._version, naah.architecture
     1  naah.ops, naah.io, naah.color,       Ops and kernels; file formats (I/O at the
        naah.testing, naah.progress,         edge, beside the Ops); colour spaces;
-       naah.checks                          stand-in files; what a person watching a
-                                            run sees; the value checks of settings
+       naah.checks, naah.blocks             stand-in files; what a person watching a
+                                            run sees; the value checks of settings;
+                                            where an image's blocks lie
     2  naah.layers, naah.estimate           symbolic layers over the Ops; memory
                                             estimates from the layer table
     3  naah.models                          networks of layers: symbolic, no compiling
@@ -16,22 +17,24 @@ any unit of a lower layer, never one of its own layer or above::
        naah.runtime, naah.regions           running functions; spatial guides
     5  naah.terms                           the loss terms as objects, their weights
     6  naah.problem                         the terms composed and compiled
-    7  naah.optim                           optimisers of a problem
+    7  naah.optim, naah.tiled               optimisers of a problem; a problem
+                                            evaluated block by block
     8  naah.settings                        every setting of a run, and what is made
                                             from them
     9  naah.checkpointing, naah.live        what a run's checkpoint holds; live
                                             views of a run (records, images)
    10  naah.request                         one run, asked for: images, settings
-   11  naah.session, naah.plan              the network and its problems; the checks
-                                            before a run (sizes, memory)
-   12  naah.runs                            one optimiser run (a stage) and its result
-   13  naah.pyramid                         coarse to fine: the stages of scales
-   14  naah.style_transfer, naah.classify,  applications of the models
+   11  naah.plan                            the checks before a run (sizes, memory,
+                                            blocks)
+   12  naah.session                         the network and its problems
+   13  naah.runs                            one optimiser run (a stage) and its result
+   14  naah.pyramid                         coarse to fine: the stages of scales
+   15  naah.style_transfer, naah.classify,  applications of the models
        naah.plotting, naah.normalize
-   15  naah.batch                           many style transfers: jobs, manifest,
+   16  naah.batch                           many style transfers: jobs, manifest,
                                             local and Dask engines, contact sheets
-   16  naah.cli, naah.experiments           front ends (both run batches)
-   17  naah (the package's __init__),       the public facade, which imports from
+   17  naah.cli, naah.experiments           front ends (both run batches)
+   18  naah (the package's __init__),       the public facade, which imports from
        naah.__main__                        everything
 
 A private module (``naah.ops._common``) is imported only inside its package.
@@ -65,17 +68,19 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "naah.testing",
         "naah.progress",
         "naah.checks",
+        "naah.blocks",
     ),
     ("naah.layers", "naah.estimate"),
     ("naah.models",),
     ("naah.losses", "naah.compile", "naah.runtime", "naah.regions"),
     ("naah.terms",),
     ("naah.problem",),
-    ("naah.optim",),
+    ("naah.optim", "naah.tiled"),
     ("naah.settings",),
     ("naah.checkpointing", "naah.live"),
     ("naah.request",),
-    ("naah.session", "naah.plan"),
+    ("naah.plan",),
+    ("naah.session",),
     ("naah.runs",),
     ("naah.pyramid",),
     ("naah.style_transfer", "naah.classify", "naah.plotting", "naah.normalize"),

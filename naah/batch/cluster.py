@@ -161,24 +161,9 @@ class DaskEngine:
     ) -> DaskEngine:
         """An engine on ``local:N`` (a new LocalCluster of N processes) or on the
         scheduler at ``tcp://HOST:PORT``; ``options`` go to the constructor."""
-        if address.startswith("local:"):
-            workers = _worker_count(address)
-            cores = len(os.sched_getaffinity(0))
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=max(1, cores // workers),
-                processes=True,
-                resources={RESOURCE: 1},
-                dashboard_address=dashboard_address,
-            )
-            client = Client(cluster)
-        elif "://" in address:
-            client = Client(address, timeout=WORKER_TIMEOUT)
-        else:
-            raise ValueError(
-                f"--dask {address!r}: give local:N (N worker processes here) or a "
-                "scheduler address like tcp://HOST:8786"
-            )
+        client = connect(
+            address, dashboard_address=dashboard_address, resources={RESOURCE: 1}
+        )
         return cls(client, owns_cluster=True, **options)
 
     @property
@@ -187,10 +172,7 @@ class DaskEngine:
 
     def close(self) -> None:
         if self.owns_cluster:
-            cluster = self.client.cluster
-            self.client.close()
-            if cluster is not None:
-                cluster.close()
+            disconnect(self.client)
 
     def __enter__(self) -> DaskEngine:
         return self
@@ -273,6 +255,47 @@ class DaskEngine:
         except BaseException:
             self.client.cancel(futures)
             raise
+
+
+def connect(
+    address: str,
+    *,
+    dashboard_address: str | None = ":8787",
+    resources: dict[str, float] | None = None,
+) -> Client:
+    """A client of ``local:N`` (a new LocalCluster of N processes, each with its
+    share of the cores) or of the scheduler at ``tcp://HOST:PORT``.
+
+    Raises
+    ------
+    ValueError
+        For any other address, saying what to give.
+    """
+    if address.startswith("local:"):
+        workers = _worker_count(address)
+        cores = len(os.sched_getaffinity(0))
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=max(1, cores // workers),
+            processes=True,
+            resources=resources,
+            dashboard_address=dashboard_address,
+        )
+        return Client(cluster)
+    if "://" in address:
+        return Client(address, timeout=WORKER_TIMEOUT)
+    raise ValueError(
+        f"--dask {address!r}: give local:N (N worker processes here) or a "
+        "scheduler address like tcp://HOST:8786"
+    )
+
+
+def disconnect(client: Client) -> None:
+    """Close ``client``, and the local cluster it started."""
+    cluster = client.cluster
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def _key(name: str) -> str:

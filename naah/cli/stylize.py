@@ -10,6 +10,8 @@ it. Nothing here changes the parsed namespace.
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,6 +177,12 @@ def add_stylize_parser(
         "short calibration), then exit",
     )
     watch.add_argument(
+        "--dask",
+        metavar="local:N|tcp://HOST:PORT",
+        help="evaluate the image's blocks on Dask: N local worker processes, or a "
+        "scheduler (needs naah[dask]; see docs/tiles.md)",
+    )
+    watch.add_argument(
         "--force",
         action="store_true",
         help="run even if the memory estimate exceeds the memory available",
@@ -336,16 +344,18 @@ def stylize(args: argparse.Namespace) -> int:
     )
 
     def run() -> Any:
-        return transfer.run(
-            content,
-            style,
-            regions=regions,
-            callback=callback,
-            progress=not command.quiet,
-            checkpoint=command.files.checkpoint,
-            checkpoint_info=command.files.info(command.content),
-            **settings.values(scope="run"),
-        )
+        with dask_client(args.dask, command.quiet) as client:
+            return transfer.run(
+                content,
+                style,
+                regions=regions,
+                callback=callback,
+                progress=not command.quiet,
+                checkpoint=command.files.checkpoint,
+                checkpoint_info=command.files.info(command.content),
+                client=client,
+                **settings.values(scope="run"),
+            )
 
     return finish(closing(view, run), command.files, settings.loss, command.quiet)
 
@@ -383,6 +393,31 @@ def _planned(
     except SettingError as error:
         raise usage_error(error) from None
     return settings, estimate
+
+
+@contextlib.contextmanager
+def dask_client(address: str | None, quiet: bool) -> Iterator[Any]:
+    """``--dask``: a client of the cluster for the run, closed after it (None
+    without the option)."""
+    if address is None:
+        yield None
+        return
+    try:
+        from naah.batch.cluster import connect, disconnect
+    except ImportError:
+        raise CommandError(
+            "--dask needs distributed: pip install 'naah[dask]'"
+        ) from None
+    try:
+        client = connect(address, dashboard_address=None)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    workers = len(client.scheduler_info()["workers"])
+    printer(quiet)(f"{PROG}: blocks on Dask, {workers} workers")
+    try:
+        yield client
+    finally:
+        disconnect(client)
 
 
 def _sized_shape(settings: Settings, shape: tuple[int, ...]) -> tuple[int, int]:

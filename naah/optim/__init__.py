@@ -1,5 +1,6 @@
-"""Optimisers over the generated image: L-BFGS-B (scipy, resumable), gradient descent,
-Adam and momentum, each an entry of the registry :data:`OPTIMIZERS`."""
+"""Optimisers over the generated image: L-BFGS-B (scipy, resumable; within a memory
+budget too small for its state, naah's float32 L-BFGS), gradient descent, Adam and
+momentum, each an entry of the registry :data:`OPTIMIZERS`."""
 
 from naah.optim.history import History, IterationRecord
 from naah.optim.minimize import (

@@ -195,6 +195,12 @@ class FirstOrder(Optimizer[_Progress]):
         return step
 
     def _compile(self, problem: StyleProblem, settings: OptimizerSettings) -> _Step:
+        if getattr(problem, "gradient", None) is None:
+            raise ValueError(
+                f"the {settings.method} optimizer needs the image evaluated whole; "
+                "this run is evaluated in blocks (tile_size, max_memory): use "
+                "optimizer 'lbfgs', or a budget that fits the whole image"
+            )
         image = problem.image
         learning_rate = pytensor.shared(
             np.float32(settings.learning_rate), "learning_rate"

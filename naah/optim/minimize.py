@@ -148,8 +148,10 @@ class MinimizerState:
     method : str
     arrays : dict of str to ndarray
         ``image`` (the current iterate, (1, 3, H, W)), ``best_image`` and the
-        optimiser's own arrays (``lbfgs.*``: L-BFGS-B's workspace and line search;
-        ``first_order.*``: Adam's step count and moments, momentum's velocity).
+        optimiser's own arrays (``lbfgs.*``: L-BFGS-B's workspace and line search,
+        or with a memory budget naah's float32 L-BFGS's pairs, vectors and line
+        search; ``first_order.*``: Adam's step count and moments, momentum's
+        velocity).
     info : dict
         JSON-serialisable scalars: learning rate, rollbacks, best iteration and loss…
     history : History

@@ -1,0 +1,186 @@
+"""Tiled evaluation (naah.tiled) against the whole image: seconds per evaluation,
+peak RSS, the margins' overhead, and naah.estimate's prediction of the peak.
+
+Each case runs in a fresh ``python bench_tiles.py child`` process, so that its peak
+(``ru_maxrss``) is its own. The child builds a :class:`naah.StyleTransfer` on a
+VGG-19 file with the real file's layout and sizes and He-scaled random weights
+(``bench_memory.write_full_size_weights``), prepares noise content and style
+images of ``size`` pixels a side (style at the same size) with ``tile_size`` and
+``max_memory``, and times ``--evaluations`` loss-and-gradient evaluations after a
+first, untimed one. The peak is the whole process's (weights, compiled graphs,
+targets and evaluations; no optimiser state: ``bench_lbfgs_state.py`` measures
+that).
+
+The margins' overhead is the blocks' area, margins included, over the image's:
+what the network computes per evaluation relative to the whole image, before the
+second forward pass that pass 1 adds.
+
+Examples
+--------
+::
+
+    python benchmarks/bench_tiles.py --cases 1024: 1024:512 1024:256 2048:auto
+    python benchmarks/bench_tiles.py --cases 4096:auto --max-memory 4G
+    python benchmarks/bench_tiles.py --tiny  # CI smoke run: 64 px, narrow weights
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def child(args) -> dict:
+    import numpy as np
+
+    import naah
+    from naah.tiled import TiledProblem
+
+    rng = np.random.default_rng(0)
+    content = rng.uniform(0, 255, (args.size, args.size, 3)).astype(np.float32)
+    style = rng.uniform(0, 255, (args.size, args.size, 3)).astype(np.float32)
+    transfer = naah.StyleTransfer(args.weights)
+    options = {"tile_size": args.tile}
+    if args.max_memory:
+        options["max_memory"] = args.max_memory
+    start = time.perf_counter()
+    problem = transfer.prepare(content, style, **options)
+    prepared = time.perf_counter() - start
+    tiled = isinstance(problem, TiledProblem)
+    blocks = problem.blocks if tiled else []
+    problem.evaluate(problem.image.get_value())  # compiles nothing more; warms up
+    start = time.perf_counter()
+    for _ in range(args.evaluations):
+        problem.evaluate()
+    seconds = (time.perf_counter() - start) / args.evaluations
+    area = sum(b.shape[0] * b.shape[1] for b in blocks) if tiled else args.size**2
+    return {
+        "size": args.size,
+        "tile": problem.tile_size if tiled else None,
+        "blocks": len(blocks) or 1,
+        "overhead": area / args.size**2,
+        "seconds": seconds,
+        "prepare": prepared,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+
+
+def measure(size: int, tile: str, args, weights: str) -> dict:
+    command = [sys.executable, str(HERE / "bench_tiles.py"), "child"]
+    command += ["--size", str(size), "--tile", tile, "--weights", weights]
+    command += ["--evaluations", str(args.evaluations)]
+    if args.max_memory:
+        command += ["--max-memory", args.max_memory]
+    output = subprocess.run(command, cwd=HERE, capture_output=True, text=True)
+    if output.returncode != 0:
+        raise RuntimeError(f"{size}:{tile} failed:\n{output.stderr[-3000:]}")
+    return json.loads(output.stdout.splitlines()[-1])
+
+
+def estimate_for(result: dict) -> int:
+    from naah.estimate import estimate_memory
+
+    shape = (result["size"], result["size"])
+    # No optimiser in the child: the estimate without its state.
+    estimate = estimate_memory(shape, shape, tile_size=result["tile"])
+    return estimate.total - estimate.breakdown["optimizer"]
+
+
+def run(args) -> str:
+    sys.path.insert(0, str(HERE))
+    from bench_memory import write_full_size_weights
+    from bench_style import markdown
+
+    from naah.estimate import format_bytes
+
+    rows = []
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        if args.tiny:
+            from naah.testing import write_vgg19_mat
+
+            weights = write_vgg19_mat(folder / "vgg19.mat")
+        else:
+            print("writing a full-size VGG-19 file …", file=sys.stderr, flush=True)
+            weights = write_full_size_weights(folder / "vgg19.mat")
+        for case in args.cases:
+            size, _, tile = case.partition(":")
+            print(f"measuring {case} …", file=sys.stderr, flush=True)
+            result = measure(int(size), tile or "auto", args, weights)
+            estimate = estimate_for(result)
+            rows.append(
+                [
+                    f"{size}²",
+                    "whole" if result["tile"] is None else str(result["tile"]),
+                    str(result["blocks"]),
+                    f"{result['overhead']:.2f}",
+                    f"{result['seconds']:.2f}",
+                    format_bytes(result["peak_rss"]),
+                    format_bytes(estimate),
+                    f"{100 * (estimate / result['peak_rss'] - 1):+.0f} %",
+                ]
+            )
+    header = ["image", "tile", "blocks", "area with margins", "s/evaluation",
+              "peak RSS", "estimate", "error"]  # fmt: skip
+    return markdown(header, rows)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    kid = sub.add_parser("child")
+    kid.add_argument("--size", type=int, required=True)
+    kid.add_argument("--tile", required=True)
+    kid.add_argument("--weights", required=True)
+    kid.add_argument("--evaluations", type=int, default=2)
+    kid.add_argument("--max-memory")
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=["1024:whole", "1024:512", "1024:256", "2048:auto"],
+        help="SIZE:TILE, TILE a number, auto or whole",
+    )
+    parser.add_argument("--evaluations", type=int, default=2)
+    parser.add_argument("--max-memory", help="e.g. 4G (default: the memory available)")
+    parser.add_argument("--tiny", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "child":
+        from naah.checks import as_bytes
+
+        args.tile = (
+            None
+            if args.tile == "whole"
+            else args.tile
+            if args.tile == "auto"
+            else int(args.tile)
+        )
+        if args.tile is None:
+            args.tile = "auto"
+            args.max_memory = args.max_memory or "1000G"  # whole: never tiled
+        args.max_memory = as_bytes(args.max_memory) if args.max_memory else None
+    if args.tiny and args.command is None:
+        args.cases = ["64:whole", "64:32"]
+        args.evaluations = 1
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.command == "child":
+        print(json.dumps(child(args)))
+        return 0
+    print(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
