@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ from naah.architecture import FEATURE_LAYERS
 
 __all__ = [
     "Check",
+    "PrintSize",
     "Setting",
     "SettingError",
     "Spelled",
@@ -65,6 +67,7 @@ __all__ = [
     "optional",
     "positive_float",
     "positive_int",
+    "print_size",
     "seed",
     "setting",
     "setting_fields",
@@ -489,6 +492,68 @@ def as_path(text: str) -> str:
 def as_text(text: str) -> str:
     """Text as it is (a setting whose values are words)."""
     return text
+
+
+# -- print sizes ---------------------------------------------------------------------
+#: Centimetres per unit of a print size; an inch is 2.54 cm exactly (by definition
+#: since 1959).
+CM_PER_UNIT = {"cm": 1.0, "mm": 0.1, "in": 2.54}
+_NUMBER = r"(\d+(?:\.\d*)?|\.\d+)"
+_PRINT_SIZE = re.compile(
+    rf"\s*{_NUMBER}\s*(cm|mm|in)\s*@\s*{_NUMBER}\s*dpi\s*", re.IGNORECASE
+)
+
+
+class PrintSize(int):
+    """A long edge in pixels given as a print's: ``30cm@300dpi`` is the 3543 pixels
+    that 30 cm hold at 300 dots per inch. It is that int; :attr:`dpi` keeps the
+    resolution, for the file to record (``naah stylize`` does).
+
+    Examples
+    --------
+    >>> edge = PrintSize(3543, 300.0)
+    >>> edge + 1, edge.dpi
+    (3544, 300.0)
+    """
+
+    dpi: float
+
+    def __new__(cls, pixels: int, dpi: float) -> PrintSize:
+        edge = super().__new__(cls, pixels)
+        edge.dpi = float(dpi)
+        return edge
+
+    def __reduce__(self) -> tuple[type[PrintSize], tuple[int, float]]:
+        return PrintSize, (int(self), self.dpi)  # copies and pickles keep the dpi
+
+
+def print_size(text: str) -> PrintSize | None:
+    """The long edge of a print size, ``LENGTH UNIT @ DPI dpi`` with unit cm, mm
+    or in: ``round(length_in_inches * dpi)`` pixels. None for text not written so.
+
+    Raises
+    ------
+    ValueError
+        If it is written so but gives no pixel.
+
+    Examples
+    --------
+    >>> print_size("30cm@300dpi"), print_size("12in@300dpi"), print_size("512")
+    (3543, 3600, None)
+    >>> print_size("300mm@300dpi").dpi
+    300.0
+    """
+    match = _PRINT_SIZE.fullmatch(text)
+    if match is None:
+        return None
+    length, unit, dpi = float(match[1]), match[2].lower(), float(match[3])
+    pixels = round(length * CM_PER_UNIT[unit] / CM_PER_UNIT["in"] * dpi)
+    if pixels < 1:
+        raise ValueError(
+            f"gives {pixels} pixels, less than one: give a longer print or more dpi, "
+            f"got {text!r}"
+        )
+    return PrintSize(pixels, dpi)
 
 
 def _text_of(default: object) -> Parse:

@@ -75,6 +75,10 @@ class StyleResult:
         L-BFGS-B converged), ``'interrupted'`` or ``'diverged'``.
     checkpoint : Path or None
         The checkpoint written last, if any.
+    float_image : ndarray of shape (H, W, 3), float32, or None
+        ``image`` before its rounding to 8 bits: values in [0, 255] with what lies
+        between the levels, for :meth:`save` at 16 bits. None in a result made
+        without it (a 16-bit save then widens ``image``).
     """
 
     image: np.ndarray
@@ -84,15 +88,25 @@ class StyleResult:
     last_image: np.ndarray | None = None
     status: str = "finished"
     checkpoint: Path | None = None
+    float_image: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def pil(self) -> Image.Image:
         """The image as a PIL image."""
         return to_pil(self.image)
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the image (format from the extension), atomically."""
-        return save_image(path, self.image)
+    def save(
+        self, path: str | os.PathLike, *, bit_depth: int = 8, dpi: float | None = None
+    ) -> Path:
+        """Write the image (format from the extension), atomically.
+
+        ``bit_depth=16`` (PNG, TIFF) writes :attr:`float_image` to 16 bits per
+        channel; ``dpi`` records a resolution. See :func:`naah.save_image`.
+        """
+        image = self.image
+        if bit_depth == 16 and self.float_image is not None:
+            image = self.float_image
+        return save_image(path, image, bit_depth=bit_depth, dpi=dpi)
 
     def recolored(self, recolor: Recolor | None) -> StyleResult:
         """This result with ``recolor`` applied to its images (a colour mode's
@@ -105,8 +119,15 @@ class StyleResult:
 
         last = None if self.last_image is None else swap(self.last_image)
         snapshots = {k: swap(v) for k, v in self.snapshots.items()}
+        precise = self.float_image
+        if precise is not None:
+            precise = np.clip(recolor(precise), 0, 255).astype(np.float32)
         return replace(
-            self, image=swap(self.image), last_image=last, snapshots=snapshots
+            self,
+            image=swap(self.image),
+            last_image=last,
+            snapshots=snapshots,
+            float_image=precise,
         )
 
 
@@ -228,14 +249,16 @@ def optimize(
         written = None
         if checkpointer is not None and run.history:
             written = _write_checkpoint(checkpointer, run, status)
+        best = deprocess(run.best_image, problem.mean_pixel)
         return StyleResult(
-            image=to_uint8(deprocess(run.best_image, problem.mean_pixel)),
+            image=to_uint8(best),
             history=run.history,
             snapshots=kept,
             best_iteration=run.best_iteration,
             last_image=_finite_uint8(run.image, problem.mean_pixel),
             status=status,
             checkpoint=written,
+            float_image=np.clip(best, 0, 255),
         )
 
     try:

@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from naah.checks import (
+    PrintSize,
     Setting,
     SettingError,
     as_bytes,
@@ -69,6 +70,7 @@ from naah.checks import (
     optional,
     positive_float,
     positive_int,
+    print_size,
     seed,
     setting,
     setting_fields,
@@ -142,11 +144,26 @@ def _color(value: object) -> str | None:
 
 
 def _size(value: object) -> int | str | None:
+    if isinstance(value, str) and value != AUTO:  # "30cm@300dpi" from Python
+        value = _size_text(value)
+    if isinstance(value, PrintSize):  # an int that keeps its dpi
+        return value
     return value if value is None or value == AUTO else positive_int(value)
 
 
 def _size_text(text: str) -> int | str:
-    return AUTO if text.strip() == AUTO else as_int(text)
+    if text.strip() == AUTO:
+        return AUTO
+    printed = print_size(text)
+    if printed is not None:
+        return printed
+    try:
+        return as_int(text)
+    except ValueError:
+        raise ValueError(
+            "must be pixels (512), auto, or a print's length at a resolution, "
+            f"such as 30cm@300dpi, 20in@150dpi or 300mm@300dpi; got {text!r}"
+        ) from None
 
 
 def _tile_size(value: object) -> int | str:
@@ -263,9 +280,10 @@ class ImageSettings:
         scope="run",
         check=_size,
         text=_size_text,
-        metavar="N|auto",
+        metavar="N|auto|LENGTH@DPI",
         help="long edge of the result in pixels; auto: the largest that fits in "
-        "memory, at most the content's own (None: the content's own size)",
+        "memory, at most the content's own (None: the content's own size); or as "
+        "printed, 30cm@300dpi (also mm, in): round(30 / 2.54 * 300) pixels",
     )
     style_scale: float | tuple[float, ...] = setting(
         1.0,

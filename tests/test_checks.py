@@ -1,6 +1,8 @@
 """naah.checks: the value checks of every setting, and how a setting is declared."""
 
+import copy
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
@@ -67,6 +69,39 @@ def test_text_is_parsed_before_the_check_so_python_gets_no_strings():
         checks.as_float("x")
     with pytest.raises(ValueError, match="comma-separated layer names"):
         checks.as_names("conv1_1,,conv2_1")
+
+
+# -- print sizes -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "pixels", "dpi"),
+    [
+        ("30cm@300dpi", 3543, 300.0),  # 30 / 2.54 * 300 = 3543.3
+        ("300mm@300dpi", 3543, 300.0),
+        ("12in@300dpi", 3600, 300.0),
+        ("29.7cm@150dpi", 1754, 150.0),  # A4's long edge: 1753.9
+        (" 8.5 IN @ 72.5 DPI ", 616, 72.5),  # 616.25
+        (".5in@100dpi", 50, 100.0),
+    ],
+)
+def test_a_print_size_is_its_long_edge_in_pixels_and_keeps_its_dpi(text, pixels, dpi):
+    edge = checks.print_size(text)
+    assert edge == pixels and isinstance(edge, int) and edge.dpi == dpi
+
+
+@pytest.mark.parametrize("text", ["512", "auto", "30cm", "30cm@300", "30@300dpi", ""])
+def test_text_that_is_not_a_print_size_gives_none(text):
+    assert checks.print_size(text) is None
+
+
+def test_a_print_size_of_less_than_a_pixel_is_refused():
+    with pytest.raises(ValueError, match="gives 0 pixels, less than one"):
+        checks.print_size("0.1mm@10dpi")
+
+
+def test_a_print_size_keeps_its_dpi_when_copied_or_pickled():
+    edge = checks.PrintSize(3543, 300)
+    for same in (copy.deepcopy(edge), pickle.loads(pickle.dumps(edge))):
+        assert (same, same.dpi, type(same)) == (3543, 300.0, checks.PrintSize)
 
 
 # -- names ---------------------------------------------------------------------------

@@ -138,6 +138,25 @@ def test_text_gives_the_same_value_as_python(name, text, value):
     assert Settings.of({name: value}).value(name) == value
 
 
+@pytest.mark.parametrize("text", ["30cm@300dpi", "300mm@300dpi"])
+def test_a_size_as_printed_is_pixels_from_text_and_python_alike(text):
+    for size in (
+        settings.parse_text("size", text),
+        Settings.of({"size": text}).value("size"),
+    ):
+        assert (size, size.dpi) == (3543, 300.0)
+
+
+def test_a_size_that_is_neither_pixels_nor_a_print_says_what_it_may_be():
+    with pytest.raises(
+        ValueError,
+        match="auto, or a print.s length at a resolution, such as 30cm@300dpi",
+    ):
+        settings.parse_text("size", "30 cm")
+    with pytest.raises(SettingError, match="size must be pixels"):
+        Settings.of({"size": "large"})
+
+
 def test_a_bad_text_is_quoted_as_written():
     with pytest.raises(ValueError, match="must be a non-negative int, got '-1'"):
         settings.parse_text("seed", "-1")

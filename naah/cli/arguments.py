@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
-from naah.checks import as_dask_address, as_int, non_negative_int, positive_int
+from naah.checks import (
+    as_dask_address,
+    as_float,
+    as_int,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from naah.regions import region_from_text
 from naah.settings import option_type
 
-__all__ = ["count", "dask_address", "port", "positive_count", "region_spec"]
+__all__ = ["count", "dask_address", "dpi", "port", "positive_count", "region_spec"]
 
 
 def _port(value: int) -> int:
@@ -22,6 +29,8 @@ count = option_type(as_int, non_negative_int, name="count")
 positive_count = option_type(as_int, positive_int, name="positive count")
 #: ``--port N``: 0–65535 (0: a free one).
 port = option_type(as_int, _port, name="port")
+#: ``--dpi N``: a resolution, positive (300, 72.5).
+dpi = option_type(as_float, positive_float, name="dpi")
 
 
 #: ``--region MASK=STYLE[:STYLE_MASK]``: a Region of the files.

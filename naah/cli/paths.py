@@ -8,7 +8,9 @@ import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
+from naah.checks import PrintSize
 from naah.cli.common import UsageError
+from naah.io.images import DPI_FORMATS, SAVE_FORMATS, SIXTEEN_BIT_FORMATS
 
 HISTORY_FORMATS = (".csv", ".json")
 
@@ -170,3 +172,28 @@ def same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
         return False
+
+
+def image_format(
+    output: Path, bit_depth: int, dpi: float | None, size: object = None
+) -> tuple[int, float | None]:
+    """The bits per channel and the dpi the images go to ``output`` with, checked
+    against its format before any work: ``--bit-depth 16`` needs PNG or TIFF,
+    ``--dpi`` a format that records it. Without ``--dpi``, a ``--size`` given as a
+    print (30cm@300dpi, a :class:`naah.checks.PrintSize`) gives its dpi, where the
+    format can record it."""
+    fmt = SAVE_FORMATS[output.suffix.lower()]
+    if bit_depth == 16 and fmt not in SIXTEEN_BIT_FORMATS:
+        raise UsageError(
+            f"--bit-depth 16: output image {str(output)!r} is {fmt}, which holds 8 "
+            f"bits per channel; name it {output.stem}.png or {output.stem}.tif, or "
+            "leave out --bit-depth 16"
+        )
+    if dpi is not None and fmt not in DPI_FORMATS:
+        raise UsageError(
+            f"--dpi: output image {str(output)!r} is {fmt}, which cannot record a "
+            "resolution; write a .png, .tif or .jpg, or leave out --dpi"
+        )
+    if dpi is None and isinstance(size, PrintSize) and fmt in DPI_FORMATS:
+        dpi = size.dpi
+    return bit_depth, dpi

@@ -14,6 +14,7 @@ from naah.cli.common import PROG, UsageError, usage_error
 from naah.cli.paths import (
     HISTORY_FORMATS,
     distinct,
+    image_format,
     inputs_kept,
     plot_path,
     writable,
@@ -60,7 +61,7 @@ def resume(args: argparse.Namespace) -> int:
     )
     view = web_view(args.web, args.host, args.port)
     callback = chain(
-        on_iteration(files.output, args.save_every, args.print_every, settings), view
+        on_iteration(files, args.save_every, args.print_every, settings), view
     )
 
     def run() -> StyleResult:
@@ -142,7 +143,10 @@ def _outputs(
         if args.no_checkpoint
         else writable_file(args.checkpoint or ckpt, "--checkpoint", (".ckpt",))
     )
-    files = Outputs(output, history, plot, checkpoint)
+    bit_depth, dpi = image_format(
+        output, args.bit_depth, args.dpi, getattr(args, "size", None)
+    )
+    files = Outputs(output, history, plot, checkpoint, bit_depth, dpi)
     distinct({k: v for k, v in files.named().items() if k != "checkpoint"})
     return files
 

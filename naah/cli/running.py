@@ -37,12 +37,19 @@ from naah.style_transfer import RunDiverged, RunInterrupted, StyleResult, StyleT
 
 @dataclass(frozen=True)
 class Outputs:
-    """The files a run writes, and how its checkpoint remembers them."""
+    """The files a run writes, and how its checkpoint remembers them; the images'
+    bits per channel and the dpi they record (--bit-depth, --dpi)."""
 
     output: Path
     history: Path | None
     plot: Path | None
     checkpoint: Path | None
+    bit_depth: int = 8
+    dpi: float | None = None
+
+    def save_image(self, path: Path, image: np.ndarray) -> None:
+        """Write a snapshot ``image`` to ``path`` as the result is written."""
+        save_image(path, image, bit_depth=self.bit_depth, dpi=self.dpi)
 
     def named(self) -> dict[str, Path | None]:
         """Each file by what it is, for messages."""
@@ -181,7 +188,7 @@ def _write_results(
     files written, and the image's failure (to report after the others)."""
     failure = None
     try:
-        result.save(files.output)
+        result.save(files.output, bit_depth=files.bit_depth, dpi=files.dpi)
     except (OSError, ImageError) as error:
         failure = CommandError(f"could not write {files.output}: {reason(error)}")
     written = [] if failure else [files.output]
@@ -216,9 +223,10 @@ def transfer_for(settings: Settings, weights: Path | None) -> StyleTransfer:
 
 
 def on_iteration(
-    output: Path, save_every: int | None, print_every: int, settings: Settings
+    files: Outputs, save_every: int | None, print_every: int, settings: Settings
 ) -> Callable[[IterationRecord, np.ndarray], None] | None:
-    """The callback of the run: --save-every snapshots and --print-every lines."""
+    """The callback of the run: --save-every snapshots (beside ``files.output``, as
+    it is written) and --print-every lines."""
     every, total = save_every, settings.schedule.total
     tv_weight = settings.loss.tv_weight
     if every is None and not print_every:
@@ -226,8 +234,8 @@ def on_iteration(
 
     def on_iteration(record: IterationRecord, image: np.ndarray) -> None:
         if every is not None and record.iteration % every == 0:
-            path = snapshot_path(output, record.iteration, total)
-            try_write(path, lambda target: save_image(target, image))
+            path = snapshot_path(files.output, record.iteration, total)
+            try_write(path, lambda target: files.save_image(target, image))
         if print_every and record.iteration > 0 and record.iteration % print_every == 0:
             write_line(
                 f"iteration {record.iteration}/{total}: total "

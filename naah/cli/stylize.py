@@ -20,6 +20,7 @@ from naah.checks import SettingError
 from naah.cli.arguments import (
     count,
     dask_address,
+    dpi,
     port,
     positive_count,
     region_spec,
@@ -36,6 +37,7 @@ from naah.cli.paths import (
     HISTORY_FORMATS,
     checkpoint_path,
     distinct,
+    image_format,
     inputs_kept,
     not_snapshots,
     plot_path,
@@ -53,7 +55,7 @@ from naah.cli.running import (
     web_view,
 )
 from naah.cli.weights import download_weights_now, find_weights_file
-from naah.io.images import SAVE_FORMATS, long_edge_size
+from naah.io.images import BIT_DEPTHS, SAVE_FORMATS, long_edge_size
 from naah.io.sources import NO_DOWNLOAD_ENV
 from naah.live import chain
 from naah.plan import (
@@ -101,6 +103,21 @@ def add_stylize_parser(
         metavar="OUT",
         help=f"result image ({', '.join(SAVE_FORMATS)}): the iterate of lowest loss; "
         "required but with --resume",
+    )
+    files.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=BIT_DEPTHS,
+        default=8,
+        help="bits per channel of OUT and its snapshots: 16 for print, in a .png "
+        "or .tif (default 8)",
+    )
+    files.add_argument(
+        "--dpi",
+        type=dpi,
+        metavar="N",
+        help="resolution OUT records, in dots per inch (default: the dpi of a "
+        "--size such as 30cm@300dpi, else none)",
     )
     files.add_argument(
         "--region",
@@ -254,6 +271,7 @@ class Stylize:
             writable(args.history, "--history", HISTORY_FORMATS),
             plot_path(args.plot, args.plot_path, output),
             checkpoint_path(args.checkpoint, args.no_checkpoint, output),
+            *image_format(output, args.bit_depth, args.dpi, settings.images.size),
         )
         distinct(files.named())
         if args.save_every is not None:
@@ -329,9 +347,7 @@ def stylize(args: argparse.Namespace) -> int:
     printer(command.quiet)(f"{PROG}: weights {weights}")
     view = web_view(args.web, args.host, args.port)
     callback = chain(
-        on_iteration(
-            command.files.output, command.save_every, command.print_every, settings
-        ),
+        on_iteration(command.files, command.save_every, command.print_every, settings),
         view,
     )
 

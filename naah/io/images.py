@@ -8,6 +8,12 @@ form; :func:`preprocess` and :func:`deprocess` move between it and the
 A file far larger than the size asked of :func:`load_image` is decoded at reduced
 size (see :data:`REDUCE_ABOVE_PIXELS`), so a 12000x12000 image wanted at 512 pixels
 costs memory for a few thousand pixels a side, not for 144 million float pixels.
+
+Colours are sRGB's: a file with an embedded ICC profile of another space is
+converted to sRGB as it loads, and saved files carry the sRGB profile
+(:mod:`naah.io.icc`). :func:`save_image` writes 8 bits per channel through Pillow,
+or 16 (PNG, TIFF) through :mod:`naah.io.sixteen_bit`, and records a resolution in
+dots per inch when asked.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 from naah.io.files import write_atomically
+from naah.io.icc import in_srgb, srgb_profile
+from naah.io.sixteen_bit import to_uint16, write_png16, write_tiff16
 
 __all__ = [
     "ImageError",
@@ -32,6 +40,7 @@ __all__ = [
     "load_image",
     "preprocess",
     "resize_to_long_edge",
+    "save_format",
     "save_image",
     "scale_image",
     "to_pil",
@@ -92,6 +101,14 @@ SAVE_FORMATS = {
 }
 if features.check("webp"):
     SAVE_FORMATS[".webp"] = "WEBP"
+#: The bits per channel save_image writes: 8 (any format), 16 (these formats only).
+BIT_DEPTHS = (8, 16)
+SIXTEEN_BIT_FORMATS = {"PNG": write_png16, "TIFF": write_tiff16}
+# Formats whose Pillow writer embeds an ICC profile (icc_profile=) and records a
+# resolution (dpi=). Pillow's BMP writer embeds no profile; its WebP writer records
+# no resolution, so save_image refuses a dpi for WebP rather than drop it.
+ICC_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "WEBP"})
+DPI_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "BMP"})
 
 
 class ImageError(ValueError):
@@ -116,7 +133,10 @@ def load_image(
         (values outside are clipped; multiply a 0–1 image by 255 first). Grayscale
         is repeated into three channels; a fourth channel is alpha, and the image
         is composited on white. Pillow images get the same treatment, after their
-        EXIF orientation is applied; 16-bit ones are scaled from 0–65535.
+        EXIF orientation is applied; 16-bit ones are scaled from 0–65535. Files
+        and Pillow images with an embedded ICC profile (RGB, RGBA or CMYK) are
+        converted to sRGB; sRGB ones and those without a profile keep their
+        values exactly (arrays are taken as sRGB).
     long_edge : int, optional
         Resize (Lanczos) so the longer side has this many pixels, keeping the
         aspect ratio.
@@ -149,7 +169,8 @@ def load_image(
     -----
     UserWarning
         When a file is decoded at reduced size, saying how large it is and what
-        it was decoded to. Pillow's ``DecompressionBombWarning`` comes too for a
+        it was decoded to; when its ICC profile cannot be read or is not of its
+        colour space (it is then taken as sRGB). Pillow's ``DecompressionBombWarning`` comes too for a
         file of more than ``PIL.Image.MAX_IMAGE_PIXELS``.
 
     Examples
@@ -200,28 +221,47 @@ def scale_image(image: ImageLike, factor: float) -> np.ndarray:
 
 
 def save_image(
-    path: str | os.PathLike, image: np.ndarray, *, quality: int = 95
+    path: str | os.PathLike,
+    image: np.ndarray,
+    *,
+    quality: int = 95,
+    bit_depth: int = 8,
+    dpi: float | None = None,
 ) -> Path:
     """Write an (H, W, 3) image to ``path``, completely or not at all.
 
     The format follows the extension: .png, .jpg/.jpeg, .bmp, .tif/.tiff and, where
     Pillow has it, .webp. The image goes to a temporary file in the same directory,
     is flushed to disk and then renamed over ``path``, so a failure leaves any
-    existing file at ``path`` as it was.
+    existing file at ``path`` as it was. PNG, JPEG, TIFF and WebP files carry the
+    sRGB ICC profile (:func:`naah.io.icc.srgb_profile`): naah's colours are sRGB.
 
     Parameters
     ----------
     path : str or os.PathLike
         Where to write; the directory must exist.
     image : ndarray of shape (H, W, 3)
-        uint8, or floats in 0–255 (clipped and rounded).
+        uint8, or floats in 0–255 (clipped, then rounded to the bit depth).
     quality : int, optional
         JPEG/WebP quality, 1–100.
+    bit_depth : {8, 16}, optional
+        Bits per channel. 16 is for PNG (written by OpenCV) and TIFF (by tifffile):
+        each value becomes ``round(x / 255 * 65535)``, so a float image keeps what
+        it holds between the 8-bit levels (a uint8 one is only widened).
+    dpi : float, optional
+        Resolution to record, in pixels per inch (PNG's pHYs chunk, TIFF's
+        resolution tags, JPEG's JFIF density, BMP's header); None records none.
+        Not for WebP, which has no place for it.
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    ImageError
+        For an unknown extension, or a bit depth or dpi its format cannot hold.
 
     Examples
     --------
@@ -229,6 +269,65 @@ def save_image(
     >>> out = save_image(os.path.join(tempfile.mkdtemp(), "a.png"), np.zeros((2, 3, 3)))
     >>> load_image(out).shape
     (2, 3, 3)
+    >>> ramp = np.linspace(0, 255, 12).reshape(2, 2, 3)
+    >>> tif = save_image(os.path.join(tempfile.mkdtemp(), "a.tif"), ramp,
+    ...                  bit_depth=16, dpi=300)
+    """
+    path = Path(path)
+    fmt = save_format(path, bit_depth=bit_depth, dpi=dpi)
+    if isinstance(quality, bool) or not isinstance(quality, int | np.integer):
+        raise TypeError(f"quality must be an int in 1–100, got {quality!r}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be in 1–100, got {quality}")
+    if bit_depth == 16:
+        pixels = to_uint16(_check_image(image))
+    else:
+        pil = to_pil(image)
+    directory = path.parent
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"cannot save {path}: directory {directory} does not exist; create it first"
+        )
+    resolution = None if dpi is None else float(dpi)
+    if bit_depth == 16:
+        write = SIXTEEN_BIT_FORMATS[fmt]
+        write_atomically(
+            path, lambda f: write(f, pixels, icc=srgb_profile(), dpi=resolution)
+        )
+        return path
+    options: dict[str, object] = {}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = int(quality)
+    if fmt in ICC_FORMATS:
+        options["icc_profile"] = srgb_profile()
+    if resolution is not None:
+        options["dpi"] = (resolution, resolution)
+    write_atomically(path, lambda f: pil.save(f, format=fmt, **options))
+    return path
+
+
+def save_format(
+    path: str | os.PathLike, *, bit_depth: int = 8, dpi: float | None = None
+) -> str:
+    """The format :func:`save_image` writes ``path`` in (Pillow's name for it),
+    once it is known that it holds ``bit_depth`` bits per channel and a ``dpi``.
+
+    Raises
+    ------
+    ImageError
+        For an unknown extension, a bit depth of 16 outside PNG and TIFF, or a dpi
+        for WebP; the message says what to give instead.
+    ValueError
+        For a bit depth other than 8 or 16, or a dpi that is not a positive number.
+
+    Examples
+    --------
+    >>> save_format("print.tif", bit_depth=16, dpi=300)
+    'TIFF'
+    >>> save_format("print.jpg", bit_depth=16)
+    Traceback (most recent call last):
+    ...
+    naah.io.images.ImageError: cannot save print.jpg with 16 bits per channel: JPEG holds 8; use a .png or .tif file, or 8 bits
     """
     path = Path(path)
     fmt = SAVE_FORMATS.get(path.suffix.lower())
@@ -238,19 +337,26 @@ def save_image(
             f"cannot save {path}: unknown extension {path.suffix!r}; "
             f"use one of {supported}"
         )
-    if isinstance(quality, bool) or not isinstance(quality, int | np.integer):
-        raise TypeError(f"quality must be an int in 1–100, got {quality!r}")
-    if not 1 <= quality <= 100:
-        raise ValueError(f"quality must be in 1–100, got {quality}")
-    pil = to_pil(image)
-    directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            f"cannot save {path}: directory {directory} does not exist; create it first"
+    if isinstance(bit_depth, bool) or bit_depth not in BIT_DEPTHS:
+        raise ValueError(f"bit_depth must be 8 or 16, got {bit_depth!r}")
+    if bit_depth == 16 and fmt not in SIXTEEN_BIT_FORMATS:
+        raise ImageError(
+            f"cannot save {path} with 16 bits per channel: {fmt} holds 8; use a "
+            ".png or .tif file, or 8 bits"
         )
-    options = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
-    write_atomically(path, lambda f: pil.save(f, format=fmt, **options))
-    return path
+    if dpi is not None:
+        if isinstance(dpi, bool) or not isinstance(
+            dpi, int | float | np.integer | np.floating
+        ):
+            raise TypeError(f"dpi must be a positive number or None, got {dpi!r}")
+        if not 0 < dpi < math.inf:
+            raise ValueError(f"dpi must be positive and finite, got {dpi!r}")
+        if fmt not in DPI_FORMATS:
+            raise ImageError(
+                f"cannot record a resolution in {path}: {fmt} has no place for it; "
+                "use a .png, .tif or .jpg file, or no dpi"
+            )
+    return fmt
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -278,9 +384,7 @@ def to_pil(image: np.ndarray) -> Image.Image:
     >>> to_pil(np.zeros((2, 3, 3))).size
     (3, 2)
     """
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
-        raise ImageError(f"expected an image of shape (H, W, 3), got {image.shape}")
+    image = _check_image(image)
     return Image.fromarray(np.ascontiguousarray(to_uint8(image)))
 
 
@@ -336,6 +440,14 @@ def deprocess(batch: np.ndarray, mean_pixel: npt.ArrayLike) -> np.ndarray:
 
 
 # --- helpers -------------------------------------------------------------------
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    """``image`` as an array, once it is known to be of shape (H, W, 3)."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
+        raise ImageError(f"expected an image of shape (H, W, 3), got {image.shape}")
+    return image
 
 
 class _Target(NamedTuple):
@@ -481,7 +593,9 @@ def _decode(img: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:
 
 
 def _float_rgb(img: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:
-    """A decoded Pillow image as a float32 RGB array, 0-255, composited on white."""
+    """A decoded Pillow image as a float32 RGB array, 0-255, in sRGB (its
+    embedded profile applied: naah.io.icc), composited on white."""
+    img = in_srgb(img, name)
     if img.mode in ALPHA_MODES or "transparency" in img.info:
         return _array_to_rgb(np.asarray(img.convert("RGBA")))
     if img.mode in SIXTEEN_BIT_MODES:

@@ -5,7 +5,9 @@ iterations, and refuses what it cannot continue before writing anything."""
 import csv
 import shutil
 
+import numpy as np
 import pytest
+import tifffile
 
 from naah.checkpointing import load_run
 from tests.cli._commands import ITERATIONS, run, stylize
@@ -96,6 +98,24 @@ def test_an_option_equal_to_the_runs_is_accepted_and_the_run_goes_on(copied, tmp
         rows = list(csv.DictReader(handle))
     assert [int(r["iteration"]) for r in rows] == list(range(total + 1))
     assert load_run(copied).iteration == total
+
+
+def test_a_resumed_run_writes_its_result_at_16_bits_with_a_dpi(copied, tmp_path):
+    output = tmp_path / "again.tif"
+    status, _, err = resume(copied, "-o", output, "--bit-depth", 16, "--dpi", 150)
+    assert (status, err) == (0, "")
+    with tifffile.TiffFile(output) as tif:
+        wide = tif.asarray()
+        assert tif.pages[0].tags["XResolution"].value == (150, 1)
+    assert wide.dtype == np.uint16 and (wide % 257 != 0).any()
+
+
+def test_a_resumed_run_refuses_16_bits_in_a_jpeg_before_writing(recorded, tmp_path):
+    status, _, err = resume(
+        recorded[1], "-o", tmp_path / "r.jpg", "--bit-depth", 16, "--iterations", 9
+    )
+    assert status == 2 and "--bit-depth 16: output image" in err
+    assert not list(tmp_path.iterdir())
 
 
 def test_fewer_iterations_than_the_checkpoint_has_done_are_refused(recorded):

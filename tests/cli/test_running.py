@@ -33,10 +33,10 @@ def test_a_failed_snapshot_warns_and_the_run_goes_on(
 ):
     save_image = running.save_image
 
-    def disk_full_for_snapshots(path, image):
+    def disk_full_for_snapshots(path, image, **options):
         if ".iter" in path.name:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return save_image(path, image)
+        return save_image(path, image, **options)
 
     monkeypatch.setattr(running, "save_image", disk_full_for_snapshots)
     output = tmp_path / "r.png"
@@ -76,7 +76,7 @@ def test_a_failed_history_or_plot_warns_and_the_image_is_written(
 def test_a_failed_image_write_names_the_path_and_exits_1(
     files, tmp_path, fake_run, monkeypatch
 ):
-    def disk_full(self, path):
+    def disk_full(self, path, **options):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(StyleResult, "save", disk_full)

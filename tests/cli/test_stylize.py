@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 from naah import cli
 from naah.cli.paths import snapshot_path
+from naah.io.icc import srgb_profile
 from tests.cli._commands import ITERATIONS, PNG_SIGNATURE, SIZE, run, stylize
 
 
@@ -36,6 +40,16 @@ def adam_quiet_run(files):
         "--init", files["style"], "--history", folder / "h.json",
         "--plot-path", folder / "curve.svg",
     )  # fmt: skip
+    return (folder, output, *result)
+
+
+@pytest.fixture(scope="module")
+def print_run(files):
+    """The L-BFGS run of lbfgs_run, written at 16 bits with a resolution."""
+    folder = files["out"] / "print"
+    folder.mkdir()
+    output = folder / "result.png"
+    result = stylize(files, output, "--bit-depth", 16, "--dpi", 300, "-q")
     return (folder, output, *result)
 
 
@@ -82,6 +96,62 @@ def test_quiet_prints_nothing_and_other_options_are_honoured(adam_quiet_run):
     rows = json.loads((folder / "h.json").read_text())
     assert len(rows) == ITERATIONS + 1
     assert b"<svg" in (folder / "curve.svg").read_bytes()[:1000]
+
+
+def test_bit_depth_16_writes_the_run_at_16_bits_with_its_dpi_and_profile(
+    print_run, lbfgs_run
+):
+    _, output, status, _, err = print_run
+    assert status == 0, err
+    wide = cv2.imread(str(output), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    assert wide.dtype == np.uint16 and wide.shape == (SIZE, 24, 3)
+    assert (wide % 257 != 0).any()  # the float result, not 8 bits widened
+    with Image.open(output) as image:
+        assert image.info["icc_profile"] == srgb_profile()
+        assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+    # The same run as lbfgs_run's 8-bit result, to within its rounding.
+    with Image.open(lbfgs_run[1]) as image:
+        narrow = np.asarray(image, np.float64)
+    assert np.abs(wide / 257 - narrow).max() <= 1
+
+
+def test_a_size_given_as_a_print_sets_the_pixels_and_the_dpi(files, tmp_path, fake_run):
+    output = tmp_path / "r.tif"
+    status, _, err = stylize(files, output, "--size", "1cm@80dpi", "--bit-depth", 16)
+    assert status == 0, err
+    assert fake_run["size"] == round(1 / 2.54 * 80) == 31
+    with tifffile.TiffFile(output) as tif:
+        page = tif.pages[0]
+        assert page.shape == (31, 23, 3) and page.dtype == np.uint16
+        assert page.tags["XResolution"].value == (80, 1)
+
+
+def test_dpi_overrides_the_dpi_of_a_print_size(files, tmp_path, fake_run):
+    output = tmp_path / "r.jpg"
+    status, _, err = stylize(files, output, "--size", "0.1in@300dpi", "--dpi", 72)
+    assert status == 0, err
+    with Image.open(output) as image:
+        assert max(image.size) == 30 and image.info["dpi"] == (72, 72)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "says"),
+    [
+        ("r.jpg", ("--bit-depth", 16), "--bit-depth 16: output image"),
+        ("r.jpg", ("--bit-depth", 16), "holds 8 bits per channel; name it r.png or "
+         "r.tif, or leave out --bit-depth 16"),
+        ("r.bmp", ("--bit-depth", 16), "is BMP, which holds 8 bits"),
+        ("r.png", ("--bit-depth", 12), "invalid choice: 12 (choose from 8, 16)"),
+        ("r.png", ("--dpi", 0), "--dpi: must be positive and finite, got 0.0"),
+        ("r.png", ("--size", "30cm"), "at a resolution, such as 30cm@300dpi"),
+    ],
+)  # fmt: skip
+def test_a_bit_depth_or_dpi_the_output_cannot_take_is_refused_before_the_run(
+    files, tmp_path, fake_run, name, options, says
+):
+    status, out, err = stylize(files, tmp_path / name, *options)
+    assert (status, out) == (2, "") and says in err, err
+    assert "content_shape" not in fake_run and not list(tmp_path.iterdir())
 
 
 def test_python_m_naah_shows_help():

@@ -9,12 +9,14 @@ import pytest
 from PIL import Image, ImageOps
 
 from naah.io import files, images
+from naah.io.icc import srgb_profile
 from naah.io.images import (
     ImageError,
     deprocess,
     load_image,
     preprocess,
     resize_to_long_edge,
+    save_format,
     save_image,
     scale_image,
     to_pil,
@@ -43,6 +45,7 @@ def test_module_exports_exactly_the_documented_api():
         "load_image",
         "preprocess",
         "resize_to_long_edge",
+        "save_format",
         "save_image",
         "scale_image",
         "to_pil",
@@ -317,6 +320,63 @@ def test_floats_are_clipped_and_rounded_when_saved(tmp_path):
     x = np.array([[[-5.0, 12.5, 300.0], [0.4, 254.6, 128.0]]])
     img = load_image(save_image(tmp_path / "c.png", x))
     np.testing.assert_array_equal(img, [[[0, 12, 255], [0, 255, 128]]])
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif", ".webp"])
+def test_saved_files_carry_the_srgb_profile(tmp_path, ext):
+    if ext not in images.SAVE_FORMATS:
+        pytest.skip(f"Pillow built without {ext}")
+    path = save_image(tmp_path / f"x{ext}", noise(4, 4))
+    with Image.open(path) as img:
+        assert img.info["icc_profile"] == srgb_profile()
+
+
+def test_8_bit_pixels_are_those_of_to_uint8_with_a_profile_and_dpi(tmp_path):
+    x = noise(5, 6).astype(np.float32) + 0.3
+    path = save_image(tmp_path / "x.png", x, bit_depth=8, dpi=300)
+    with Image.open(path) as img:
+        assert img.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(img), to_uint8(x))
+
+
+@pytest.mark.parametrize(
+    ("ext", "recorded"),
+    [(".png", 299.9994), (".jpg", 300), (".tif", 300), (".bmp", 299.9994)],
+)
+def test_a_dpi_is_recorded_where_each_format_keeps_it(tmp_path, ext, recorded):
+    # PNG and BMP keep whole pixels per metre: 300 dpi is 11811.02 of them.
+    path = save_image(tmp_path / f"x{ext}", noise(4, 4), dpi=300)
+    with Image.open(path) as img:
+        assert img.info["dpi"] == pytest.approx((recorded, recorded), abs=1e-3)
+
+
+def test_a_dpi_for_webp_which_has_no_place_for_it_is_refused(tmp_path):
+    if ".webp" not in images.SAVE_FORMATS:
+        pytest.skip("Pillow built without WebP")
+    with pytest.raises(ImageError, match="WEBP has no place for it; use a .png"):
+        save_image(tmp_path / "x.webp", noise(4, 4), dpi=300)
+
+
+@pytest.mark.parametrize(
+    ("dpi", "error", "says"),
+    [
+        (0, ValueError, "dpi must be positive and finite, got 0"),
+        (float("nan"), ValueError, "got nan"),
+        (float("inf"), ValueError, "got inf"),
+        (True, TypeError, "dpi must be a positive number or None, got True"),
+        ("300", TypeError, "got '300'"),
+    ],
+)
+def test_a_bad_dpi_is_refused(tmp_path, dpi, error, says):
+    with pytest.raises(error, match=re.escape(says)):
+        save_image(tmp_path / "x.png", noise(4, 4), dpi=dpi)
+
+
+def test_save_format_names_the_format_after_checking_depth_and_dpi():
+    assert save_format("a.TIFF", bit_depth=16, dpi=72.5) == "TIFF"
+    assert save_format("a.jpeg", dpi=300) == "JPEG"
+    with pytest.raises(ImageError, match="16 bits per channel: JPEG holds 8"):
+        save_format("a.jpeg", bit_depth=16)
 
 
 def test_an_unknown_extension_lists_the_supported_ones(tmp_path):
