@@ -104,6 +104,12 @@ class ImageRecord:
         return cls(data.get("path"), data["sha256"])
 
 
+#: Settings of how a run is computed that its record keeps with the transfer's:
+#: a resumed run evaluates in the same blocks, under the same memory budget (and
+#: so with the same optimiser state), unless given others.
+COMPUTED_AS = ("tile_size", "max_memory")
+
+
 @dataclass(frozen=True)
 class RegionRecord:
     """A region of the run: its name and weight, its guide's file and checksum, its
@@ -248,9 +254,12 @@ class RunDescription:
 
     def to_json(self) -> dict[str, Any]:
         images = self.settings.images
+        settings = self.settings.to_json(scope="transfer")
+        run_settings = self.settings.to_json(scope="run")
+        settings.update({k: run_settings[k] for k in COMPUTED_AS if k in run_settings})
         return {
             "version": VERSION,
-            "settings": self.settings.to_json(scope="transfer"),
+            "settings": settings,
             "run": self.run.to_json(),
             "inputs": self.inputs.to_json(images.style_blend, images.guide_mode),
             "info": dict(self.info),

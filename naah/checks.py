@@ -436,7 +436,13 @@ def as_dask_address(text: str) -> str:
     ('local:2', 'tcp://10.0.0.1:8786')
     """
     kind, _, rest = text.partition(":")
-    if (kind == "local" and rest.isdigit() and int(rest) > 0) or "://" in text:
+    if kind == "local":
+        if rest.isdigit() and int(rest) > 0:
+            return text
+        raise ValueError(
+            f"local:N must be a positive integer (worker processes), got {text!r}"
+        )
+    if "://" in text:
         return text
     raise ValueError(
         "give local:N (N worker processes here) or a scheduler address like "

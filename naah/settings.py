@@ -431,7 +431,6 @@ class ComputeSettings:
         check=_memory,
         text=as_bytes,
         metavar="SIZE",
-        record=False,
         resume="new",
         shown="the memory available",
         help="memory budget of the run, e.g. 6G (bytes, or a text such as '6G' in "
@@ -453,7 +452,7 @@ class Settings:
     >>> settings.loss.beta, settings.optimizer.method, settings.images.size
     (10000.0, 'adam', 256)
     >>> settings.to_json(scope="run")
-    {'size': 256, 'style_scale': 1.0, 'style_blend': None, 'guide_mode': 'simple', 'init': 'noise', 'iterations': 500, 'scales': None}
+    {'size': 256, 'style_scale': 1.0, 'style_blend': None, 'guide_mode': 'simple', 'init': 'noise', 'iterations': 500, 'scales': None, 'tile_size': 'auto', 'max_memory': None}
     """
 
     loss: LossWeights = field(default_factory=LossWeights)

@@ -375,6 +375,9 @@ class StyleTransfer:
         callback: Callback | None = None,
         progress: bool | None = None,
         runtime: Runtime = DEFAULT_RUNTIME,
+        tile_size: int | str | None = None,
+        max_memory: int | str | None = None,
+        client: Any = None,
     ) -> StyleResult:
         """Continue a run from its checkpoint, with the same iterates as if it had
         never stopped.
@@ -399,6 +402,9 @@ class StyleTransfer:
         checkpoint_every, checkpoint_info, snapshots, callback, progress, runtime
             As for :meth:`run` and :class:`StyleTransfer` (``checkpoint_info``
             updates the recorded one).
+        tile_size, max_memory, client : optional
+            As for :meth:`run`; default: the run's (a run under a memory budget
+            resumes under the same, so its optimiser keeps the same state).
 
         Returns
         -------
@@ -420,8 +426,12 @@ class StyleTransfer:
         saved = load_run(checkpoint)
         described, path = saved.description, saved.path
         changes: dict[str, Any] = {"checkpoint_every": checkpoint_every}
-        if iterations is not None:
-            changes["iterations"] = iterations
+        given = {
+            "iterations": iterations,
+            "tile_size": tile_size,
+            "max_memory": max_memory,
+        }
+        changes.update({k: v for k, v in given.items() if v is not None})
         settings = Settings.of(changes, described.settings)
         position = described.run.pyramid
         per_scale = settings.schedule.per_scale
@@ -446,6 +456,7 @@ class StyleTransfer:
             progress=progress,
             checkpoint=Path(save_to or path),
             checkpoint_info=described.with_info(checkpoint_info).info,
+            client=client,
         )
         return run_request(request, session, saved)
 

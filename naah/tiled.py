@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytensor
@@ -278,14 +278,17 @@ def _block_gradient(
         if floats
         else []
     )
-    known = dict(zip((s for s, _ in floats), upstream, strict=True))
-    return pytensor.grad(
+    known: dict[Any, Any] = dict(
+        zip((s for s, _ in floats), cast(list, upstream), strict=True)
+    )
+    gradient = pytensor.grad(
         local_loss,
         block,
         known_grads=known,
         disconnected_inputs="ignore",
         return_disconnected="zero",
     )
+    return cast(TensorVariable, gradient)
 
 
 class TiledProblem(StyleProblem):

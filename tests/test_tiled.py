@@ -266,8 +266,24 @@ def test_coarse_to_fine_tiled_resumes_exactly_mid_scale(weights, tmp_path):
     options = dict(scales=(48, 96), tile_size=32)
     whole = tiny_run(weights, 6, **options)
     assert [r.scale for r in whole.history][-1] == 96
-    tiny_run(weights, 4, checkpoint=tmp_path / "t.ckpt", **options)  # 3 + 1
-    resumed = StyleTransfer.resume(tmp_path / "t.ckpt", iterations=6, progress=False)
+    from naah.style_transfer import StopRun
+
+    seen = []
+
+    def stop_in_the_second_scale(record, image):
+        seen.append(record.scale)
+        if seen.count(96) == 3:
+            raise StopRun
+
+    stopped = tiny_run(
+        weights, 6, checkpoint=tmp_path / "t.ckpt",
+        callback=stop_in_the_second_scale, **options,
+    )  # fmt: skip
+    assert stopped.status == "stopped"
+    content, style, _, _ = images(10)
+    resumed = StyleTransfer.resume(
+        tmp_path / "t.ckpt", iterations=6, progress=False, content=content, style=style
+    )
     np.testing.assert_array_equal(
         resumed.history.column("total"), whole.history.column("total")
     )
@@ -279,24 +295,26 @@ def test_a_budget_too_small_for_scipys_state_runs_the_float32_lbfgs_and_resumes(
     from naah.estimate import estimate_memory
     from naah.optim.lbfgs import lbfgs_implementation
 
-    whole = estimate_memory(SHAPE[:2], STYLE_SHAPE[:2])
-    # 100 kB short of the run with L-BFGS-B's state (1.5 MB here): the image
-    # still fits whole, with the float32 state.
-    budget = whole.total - 100_000
+    whole = estimate_memory(SHAPE[:2], (103, 133))  # the style at the content's size
+    # 2 MB short of the run with L-BFGS-B's state (8 MB here; float32 with 10 pairs:
+    # 3.7 MB): the image still fits whole, with the float32 state.
+    budget = whole.total - 2_000_000
     st = StyleTransfer(weights, alpha=1.0, beta=1e3, seed=3)
     content, style, _, _ = images(10)
-    run = dict(progress=False, max_memory=budget, init="content")
+    run = dict(progress=False, max_memory=budget, init="content", size=SHAPE[1])
     full = st.run(content, style, iterations=6, **run)
     problem = st.session.problem
     assert not isinstance(problem, TiledProblem)
     assert lbfgs_implementation(problem)[0] == "float32"
-    scipy = st.run(content, style, iterations=6, progress=False, init="content")
+    scipy = st.run(
+        content, style, iterations=6, progress=False, init="content", size=SHAPE[1]
+    )
     assert full.history[-1].total == pytest.approx(scipy.history[-1].total, rel=0.5)
     assert full.history[-1].total < 0.5 * full.history[0].total
     st.run(content, style, iterations=3, checkpoint=tmp_path / "f.ckpt", **run)
     resumed = StyleTransfer.resume(
-        tmp_path / "f.ckpt", iterations=6, progress=False, max_memory=budget
-    )
+        tmp_path / "f.ckpt", iterations=6, progress=False, content=content, style=style
+    )  # under the recorded budget
     np.testing.assert_array_equal(
         resumed.history.column("total"), full.history.column("total")
     )

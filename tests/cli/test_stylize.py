@@ -241,7 +241,8 @@ def test_tile_size_runs_in_blocks_and_writes_the_result(files, tmp_path):
     output = tmp_path / "tiled.png"
     status, _, err = stylize(files, output, "--tile-size", 16)
     assert status == 0, err
-    assert Image.open(output).size == (24, 32)
+    with Image.open(output) as image:
+        assert image.size == (24, 32)
 
 
 @pytest.mark.parametrize(
@@ -264,4 +265,5 @@ def test_dask_evaluates_the_blocks_on_local_workers(files, tmp_path):
     status, _, err = stylize(files, output, "--dask", "local:2", "--tile-size", 16)
     assert status == 0, err
     assert "blocks on Dask, 2 workers" in err
-    assert Image.open(output).size == (24, 32)
+    with Image.open(output) as image:
+        assert image.size == (24, 32)
