@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from naah.checkpointing import RunDescription, SavedRun, load_run
+from naah.checkpointing import COMPUTED_AS, RunDescription, SavedRun, load_run
 from naah.cli.common import PROG, UsageError, usage_error
 from naah.cli.paths import (
     HISTORY_FORMATS,
@@ -24,6 +24,7 @@ from naah.cli.running import (
     Outputs,
     closing,
     command_runtime,
+    dask_client,
     finish,
     on_iteration,
     web_view,
@@ -66,6 +67,13 @@ def resume(args: argparse.Namespace) -> int:
 
     def run() -> StyleResult:
         given_styles = list(args.styles) or None
+        computed = {k: settings.value(k) for k in COMPUTED_AS if k in values}
+        with dask_client(args.dask, args.quiet) as client:
+            return _resumed(client, computed, given_styles)
+
+    def _resumed(
+        client: Any, computed: dict[str, Any], given_styles: list[str] | None
+    ) -> StyleResult:
         return StyleTransfer.resume(
             saved.path,
             iterations=settings.schedule.iterations if "iterations" in values else None,
@@ -80,6 +88,8 @@ def resume(args: argparse.Namespace) -> int:
             callback=callback,
             progress=not args.quiet,
             runtime=command_runtime(settings),
+            client=client,
+            **computed,
         )
 
     return finish(closing(view, run), files, settings.loss, args.quiet)

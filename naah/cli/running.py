@@ -3,19 +3,22 @@ shows and writes, and the end (the image, the history, the plot; on Ctrl-C too).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from naah.cli.common import (
     PROG,
     CommandError,
+    UsageError,
     interrupt_status,
     reason,
     try_write,
@@ -256,3 +259,28 @@ def _plot(history: History, path: Path, loss: LossWeights) -> None:
     from naah.plotting import plot_history
 
     plot_history(history, path, loss_weights=loss)
+
+
+@contextlib.contextmanager
+def dask_client(address: str | None, quiet: bool) -> Iterator[Any]:
+    """``--dask``: a client of the cluster for the run, closed after it (None
+    without the option)."""
+    if address is None:
+        yield None
+        return
+    try:
+        from naah.batch.cluster import connect, disconnect
+    except ImportError:
+        raise CommandError(
+            "--dask needs distributed: pip install 'naah[dask]'"
+        ) from None
+    try:
+        client = connect(address, dashboard_address=None)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    workers = len(client.scheduler_info()["workers"])
+    printer(quiet)(f"{PROG}: blocks on Dask, {workers} workers")
+    try:
+        yield client
+    finally:
+        disconnect(client)

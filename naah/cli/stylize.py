@@ -10,8 +10,6 @@ it. Nothing here changes the parsed namespace.
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +47,7 @@ from naah.cli.running import (
     Outputs,
     check_backend,
     closing,
+    dask_client,
     finish,
     on_iteration,
     transfer_for,
@@ -401,31 +400,6 @@ def _planned(
     except SettingError as error:
         raise usage_error(error) from None
     return settings, estimate
-
-
-@contextlib.contextmanager
-def dask_client(address: str | None, quiet: bool) -> Iterator[Any]:
-    """``--dask``: a client of the cluster for the run, closed after it (None
-    without the option)."""
-    if address is None:
-        yield None
-        return
-    try:
-        from naah.batch.cluster import connect, disconnect
-    except ImportError:
-        raise CommandError(
-            "--dask needs distributed: pip install 'naah[dask]'"
-        ) from None
-    try:
-        client = connect(address, dashboard_address=None)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    workers = len(client.scheduler_info()["workers"])
-    printer(quiet)(f"{PROG}: blocks on Dask, {workers} workers")
-    try:
-        yield client
-    finally:
-        disconnect(client)
 
 
 def _sized_shape(settings: Settings, shape: tuple[int, ...]) -> tuple[int, int]:
