@@ -167,25 +167,53 @@ class BlockGraph:
         inputs = [block, crop, *(s.variable for s in self.spatial)]
         compile_ = _compiler(backend, givens)
 
-        per_term = [term.statistics(inner) for term in self.terms]
-        self.stat_keys = [(i, k) for i, stats in enumerate(per_term) for k in stats]
-        stat_values = [pt.as_tensor_variable(per_term[i][k]) for i, k in self.stat_keys]
-        self.statistics = compile_(inputs, stat_values) if stat_values else None
+        self.backend = backend
+        self._compile_statistics(inner, inputs, compile_)
+        self._compile_gradient(block, features, window, inputs, compile_)
+        self._compile_targets(inner, [block, crop], compile_)
+
+    def _compile_statistics(
+        self,
+        inner: Mapping[str, TensorVariable],
+        inputs: list[TensorVariable],
+        compile_: Callable[..., Function],
+    ) -> None:
+        """Pass 1: each term's statistics over a block's inner positions."""
+        self.per_term = [term.statistics(inner) for term in self.terms]
+        self.stat_keys = [
+            (i, k) for i, stats in enumerate(self.per_term) for k in stats
+        ]
+        self.stat_values = [
+            pt.as_tensor_variable(self.per_term[i][k]) for i, k in self.stat_keys
+        ]
+        self.statistics = (
+            compile_(inputs, self.stat_values) if self.stat_values else None
+        )
+        self.stat_dtypes = [v.dtype for v in self.stat_values]
+        #: Whether each term is a sum over positions (it has no statistics).
+        self.local = [not stats for stats in self.per_term]
+
+    def _compile_gradient(
+        self,
+        block: TensorVariable,
+        features: Mapping[str, TensorVariable],
+        window: Window,
+        inputs: list[TensorVariable],
+        compile_: Callable[..., Function],
+    ) -> None:
+        """Pass 2: every term's value (from the whole image's statistics, given
+        as inputs) and the block's gradient."""
         totals = [
             v.type(name=f"sum_{k}")
-            for v, (_, k) in zip(stat_values, self.stat_keys, strict=True)
+            for v, (_, k) in zip(self.stat_values, self.stat_keys, strict=True)
         ]
-        self.stat_dtypes = [v.dtype for v in stat_values]
-
         given: list[dict[str, Any]] = [{} for _ in self.terms]
         for (i, k), total in zip(self.stat_keys, totals, strict=True):
             given[i][k] = total
-        self.local = [not stats for stats in per_term]
-
         local_loss = global_loss = pt.constant(np.float32(0))
         outputs: dict[str, TensorVariable] = {}
-        #: The values that are sums over the blocks (the others, every block gives
-        #: whole).
+        #: The values that are sums over the blocks (every block gives the
+        #: others whole).
         self.summed: set[str] = set()
         for term, stats, local in zip(self.terms, given, self.local, strict=True):
             value, parts = term.window_value(block, features, stats, window)
@@ -197,9 +225,16 @@ class BlockGraph:
             else:
                 global_loss = global_loss + term.weight * value
         self.term_names = list(outputs)
-        grad = _block_gradient(block, local_loss, global_loss, stat_values, totals)
+        grad = _block_gradient(block, local_loss, global_loss, self.stat_values, totals)
         self.gradient = compile_([*inputs, *totals], [*outputs.values(), grad])
 
+    def _compile_targets(
+        self,
+        inner: Mapping[str, TensorVariable],
+        inputs: list[TensorVariable],
+        compile_: Callable[..., Function],
+    ) -> None:
+        """Every term's targets from a block's inner features."""
         targets = {
             key: value
             for term in self.terms
@@ -209,10 +244,7 @@ class BlockGraph:
         self.spatial_targets = {
             key: layer for term in self.terms for key, layer in term.spatial.items()
         }
-        self.targets = (
-            compile_([block, crop], list(targets.values())) if targets else None
-        )
-        self.backend = backend
+        self.targets = compile_(inputs, list(targets.values())) if targets else None
 
     def functions(self, runtime: Runtime) -> BlockFunctions:
         """The block functions, to send to other processes, where they run with
