@@ -63,12 +63,14 @@ __all__ = [
     "Block",
     "Field",
     "Span",
+    "block_count",
     "field",
     "halo",
     "layer_positions",
     "layout",
     "margin",
     "stride",
+    "work_ratio",
 ]
 
 #: The name blocks use for the image itself (stride 1, reach 0).
@@ -242,3 +244,17 @@ def layout(shape: Sequence[int], tile_size: int, layers: Sequence[str]) -> list[
 def block_count(shape: Sequence[int], tile_size: int, layers: Sequence[str]) -> int:
     """How many blocks :func:`layout` makes."""
     return len(layout(shape, tile_size, layers))
+
+
+def work_ratio(shape: Sequence[int], tile_size: int, layers: Sequence[str]) -> float:
+    """The pixels the network computes per pass over the blocks, margins
+    included, over the image's own (1 for one block).
+
+    Examples
+    --------
+    >>> round(work_ratio((2048, 2048), 1024, ["conv5_1"]), 3)
+    1.162
+    """
+    blocks = layout(shape, tile_size, layers)
+    area = sum(b.shape[0] * b.shape[1] for b in blocks)
+    return area / (int(shape[0]) * int(shape[1]))

@@ -200,6 +200,8 @@ class MemoryEstimate:
     backend, optimizer : str
     layers : tuple of str
         The convolutions whose weights are loaded, in order.
+    tile_size : int or None
+        The blocks' inner edge of a tiled evaluation (None: whole).
 
     Examples
     --------
@@ -219,6 +221,7 @@ class MemoryEstimate:
     backend: str = "c"
     optimizer: str = "lbfgs"
     layers: tuple[str, ...] = ()
+    tile_size: int | None = None
 
     def fits(self, available: int) -> bool:
         """Whether the estimate is at most ``available`` bytes."""
@@ -634,6 +637,7 @@ def estimate_memory(
         backend=backend,
         optimizer=optimizer,
         layers=tuple(c.name for c in convs),
+        tile_size=tile_size,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from naah.blocks import block_count, margin, work_ratio
 from naah.estimate import MemoryEstimate, available_memory, format_bytes
 from naah.io.images import long_edge_size, preprocess
 from naah.optim import OPTIMIZERS
@@ -20,6 +21,9 @@ __all__ = ["CALIBRATION_EDGE", "dry_run"]
 
 # Long edge of the --dry-run calibration (larger sizes are scaled by their area).
 CALIBRATION_EDGE = 256
+# A tiled evaluation's work over a whole one's, beside the margins' area: pass 1
+# adds a forward pass to pass 2's forward and backward (about 3 forwards' work).
+TILED_PASSES = 4 / 3
 
 
 def dry_run(
@@ -32,7 +36,15 @@ def dry_run(
     """--dry-run: the estimate, and seconds per iteration from a short calibration."""
     settings = transfer.config
     images = settings.images
-    print(f"memory: about {estimate} of {format_bytes(available_memory())} available")
+    budget = settings.compute.max_memory
+    print(
+        f"memory: about {estimate} of "
+        + (
+            f"{format_bytes(available_memory())} available"
+            if budget is None
+            else f"the --max-memory {format_bytes(budget)}"
+        )
+    )
     size = largest_edge(settings) or max(content.shape[:2])
     problem = transfer.prepare(
         content,
@@ -51,6 +63,16 @@ def dry_run(
     height, width = problem.shape[:2]
     shape = long_edge_size(problem.shape[:2], size)
     scaled = seconds * (shape[0] * shape[1]) / (height * width)
+    if estimate is not None and estimate.tile_size is not None:
+        layers = [*settings.loss.content_layers, *settings.loss.style_layers]
+        blocks = block_count(shape, estimate.tile_size, layers)
+        work = work_ratio(shape, estimate.tile_size, layers) * TILED_PASSES
+        print(
+            f"tiles: {blocks} blocks of {estimate.tile_size} px (with margins of "
+            f"{margin(layers)} px), about {work:.2f} times the work of the whole "
+            "image (naah.tiled)"
+        )
+        scaled *= work
     per_iteration = OPTIMIZERS[settings.optimizer.method].evaluations_per_iteration
     total = settings.schedule.total
     print(

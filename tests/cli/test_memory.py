@@ -46,3 +46,24 @@ def test_dry_run_prints_the_estimate_and_the_time_and_writes_nothing(files, tmp_
     assert memory.startswith("memory: about ") and "available" in memory
     assert time_line.startswith("time: about ") and "per iteration" in time_line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dry_run_of_a_tiled_run_says_its_blocks_and_its_budget(files, tmp_path):
+    from naah.blocks import work_ratio
+
+    status, out, err = run(["stylize", files["content"], files["style"], "-o",
+                            tmp_path / "r.png", "--weights", files["weights"],
+                            "--size", 40, "--tile-size", 16, "--max-memory", "3G",
+                            "--dry-run", "-q"])  # fmt: skip
+    assert status == 0, err
+    memory, tiles, time_line = out.splitlines()
+    assert "of the --max-memory 3.0 GiB" in memory
+    layers = ["conv4_2", "conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    ratio = work_ratio((40, 30), 16, layers) * 4 / 3
+    assert tiles == (
+        # 40 rows: 16 + 24 (a rest of 8 joins the last); 30 columns: one block
+        f"tiles: 2 blocks of 16 px (with margins of 80 px), about {ratio:.2f} times "
+        "the work of the whole image (naah.tiled)"
+    )
+    assert time_line.startswith("time: about ")
+    assert list(tmp_path.iterdir()) == []
