@@ -64,7 +64,7 @@ def child(args) -> dict:
         start = time.perf_counter()
         result = transfer.run(
             content, style, iterations=args.iterations, init="content",
-            progress=False, **options,
+            size=args.size, progress=False, **options,
         )  # fmt: skip
         evaluations = result.history[-1].evaluations
         seconds = (time.perf_counter() - start) / max(1, evaluations)

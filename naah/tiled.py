@@ -436,9 +436,11 @@ class TiledProblem(StyleProblem):
         """Pass 1: every statistic summed over the blocks' inner positions."""
         if self.graph.statistics is None:
             return []
-        inputs = [self._block_inputs(x, block) for block in blocks]
+        # One block's inputs at a time here: together they are larger than the
+        # image (its pixels with margins and the content targets' slices).
+        inputs = (self._block_inputs(x, block) for block in blocks)
         if self.client is not None:
-            sums = self._on_cluster("statistics", inputs, reduce=True)[0]
+            sums = self._on_cluster("statistics", list(inputs), reduce=True)[0]
         else:
             sums = add_up(self._call(self.graph.statistics, *args) for args in inputs)
         return [
@@ -487,9 +489,9 @@ class TiledProblem(StyleProblem):
         grad = np.zeros_like(x)
         names = self.graph.term_names
         values = dict.fromkeys(names, 0.0)
-        inputs = [self._block_inputs(x, block) for block in blocks]
+        inputs = (self._block_inputs(x, block) for block in blocks)
         if self.client is not None:
-            results = iter(self._on_cluster("gradient", inputs, *totals))
+            results = iter(self._on_cluster("gradient", list(inputs), *totals))
         else:
             results = (self._call(self.graph.gradient, *a, *totals) for a in inputs)
         for index, (block, result) in enumerate(zip(blocks, results, strict=True)):
