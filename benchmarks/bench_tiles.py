@@ -5,7 +5,8 @@ Each case runs in a fresh ``python bench_tiles.py child`` process, so that its p
 (``VmHWM``) is its own. The child builds a :class:`naah.StyleTransfer` on a
 VGG-19 file with the real file's layout and sizes and He-scaled random weights
 (``bench_memory.write_full_size_weights``), prepares noise content and style
-images of ``size`` pixels a side (style at the same size) with ``tile_size`` and
+images of ``size`` pixels a side (style at the same size; PNG files, so that naah
+holds the only copy of each) with ``tile_size`` and
 ``max_memory``, and times ``--evaluations`` loss-and-gradient evaluations (everything is
 compiled by then). The peak is the whole process's (weights, compiled graphs,
 targets and evaluations; no optimiser state: ``bench_lbfgs_state.py`` measures
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,13 +43,19 @@ HERE = Path(__file__).resolve().parent
 
 def child(args) -> dict:
     import numpy as np
+    from PIL import Image
 
     import naah
     from naah.tiled import TiledProblem
 
+    # Noise images as files, as a user gives them: naah holds the only copy.
+    folder = tempfile.mkdtemp(prefix="naah-bench-tiles-")
+    content, style = (os.path.join(folder, f"{name}.png") for name in ("c", "s"))
     rng = np.random.default_rng(0)
-    content = rng.uniform(0, 255, (args.size, args.size, 3)).astype(np.float32)
-    style = rng.uniform(0, 255, (args.size, args.size, 3)).astype(np.float32)
+    for path in (content, style):
+        pixels = rng.integers(0, 256, (args.size, args.size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(path, compress_level=1)
+    del pixels
     transfer = naah.StyleTransfer(args.weights)
     options = {"tile_size": args.tile}
     if args.max_memory:
