@@ -182,6 +182,18 @@ def write_full_size_weights(path: Path) -> str:
     return write_vgg19_mat(path, **sizes, kernel_overrides=kernels, compression=False)
 
 
+def weights_file(stack: contextlib.ExitStack, *, tiny: bool) -> str:
+    """A VGG-19 file in a folder that lives as long as ``stack``: the tests'
+    narrow one with ``tiny``, else :func:`write_full_size_weights`'s."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    if tiny:
+        from naah.testing import write_vgg19_mat
+
+        return write_vgg19_mat(folder / "vgg19.mat")
+    print("writing a full-size VGG-19 file …", file=sys.stderr, flush=True)
+    return write_full_size_weights(folder / "vgg19.mat")
+
+
 def markdown(header: list[str], rows: list[list[str]]) -> str:
     sys.path.insert(0, str(HERE))
     from bench_style import markdown as table
@@ -192,16 +204,7 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
 def run(args) -> tuple[str, list[dict]]:
     raw = []
     with contextlib.ExitStack() as stack:
-        weights = args.weights
-        if weights is None:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            if args.tiny:
-                from naah.testing import write_vgg19_mat
-
-                weights = write_vgg19_mat(folder / "vgg19.mat")
-            else:
-                print("writing a full-size VGG-19 file …", file=sys.stderr, flush=True)
-                weights = write_full_size_weights(folder / "vgg19.mat")
+        weights = args.weights or weights_file(stack, tiny=args.tiny)
         for size in args.sizes:
             print(f"measuring {size}x{size} …", file=sys.stderr, flush=True)
             measured = measure(size, args, weights)

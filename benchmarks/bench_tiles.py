@@ -139,21 +139,14 @@ def estimate_for(result: dict, iterations: int) -> int:
 
 def run(args) -> str:
     sys.path.insert(0, str(HERE))
-    from bench_memory import write_full_size_weights
+    from bench_memory import weights_file
     from bench_style import markdown
 
     from naah.estimate import format_bytes
 
     rows = []
     with contextlib.ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        if args.tiny:
-            from naah.testing import write_vgg19_mat
-
-            weights = write_vgg19_mat(folder / "vgg19.mat")
-        else:
-            print("writing a full-size VGG-19 file …", file=sys.stderr, flush=True)
-            weights = write_full_size_weights(folder / "vgg19.mat")
+        weights = weights_file(stack, tiny=args.tiny)
         for case in args.cases:
             size, _, tile = case.partition(":")
             print(f"measuring {case} …", file=sys.stderr, flush=True)

@@ -30,10 +30,10 @@ from naah.batch.engines import (
 )
 from naah.batch.jobs import Job, Plan, load_job_file
 from naah.batch.manifest import FAILED, MANIFEST_NAME
-from naah.batch.settings import SettingError, parse_axis
+from naah.batch.settings import SettingError, dask_address, parse_axis
 from naah.batch.sheet import CELL, contact_sheet
 from naah.batch.storage import Folder, StorageError, is_url
-from naah.checks import as_boolean, as_dask_address, as_int, positive_int
+from naah.checks import as_boolean, as_int, positive_int
 from naah.io.images import SAVE_FORMATS
 from naah.io.locate import WeightsNotFoundError, find_weights
 from naah.io.sources import NO_DOWNLOAD_ENV, downloads_allowed, fetch_weights
@@ -106,7 +106,7 @@ def add_batch_parser(
     )
     p.add_argument(
         "--dask",
-        type=option_type(as_dask_address, name="Dask address"),
+        type=dask_address,
         metavar="local:N|tcp://HOST:PORT",
         help="run on Dask: N local worker processes, or a scheduler (needs naah[dask])",
     )

@@ -20,9 +20,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from naah.checks import SettingError, as_text
-from naah.settings import Settings, check_value, names, parse_text, specs, tupled
+from naah.checks import SettingError, as_dask_address, as_text
+from naah.settings import (
+    Settings,
+    check_value,
+    names,
+    option_type,
+    parse_text,
+    specs,
+    tupled,
+)
 from naah.settings import setting_key as model_key
+
+#: ``--dask local:N|tcp://HOST:PORT`` of ``naah batch`` and ``naah stylize``.
+dask_address = option_type(as_dask_address, name="Dask address")
 
 __all__ = [
     "INPUT_KEYS",

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from naah.batch.settings import dask_address
 from naah.checks import (
-    as_dask_address,
     as_float,
     as_int,
     non_negative_int,
@@ -35,5 +35,3 @@ dpi = option_type(as_float, positive_float, name="dpi")
 
 #: ``--region MASK=STYLE[:STYLE_MASK]``: a Region of the files.
 region_spec = option_type(region_from_text, name="region")
-#: ``--dask local:N|tcp://HOST:PORT``: a Dask cluster to run on.
-dask_address = option_type(as_dask_address, name="Dask address")
