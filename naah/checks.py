@@ -112,7 +112,8 @@ class SettingError(Spelled, ValueError):
         if isinstance(error, SettingError):
             return error
         detail = " ".join(str(error).split())
-        if name.replace("_", " ") in detail:  # "unknown optimizer 'bfgs'; …"
+        # "unknown optimizer 'bfgs'; …" names it (as a word: not "flow" in "deepflow")
+        if re.search(rf"\b{re.escape(name.replace('_', ' '))}\b", detail):
             return cls("{detail}", detail=detail)
         # Checks say "must be …" of the setting; other messages follow a colon.
         joint = " " if detail.startswith(("must ", "has ", "gives ", "is ")) else ": "

@@ -15,10 +15,12 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
+    from naah.metrics import WarpingError
     from naah.optim.history import IterationRecord
     from naah.problem import LossWeights
+    from naah.video_transfer import FrameReport
 
-__all__ = ["plot_history"]
+__all__ = ["plot_history", "plot_video_report"]
 
 # Lines drawn by default: History column and legend label. Content and style are
 # the unweighted L_content and L_style; total is alpha * L_content + beta * L_style
@@ -161,6 +163,67 @@ def _total_formula(loss_weights: LossWeights | None = None) -> str:
     if w.tv_weight > 0:
         return f"{TOTAL_FORMULA}{TV_TERM}\n{values}, $w_{{TV}}$ = {w.tv_weight:g}"
     return f"{TOTAL_FORMULA}\n{values}"
+
+
+def plot_video_report(
+    reports: Iterable[FrameReport],
+    warping: WarpingError | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Each frame's losses (unweighted, log scale) and, below, its temporal
+    warping error against the frame before it (``naah video --report``).
+
+    Parameters
+    ----------
+    reports : sequence of FrameReport
+        ``VideoResult.reports``.
+    warping : WarpingError, optional
+        ``VideoResult.warping``: its overall value is drawn as a line.
+    path : str or PathLike, optional
+        Save the figure here.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> figure = plot_video_report(result.reports, result.warping)  # doctest: +SKIP
+    """
+    figure_class, locator = _matplotlib()
+    rows = list(reports)
+    frames = [r.frame + 1 for r in rows]
+    figure = figure_class(figsize=(FIGURE_SIZE[0], FIGURE_SIZE[1] * 1.6))
+    losses, errors = figure.subplots(2, 1, sharex=True)
+    for name, label in (
+        ("content", "content loss $L_{content}$"),
+        ("style", "style loss $L_{style}$"),
+        ("temporal", "temporal loss $L_{temporal}$"),
+    ):
+        values = [getattr(r, name) for r in rows]
+        if any(v > 0 for v in values):
+            losses.plot(frames, values, marker=".", label=label)
+    losses.set_yscale("log")
+    losses.set_ylabel("loss at the frame's result")
+    losses.set_title("Per frame")
+    losses.legend(fontsize="small")
+    measured = [
+        (r.frame + 1, r.warping_error) for r in rows if r.warping_error is not None
+    ]
+    if measured:
+        errors.plot(*zip(*measured, strict=True), marker=".", color="C3",
+                    label="warping error")  # fmt: skip
+    if warping is not None:
+        errors.axhline(warping.overall, color="C3", linestyle="--",
+                       label=f"overall {warping.overall:.3g}")  # fmt: skip
+    errors.set_ylabel("warping error (values in [0, 1])")
+    errors.set_xlabel("frame")
+    errors.xaxis.set_major_locator(locator(integer=True))
+    errors.legend(fontsize="small")
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=DPI)
+    return figure
 
 
 def _matplotlib() -> tuple[type[Figure], type[MaxNLocator]]:

@@ -52,6 +52,7 @@ from naah.terms import (
     LossTerm,
     LossWeights,
     Scene,
+    TemporalTargets,
     blend_weights,
     guide_mode_of,
     region_list,
@@ -70,7 +71,8 @@ class Evaluation:
 
     ``content`` and ``style`` are L_content and L_style before α and β; ``tv`` is
     the weighted total-variation term (``tv_weight`` · TV, what the total adds) and
-    ``tv_raw`` the unweighted TV.
+    ``tv_raw`` the unweighted TV; ``temporal`` the unweighted temporal term of a
+    video frame (:class:`naah.terms.TemporalTerm`; 0 without).
     """
 
     total: float
@@ -79,6 +81,7 @@ class Evaluation:
     style_layers: dict[str, float]
     tv: float
     tv_raw: float = 0.0
+    temporal: float = 0.0
 
 
 class StyleProblem:
@@ -178,6 +181,7 @@ class StyleProblem:
         blend: Sequence[float] | None = None,
         regions: Sequence[Region] | None = None,
         guide_mode: str = "simple",
+        temporal: TemporalTargets | None = None,
     ) -> None:
         region_count = 0 if regions is None else len(region_list(regions))
         guide_mode_of(guide_mode)
@@ -206,7 +210,12 @@ class StyleProblem:
         self.regions: tuple[Region, ...] = ()
         self.guide_mode = guide_mode
         self.set_images(
-            content, style, blend=blend, regions=regions, guide_mode=guide_mode
+            content,
+            style,
+            blend=blend,
+            regions=regions,
+            guide_mode=guide_mode,
+            temporal=temporal,
         )
 
     # -- the graph ---------------------------------------------------------------------
@@ -309,6 +318,7 @@ class StyleProblem:
         blend: Sequence[float] | None = None,
         regions: Sequence[Region] | None = None,
         guide_mode: str | None = None,
+        temporal: TemporalTargets | None = None,
     ) -> None:
         """Retarget the problem at other images (any size): computes every term's
         targets once and starts the generated image at the content image.
@@ -326,6 +336,10 @@ class StyleProblem:
             stay); a content image of another size needs its own.
         guide_mode : {'simple', 'inside'}, optional
             Default: the problem's current mode.
+        temporal : TemporalTargets, optional
+            For a problem with a :class:`naah.terms.TemporalTerm`: the video
+            frame's earlier results, warped onto it, and their weights (None: the
+            term is 0).
 
         Raises
         ------
@@ -335,7 +349,12 @@ class StyleProblem:
         """
         styles = None if style is None else _style_images(style)
         scene = Scene(
-            _rgb_image(content, "content"), styles, blend, regions, guide_mode
+            _rgb_image(content, "content"),
+            styles,
+            blend,
+            regions,
+            guide_mode,
+            temporal=temporal,
         )
         self._retarget(scene, self.loss_terms)
         self.content_image = scene.content
@@ -441,11 +460,13 @@ class StyleProblem:
 
     def use_weights(self, weights: LossWeights) -> None:
         """Give every term its weight from ``weights`` (whose layers must be the
-        problem's), without recompiling."""
+        problem's), without recompiling; a term whose weight ``weights`` has not
+        (the temporal term's) keeps its own."""
         self.set_loss_weights(
             **{
                 term.weight_name: getattr(weights, term.weight_name)
                 for term in self.loss_terms
+                if hasattr(weights, term.weight_name)
             }
         )
 
@@ -484,6 +505,7 @@ class StyleProblem:
             style=values.get("style", 0.0),
             tv=self._weight_values.get("tv_weight", 0.0) * tv,
             tv_raw=tv,
+            temporal=values.get("temporal", 0.0),
             style_layers={
                 k.removeprefix("E_"): v for k, v in values.items() if k.startswith("E_")
             },

@@ -33,7 +33,7 @@ from naah.optim import IterationRecord
 from naah.problem import StyleProblem
 from naah.regions import Region
 from naah.settings import ARRAY_INIT, INITS, ImageSettings, Settings
-from naah.terms import blend_weights
+from naah.terms import TemporalTargets, blend_weights
 
 __all__ = [
     "RunRequest",
@@ -249,6 +249,9 @@ class RunRequest:
     client : distributed.Client or None
         Spread each evaluation's blocks over a Dask cluster's workers
         (:class:`naah.tiled.TiledProblem`).
+    temporal : TemporalTargets or None
+        A video frame's earlier results, warped onto it, and the temporal term's
+        weight (:class:`naah.terms.TemporalTerm`); None: no temporal term.
     """
 
     content: ImageLike
@@ -261,6 +264,7 @@ class RunRequest:
     checkpoint: Path | None = None
     checkpoint_info: Mapping[str, Any] = field(default_factory=dict)
     client: Any = None
+    temporal: TemporalTargets | None = None
 
     @classmethod
     def of(

@@ -346,6 +346,7 @@ def run_stage(request: RunRequest, stage: Stage, session: Session) -> StyleResul
             stage.size,
             request.settings,
             client=request.client,
+            temporal=request.temporal,
         )
         initial = None
         if stage.state is None:

@@ -28,6 +28,7 @@ from naah.progress import interactive
 from naah.request import StyleInputs, check_pixels
 from naah.runtime import Runtime
 from naah.settings import Settings, graph_key
+from naah.terms import TemporalTargets, terms_for
 from naah.tiled import TiledProblem
 
 __all__ = ["Session"]
@@ -65,8 +66,9 @@ class Session:
         self.runtime = runtime
         self.download = download
         self.problem: StyleProblem | None = None
-        # By number of regions, and whether evaluated block by block.
-        self.problems: dict[tuple[int, bool], StyleProblem] = {}
+        # By number of regions, whether evaluated block by block, and the
+        # earlier frames of a video's temporal term (0: none).
+        self.problems: dict[tuple[int, bool, int], StyleProblem] = {}
         self._net: VGG_19 | None = None
 
     @property
@@ -132,11 +134,14 @@ class Session:
         settings: Settings,
         *,
         client: Any = None,
+        temporal: TemporalTargets | None = None,
     ) -> tuple[StyleProblem, Recoloring]:
         """The problem for these images at ``size`` (compiled on first use, then
         retargeted), with the loss weights of ``settings`` (which this session
         must serve), evaluated whole or in blocks as :func:`naah.plan.tiling`
-        says; with a Dask ``client``, always in blocks, on its workers."""
+        says; with a Dask ``client``, always in blocks, on its workers. With
+        ``temporal`` (a video frame), its problem has Ruder et al.'s temporal
+        term over ``temporal.frames`` earlier frames."""
         if not self.serves(settings):
             raise ValueError(
                 "these settings change the compiled loss (layers, pooling, backend "
@@ -148,15 +153,19 @@ class Session:
         plan = tiling(settings, recoloring.content.shape, used.largest_style_shape())
         if client is not None and plan.tile_size is None:
             plan = replace(plan, tile_size=blocks_for_workers(recoloring.content.shape))
-        key = (len(used.regions), plan.tile_size is not None)
+        frames = 0 if temporal is None else temporal.frames
+        key = (len(used.regions), plan.tile_size is not None, frames)
         problem = self.problems.get(key)
         if problem is None:
             luminance = settings.color.color == "luminance"
             net = LuminanceView(self.net) if luminance else self.net
+            terms = terms_for(loss, len(used.regions), used.guide_mode, frames)
             options = dict(
                 weights=loss,
+                terms=terms,
                 backend=self.config.compute.backend,
                 runtime=self.runtime,
+                temporal=temporal,
                 **keywords,
             )
             if plan.tile_size is None:
@@ -170,7 +179,7 @@ class Session:
                 )
             self.problems[key] = problem
         else:
-            problem.set_images(recoloring.content, **keywords)
+            problem.set_images(recoloring.content, temporal=temporal, **keywords)
             problem.use_weights(loss)
         if isinstance(problem, TiledProblem) and plan.tile_size is not None:
             problem.tile_size = plan.tile_size

@@ -95,6 +95,7 @@ __all__ = [
     "SettingAttribute",
     "SettingError",
     "Settings",
+    "add_group_options",
     "add_options",
     "check_value",
     "default",
@@ -102,6 +103,7 @@ __all__ = [
     "document",
     "flag",
     "given",
+    "given_of",
     "graph_key",
     "help_text",
     "jsonable",
@@ -718,6 +720,38 @@ def add_options(
                 ),
                 help=f"{help_text(name, flag)} (default {shown})".replace("%", "%%"),
             )
+
+
+def add_group_options(parser: argparse.ArgumentParser, group: type, title: str) -> None:
+    """Add an option for each setting of a settings dataclass that is not one of
+    :class:`Settings`' groups (a command's own, such as ``naah video``'s), as
+    :func:`add_options` does for those: checked by the setting's own check,
+    defaulting to nothing (:func:`given_of`)."""
+    section = parser.add_argument_group(title, (group.__doc__ or "").split("\n")[0])
+    defaults = group()
+    for name, f, spec in setting_fields(group):
+        shown = spec.shown or _shown(getattr(defaults, f.name))
+        text = spec.help.format_map(_Spelling(flag))
+        section.add_argument(
+            flag(name),
+            *(flag(alias) for alias in spec.aliases),
+            dest=name,
+            type=option_type(spec.text, spec.check, name=name),
+            default=argparse.SUPPRESS,
+            metavar=spec.metavar
+            or ("{" + ",".join(map(str, spec.choices)) + "}" if spec.choices else None),
+            help=f"{text} (default {shown.format_map(_Spelling(flag))})".replace(
+                "%", "%%"
+            ),
+        )
+
+
+def given_of(namespace: argparse.Namespace, group: type) -> dict[str, Any]:
+    """The settings of ``group`` that a command line gave (:func:`add_group_options`)."""
+    values = vars(namespace)
+    return {
+        name: values[name] for name, _, _ in setting_fields(group) if name in values
+    }
 
 
 def given(namespace: argparse.Namespace) -> dict[str, Any]:

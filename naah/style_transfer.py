@@ -10,6 +10,7 @@ and a checkpoint's description a :class:`naah.checkpointing.RunDescription`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -55,7 +56,10 @@ from naah.settings import (
     Settings,
     document,
     keywords_of,
+    names,
 )
+from naah.video_transfer import VideoResult, VideoSettings, run_video
+from naah.video_transfer.clip import clip_of, work_folder_for
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -72,6 +76,7 @@ __all__ = [
     "StyleTransfer",
     "optimize",
     "style_edge",
+    "video",
 ]
 
 DEFAULT_ALPHA = Settings().loss.alpha
@@ -460,6 +465,102 @@ class StyleTransfer:
         )
         return run_request(request, session, saved)
 
+    def run_video(
+        self,
+        video: str | os.PathLike | Sequence[ImageLike],
+        style: StyleInput = None,
+        *,
+        output: str | os.PathLike | None = None,
+        frames: tuple[int, int | None] | None = None,
+        work: str | os.PathLike | None = None,
+        overwrite: bool = False,
+        callback: Callback | None = None,
+        progress: bool | None = None,
+        processes: int | None = None,
+        **settings: Any,
+    ) -> VideoResult:
+        """Stylise a video with temporal consistency (Ruder, Dosovitskiy & Brox
+        2016; :mod:`naah.video_transfer`).
+
+        Each frame is a run of :meth:`run`'s settings, started from the previous
+        frame's result warped by the optical flow and tied to it by the temporal
+        loss; the compiled loss serves every frame. Finished frames are kept in a
+        work folder, so a call that stops (Ctrl-C, a crash) continues where it
+        was when it is made again.
+
+        Parameters
+        ----------
+        video : path or sequence of images
+            A video file (``.mp4``, ``.webm``, ``.gif`` …; needs ``naah[video]``),
+            a folder of frames (read in name order), or the frames themselves.
+        style : image, list of images
+            As for :meth:`run`.
+        output : path, optional
+            Write the result there: a video file (``.mp4``, ``.webm``, ``.gif``)
+            or a folder (``DIR/``) of numbered PNG frames.
+        frames : (start, stop), optional
+            Only frames ``start`` to ``stop - 1`` (from 0; stop None: to the end).
+        work : path, optional
+            The work folder (default: beside ``output``, ``OUT.naah-video``, or
+            inside a folder output; without either, a temporary folder, and the
+            run cannot be continued).
+        overwrite : bool
+            Discard the work folder of a run with other settings or inputs
+            (default: refuse, saying what differs).
+        callback : callable(record, image), optional
+            As for :meth:`run`, after every iteration of every frame.
+        progress : bool, optional
+            Show a bar over the frames and each frame's iterations.
+        processes : int, optional
+            Processes computing the optical flow (default: one per core).
+        **settings
+            :meth:`run`'s settings, per frame (``iterations`` per frame and per
+            pass; ``scales`` are not available), and the video's own
+            (:class:`naah.video_transfer.VideoSettings`): ``temporal_weight``,
+            ``flow``, ``passes``, ``long_term``, ``init`` (``'prev-warped'``,
+            ``'noise'`` or ``'content'``), ``first_iterations`` and
+            ``temporal_from_pass``.
+
+        Returns
+        -------
+        VideoResult
+            ``.frames`` (uint8), ``.save(path)``, per-frame ``.reports`` and the
+            temporal ``.warping`` error.
+
+        Examples
+        --------
+        >>> st = StyleTransfer()  # doctest: +SKIP
+        >>> result = st.run_video("clip.mp4", "starry_night.jpg", size=256,
+        ...                       iterations=300, output="clip_starry.mp4")  # doctest: +SKIP
+        >>> result.warping.overall  # doctest: +SKIP
+        """
+        own = {k: settings.pop(k) for k in list(settings) if k in VIDEO_KEYS}
+        options = VideoSettings(**own)
+        config = Settings.of(keywords_of(settings, "run", "run_video()"), self.config)
+        clip = clip_of(video, frames, config, style)
+        # the frames are at the run's size; the styles are scaled to it
+        config = Settings.of({"size": max(clip.images[0].shape[:2])}, config)
+        folder, temporary = work_folder_for(output, work)
+        try:
+            result = run_video(
+                self.session,
+                config,
+                options,
+                clip,
+                style,
+                folder,
+                overwrite=overwrite,
+                progress=progress,
+                processes=processes,
+                callback=callback,
+            )
+            if output is not None:
+                result.save(output)
+        finally:
+            if temporary is not None:
+                temporary.cleanup()
+        return result
+
     def initial_image(
         self, init: str | ImageLike, problem: StyleProblem, seed: int | None = None
     ) -> np.ndarray:
@@ -470,6 +571,40 @@ class StyleTransfer:
         (a file or an array, resized to the content's shape).
         """
         return start_image(init, problem, self.seed if seed is None else seed)
+
+
+#: The keywords of :meth:`StyleTransfer.run_video` that are the video's own.
+VIDEO_KEYS = tuple(f.name for f in dataclasses.fields(VideoSettings))
+
+
+def video(
+    clip: str | os.PathLike | Sequence[ImageLike],
+    style: StyleInput,
+    output: str | os.PathLike | None = None,
+    *,
+    weights: str | os.PathLike | VGGWeights | None = None,
+    runtime: Runtime = DEFAULT_RUNTIME,
+    **settings: Any,
+) -> VideoResult:
+    """``naah video`` in Python: stylise ``clip`` (a video file, a folder of
+    frames or the frames) and write it to ``output``.
+
+    The settings of :class:`StyleTransfer` go to it, the others to
+    :meth:`StyleTransfer.run_video`.
+
+    Examples
+    --------
+    >>> naah.video("clip.mp4", "starry_night.jpg", "clip_starry.mp4", size=256,
+    ...            passes=1, long_term=(1, 2, 4))  # doctest: +SKIP
+    """
+    transfer_keys = set(names("transfer"))
+    transfer = StyleTransfer(
+        weights,
+        runtime=runtime,
+        **{k: v for k, v in settings.items() if k in transfer_keys},
+    )
+    rest = {k: v for k, v in settings.items() if k not in transfer_keys}
+    return transfer.run_video(clip, style, output=output, **rest)
 
 
 document(StyleTransfer, "transfer")

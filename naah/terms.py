@@ -96,6 +96,8 @@ __all__ = [
     "LossWeights",
     "Scene",
     "StyleTerm",
+    "TemporalTargets",
+    "TemporalTerm",
     "TotalVariationTerm",
     "Window",
     "blend_weights",
@@ -221,6 +223,32 @@ class LossWeights:
 
 
 @dataclass(frozen=True)
+class TemporalTargets:
+    r"""What the temporal term of a video frame compares with (Ruder et al. 2016).
+
+    Attributes
+    ----------
+    warped : tuple of ndarray of shape (H, W, 3)
+        :math:`\omega_{i-j}^{i}`: earlier stylised frames warped onto this one
+        (RGB, 0–255), closest first.
+    weights : tuple of ndarray of shape (H, W)
+        The per-pixel weights :math:`c` of each, in [0, 1]: the consistency
+        check's (:func:`naah.flow.consistency`), long-term ones already reduced
+        (:func:`naah.flow.long_term_weights`).
+    weight : float
+        :math:`\gamma`, the term's weight.
+    frames : int
+        How many earlier frames the problem's graph compares with (the long-term
+        offsets); ``warped`` may hold fewer (the first frames of a video).
+    """
+
+    warped: tuple[np.ndarray, ...] = ()
+    weights: tuple[np.ndarray, ...] = ()
+    weight: float = 0.0
+    frames: int = 1
+
+
+@dataclass(frozen=True)
 class Scene:
     """What a problem's targets are computed from.
 
@@ -239,6 +267,9 @@ class Scene:
         None keeps the problem's mode.
     cover, exclusive : bool
         Refuse regions with gaps or overlaps (:func:`naah.regions.check_regions`).
+    temporal : TemporalTargets or None
+        A video frame's earlier frames, warped (None: none, the temporal term
+        is 0).
     """
 
     content: np.ndarray
@@ -248,6 +279,7 @@ class Scene:
     guide_mode: str | None = None
     cover: bool = False
     exclusive: bool = False
+    temporal: TemporalTargets | None = None
 
 
 @dataclass
@@ -722,6 +754,116 @@ class TotalVariationTerm(LossTerm):
         return pt.sum(pt.sqr(vertical)) + pt.sum(pt.sqr(horizontal)), {}
 
 
+class TemporalTerm(LossTerm):
+    r"""Ruder, Dosovitskiy & Brox (2016)'s temporal consistency of a video frame
+    (weight ``temporal_weight``, their :math:`\gamma`):
+
+    .. math::
+
+        \mathcal{L}_{temporal} = \sum_{j} \frac1D \sum_{k} c^{(j)}_k
+        (x_k - \omega^{(j)}_k)^2,
+
+    over its ``frames`` earlier frames :math:`j` (one: the short-term loss; more:
+    the long-term one, with :math:`c_{long}` weights), where :math:`\omega^{(j)}`
+    is frame :math:`j`'s result warped onto this frame, :math:`c^{(j)}` its
+    per-pixel weights (0 at disocclusions and motion boundaries) and
+    :math:`D = W \times H \times 3`.
+
+    :math:`\omega^{(j)}` and :math:`c^{(j)} / D` are targets (shared variables,
+    ``omega[j]`` and ``c[j]``), set per frame by :meth:`retarget`, so one compiled
+    problem serves every frame. Both have a value per pixel
+    (:attr:`LossTerm.spatial`), so a tiled evaluation slices them per block; the
+    term is a sum over pixels, so the blocks' values add up to it.
+
+    Parameters
+    ----------
+    weight : float
+        :math:`\gamma`.
+    frames : int
+        How many earlier frames the graph compares with (the long-term offsets).
+    """
+
+    name = "temporal"
+    weight_name = "temporal_weight"
+
+    def __init__(self, weight: float, frames: int = 1) -> None:
+        if not isinstance(frames, int) or frames < 1:
+            raise ValueError(f"frames must be a positive integer, got {frames!r}")
+        super().__init__(weight)
+        self.frames = frames
+        for j in range(frames):
+            self.targets[f"omega[{j}]"] = shared_array(4, f"omega[{j}]")
+            # (1, 1, H, W): one weight per pixel, broadcast over the channels
+            self.targets[f"c[{j}]"] = pytensor.shared(
+                np.zeros((1, 1, 1, 1), np.float32),
+                name=f"c[{j}]",
+                shape=(1, 1, None, None),
+            )
+
+    @property
+    def spatial(self) -> dict[str, str]:
+        return {key: "image" for key in self.targets}
+
+    def value(
+        self,
+        image: TensorVariable,
+        features: Mapping[str, TensorVariable],
+        statistics: Mapping[str, Any],
+    ) -> tuple[TensorVariable, dict[str, TensorVariable]]:
+        losses = [
+            pt.sum(
+                self.targets[f"c[{j}]"] * pt.sqr(image - self.targets[f"omega[{j}]"])
+            )
+            for j in range(self.frames)
+        ]
+        return _sum(losses), {}
+
+    def retarget(self, scene: Scene, context: GraphContext) -> Commit:
+        height, width, _ = scene.content.shape
+        given = scene.temporal or TemporalTargets()
+        if len(given.warped) != len(given.weights):
+            raise ValueError(
+                f"the temporal targets have {len(given.warped)} warped frames and "
+                f"{len(given.weights)} weights; give one weight map per frame"
+            )
+        if len(given.warped) > self.frames:
+            raise ValueError(
+                f"this problem compares a frame with {self.frames} earlier frames, "
+                f"got {len(given.warped)}; build it with TemporalTerm(frames=...)"
+            )
+        values: dict[str, np.ndarray] = {}
+        scale = 1.0 / (height * width * 3)  # 1/D
+        for j in range(self.frames):
+            if j < len(given.warped):
+                warped = _frame_like(given.warped[j], (height, width, 3), "warped")
+                weights = _frame_like(given.weights[j], (height, width), "weights")
+                values[f"omega[{j}]"] = context.preprocess(warped)
+                values[f"c[{j}]"] = (weights * scale)[None, None].astype(np.float32)
+            else:
+                values[f"omega[{j}]"] = np.zeros((1, 3, height, width), np.float32)
+                values[f"c[{j}]"] = np.zeros((1, 1, height, width), np.float32)
+        set_targets = _setter(values, self.targets)
+        weight = non_negative_float(given.weight) if scene.temporal else 0.0
+
+        def commit() -> None:
+            set_targets()
+            self.weight.set_value(np.float32(weight))
+
+        return commit
+
+
+def _frame_like(value: object, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A temporal target as float32 of ``shape``, finite, or a ValueError."""
+    array = np.asarray(value, dtype=np.float32)
+    if array.shape != shape:
+        raise ValueError(
+            f"temporal {name} has shape {array.shape}; the frame needs {shape}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"temporal {name} holds NaN or infinite values")
+    return array
+
+
 class Window:
     """The inner area of a block, symbolic: one row ``[top, bottom, left, right]``
     of ``crop`` per name of ``layers`` (the first, ``"image"``, in pixels; the
@@ -763,10 +905,14 @@ class Window:
 
 
 def terms_for(
-    weights: LossWeights, region_count: int = 0, guide_mode: str = "simple"
+    weights: LossWeights,
+    region_count: int = 0,
+    guide_mode: str = "simple",
+    temporal_frames: int = 0,
 ) -> list[LossTerm]:
     """The terms of Gatys et al.'s loss for ``weights``: content, style (guided with
-    regions) and total variation.
+    regions) and total variation; with ``temporal_frames``, Ruder et al.'s temporal
+    term over that many earlier frames (its weight is set per run, 0 here).
 
     Examples
     --------
@@ -780,11 +926,14 @@ def terms_for(
         )
     else:
         style = StyleTerm(weights.style_layers, weights.beta)
-    return [
+    terms: list[LossTerm] = [
         ContentTerm(weights.content_layers, weights.alpha),
         style,
         TotalVariationTerm(weights.tv_weight),
     ]
+    if temporal_frames:
+        terms.append(TemporalTerm(0.0, temporal_frames))
+    return terms
 
 
 # -- helpers -------------------------------------------------------------------------

@@ -7,11 +7,12 @@ any unit of a lower layer, never one of its own layer or above::
        naah._version, naah.architecture
     1  naah.ops, naah.io, naah.color,       Ops and kernels; file formats (I/O at the
        naah.testing, naah.progress,         edge, beside the Ops); colour spaces;
-       naah.checks, naah.blocks             stand-in files; what a person watching a
-                                            run sees; the value checks of settings;
-                                            where an image's blocks lie
-    2  naah.layers, naah.estimate           symbolic layers over the Ops; memory
-                                            estimates from the layer table
+       naah.checks, naah.blocks,            stand-in files; what a person watching a
+       naah.flow                            run sees; the value checks of settings;
+                                            where an image's blocks lie; optical flow
+    2  naah.layers, naah.estimate,          symbolic layers over the Ops; memory
+       naah.metrics                         estimates from the layer table; measures
+                                            of results (the warping error)
     3  naah.models                          networks of layers: symbolic, no compiling
     4  naah.losses, naah.compile,           losses over features; compiling and
        naah.runtime, naah.regions           running functions; spatial guides
@@ -29,12 +30,13 @@ any unit of a lower layer, never one of its own layer or above::
    12  naah.session                         the network and its problems
    13  naah.runs                            one optimiser run (a stage) and its result
    14  naah.pyramid                         coarse to fine: the stages of scales
-   15  naah.style_transfer, naah.classify,  applications of the models
+   15  naah.video_transfer                  a video: one run per frame and pass
+   16  naah.style_transfer, naah.classify,  applications of the models
        naah.plotting, naah.normalize
-   16  naah.batch                           many style transfers: jobs, manifest,
+   17  naah.batch                           many style transfers: jobs, manifest,
                                             local and Dask engines, contact sheets
-   17  naah.cli, naah.experiments           front ends (both run batches)
-   18  naah (the package's __init__),       the public facade, which imports from
+   18  naah.cli, naah.experiments           front ends (both run batches)
+   19  naah (the package's __init__),       the public facade, which imports from
        naah.__main__                        everything
 
 A private module (``naah.ops._common``) is imported only inside its package.
@@ -69,8 +71,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "naah.progress",
         "naah.checks",
         "naah.blocks",
+        "naah.flow",
     ),
-    ("naah.layers", "naah.estimate"),
+    ("naah.layers", "naah.estimate", "naah.metrics"),
     ("naah.models",),
     ("naah.losses", "naah.compile", "naah.runtime", "naah.regions"),
     ("naah.terms",),
@@ -83,6 +86,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("naah.session",),
     ("naah.runs",),
     ("naah.pyramid",),
+    ("naah.video_transfer",),
     ("naah.style_transfer", "naah.classify", "naah.plotting", "naah.normalize"),
     ("naah.batch",),
     ("naah.cli", "naah.experiments"),

@@ -11,7 +11,7 @@ from naah.compile import function
 from naah.io.images import preprocess
 from naah.problem import StyleProblem
 from naah.settings import flag
-from naah.terms import LossTerm, LossWeights, StyleTerm, terms_for
+from naah.terms import LossTerm, LossWeights, StyleTerm, TemporalTargets, terms_for
 from naah.testing import write_vgg19_mat
 
 SHAPE = (20, 28, 3)
@@ -137,3 +137,88 @@ def test_a_term_of_ones_own_adds_its_weighted_value_and_gradient(net):
     pulled.weight("gamma").set_value(np.float32(0.0))  # no recompiling
     assert pulled.loss_and_grad(image)[0] == pytest.approx(loss, rel=1e-6)
     assert pulled._evaluate is compiled
+
+
+# -- the temporal term of a video frame (Ruder et al. 2016) -------------------------------
+def temporal_case(net, frames=2, seed=2):
+    rng = np.random.default_rng(seed)
+    content, style, image = (rng.uniform(0, 255, SHAPE) for _ in range(3))
+    warped = tuple(rng.uniform(0, 255, SHAPE) for _ in range(frames))
+    weights = tuple(
+        (rng.uniform(size=SHAPE[:2]) > 0.3).astype(np.float32) for _ in range(frames)
+    )
+    problem = StyleProblem(
+        net, content, style, SHALLOW, terms=terms_for(SHALLOW, temporal_frames=frames)
+    )
+    problem.set_images(content, style, temporal=TemporalTargets(warped, weights))
+    return problem, image, warped, weights
+
+
+def test_the_temporal_term_is_rueders_weighted_mean_squared_difference(net):
+    problem, image, warped, weights = temporal_case(net)
+    problem.set_loss_weights(temporal_weight=7.0)
+    evaluation, _ = problem.evaluate(preprocess(image, net.mean_pixel))
+
+    d = image.size  # D = W x H x C
+    expected = sum(
+        np.sum(c[..., None] * (image.astype(np.float64) - w) ** 2) / d
+        for w, c in zip(warped, weights, strict=True)
+    )
+    np.testing.assert_allclose(evaluation.temporal, expected, rtol=1e-5)
+    problem.set_loss_weights(temporal_weight=0.0)
+    plain, _ = problem.evaluate()
+    np.testing.assert_allclose(
+        evaluation.total - plain.total, 7.0 * expected, rtol=1e-4
+    )
+
+
+def test_the_temporal_terms_gradient_matches_finite_differences(net):
+    problem, image, _, _ = temporal_case(net, frames=1, seed=3)
+    value = problem.terms["temporal"]
+    compiled = function([], [value, pytensor.grad(value, problem.image)])
+    x = preprocess(image, net.mean_pixel)
+    problem.set_image(x)
+    _, grad = compiled()
+    rng = np.random.default_rng(4)
+    h = np.float32(8.0)  # exact for a quadratic, far above float32's rounding
+    for _ in range(12):
+        k = tuple(rng.integers(0, n) for n in x.shape)
+        plus, minus = x.copy(), x.copy()
+        plus[k] += h
+        minus[k] -= h
+        problem.set_image(plus)
+        up = compiled()[0]
+        problem.set_image(minus)
+        down = compiled()[0]
+        # float32 sums of the loss round at about 1e-7 of it: tolerances above that
+        np.testing.assert_allclose(
+            (up - down) / (2 * h), grad[k], rtol=1e-3, atol=1e-3 * np.abs(grad).max()
+        )
+
+
+def test_a_frame_without_earlier_frames_has_no_temporal_term(net):
+    problem, _, _, _ = temporal_case(net, frames=2)
+    rng = np.random.default_rng(5)
+    content, style = rng.uniform(0, 255, (2, 12, 16, 3))
+    problem.set_images(content, style)  # another size, no temporal targets
+    problem.set_loss_weights(temporal_weight=100.0)
+    evaluation, _ = problem.evaluate()
+    assert evaluation.temporal == 0.0
+
+
+def test_temporal_targets_of_the_wrong_shape_or_count_change_nothing(net):
+    problem, _, warped, weights = temporal_case(net, frames=1)
+    before = problem.targets["omega[0]"].get_value().copy()
+    content = problem.content_image
+    style = problem.style_image
+    with pytest.raises(ValueError, match=r"warped has shape \(5, 5, 3\)"):
+        problem.set_images(
+            content, style, temporal=TemporalTargets((np.zeros((5, 5, 3)),), weights)
+        )
+    with pytest.raises(ValueError, match="compares a frame with 1 earlier frames"):
+        problem.set_images(
+            content, style, temporal=TemporalTargets(warped * 2, weights * 2)
+        )
+    with pytest.raises(ValueError, match="one weight map per frame"):
+        problem.set_images(content, style, temporal=TemporalTargets(warped, ()))
+    np.testing.assert_array_equal(problem.targets["omega[0]"].get_value(), before)

@@ -15,7 +15,7 @@ from naah.blocks import layout
 from naah.models import LuminanceView
 from naah.problem import StyleProblem
 from naah.regions import Region
-from naah.terms import LossWeights
+from naah.terms import LossWeights, TemporalTargets, terms_for
 from naah.testing import write_vgg19_mat
 from naah.tiled import TiledProblem, check_tile_size
 
@@ -318,3 +318,22 @@ def test_a_budget_too_small_for_scipys_state_runs_the_float32_lbfgs_and_resumes(
     np.testing.assert_array_equal(
         resumed.history.column("total"), full.history.column("total")
     )
+
+
+def test_the_temporal_term_tiled_equals_the_whole_image(nets):
+    content, style, _, image = images(5)
+    rng = np.random.default_rng(6)
+    warped = tuple(rng.uniform(0, 255, SHAPE) for _ in range(2))
+    weights = tuple((rng.uniform(size=SHAPE[:2]) > 0.4).astype(float) for _ in range(2))
+    temporal = TemporalTargets(warped, weights)
+    loss = WEIGHTS["all"]
+    problems = [
+        cls(nets["max"], content, style, loss, terms=terms_for(loss, temporal_frames=2),
+            temporal=temporal, **options)
+        for cls, options in ((StyleProblem, {}), (TiledProblem, {"tile_size": 48}))
+    ]  # fmt: skip
+    for problem in problems:
+        problem.set_loss_weights(temporal_weight=50.0)
+    assert_same(*problems, image)
+    whole, tiled = (p.evaluate()[0].temporal for p in problems)
+    assert whole > 0 and tiled == pytest.approx(whole, rel=LOSS_RTOL)

@@ -18,6 +18,7 @@ The package, by what each module holds:
 * :mod:`.common`: exit statuses, errors and messages;
 * :mod:`.arguments`: values of the options that are not settings;
 * :mod:`.stylize`, :mod:`.resume`: ``naah stylize`` and ``--resume``;
+* :mod:`.video`: ``naah video``;
 * :mod:`.images`, :mod:`.paths`: the input images and output paths, checked before
   a run; :mod:`.memory`: ``--dry-run``;
 * :mod:`.running`: a run, what it shows and what it writes;
@@ -52,6 +53,7 @@ from naah.cli.common import (
     spelled,
 )
 from naah.cli.stylize import add_stylize_parser
+from naah.cli.video import add_video_parser
 from naah.cli.weights import add_weights_parser
 
 __all__ = ["build_parser", "main"]
@@ -141,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_stylize_parser(commands, common)
+    add_video_parser(commands, common)
     add_batch_parser(commands, common)
     add_sheet_parser(commands, common)
     add_weights_parser(commands, common)

@@ -53,9 +53,12 @@ from naah.cli.running import (
     transfer_for,
     web_view,
 )
-from naah.cli.weights import download_weights_now, find_weights_file
+from naah.cli.weights import (
+    add_weights_options,
+    download_weights_now,
+    find_weights_file,
+)
 from naah.io.images import BIT_DEPTHS, SAVE_FORMATS, long_edge_size
-from naah.io.sources import NO_DOWNLOAD_ENV
 from naah.live import chain
 from naah.plan import (
     NotEnoughMemory,
@@ -127,17 +130,7 @@ def add_stylize_parser(
         "greyscale MASK is white takes STYLE's style (or that of STYLE_MASK's part "
         "of it); repeat for each region",
     )
-    files.add_argument(
-        "--weights",
-        metavar="PATH",
-        help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)",
-    )
-    files.add_argument(
-        "--no-download",
-        action="store_true",
-        help="if no weights are found, refuse instead of downloading them (also "
-        f"${NO_DOWNLOAD_ENV}=1)",
-    )
+    add_weights_options(files)
     files.add_argument(
         "--resume",
         metavar="CKPT",

@@ -131,6 +131,22 @@ def add_weights_parser(
     return weights
 
 
+def add_weights_options(group: argparse._ActionsContainer) -> None:
+    """``--weights PATH`` and ``--no-download``, as ``naah stylize`` and ``naah
+    video`` take them."""
+    group.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="VGG-19 weights file (default: $NAAH_WEIGHTS, then the cache)",
+    )
+    group.add_argument(
+        "--no-download",
+        action="store_true",
+        help="if no weights are found, refuse instead of downloading them (also "
+        f"${NO_DOWNLOAD_ENV}=1)",
+    )
+
+
 def find_weights_file(path: str | None, download: bool = False) -> Path | None:
     """The weights file; None if none is found and it may be downloaded (after
     every other check: :func:`download_weights_now`)."""
