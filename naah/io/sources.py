@@ -13,8 +13,13 @@ file but the right one:
    the checksum, not the transport, is what vouches for the file);
 4. the Internet Archive's copy of the official URL.
 
-A stalled source is given up after :data:`naah.io.download.TIMEOUT_S` seconds; the
-final error lists every source tried and how to fetch the file by hand.
+Each source is held to the bounds of :mod:`naah.io.download`: no more than the
+expected size is read (a source announcing another size is refused before its body),
+a stalled source is given up after :data:`naah.io.download.TIMEOUT_S` seconds, a slow
+one once it falls below :data:`naah.io.download.MIN_RATE` bytes per second on average
+(after :data:`naah.io.download.GRACE_S` seconds). The final error lists every source
+tried and how to fetch the file by hand; a disk that is full stops at once, as every
+other source would fail the same way.
 
 ``keras-notop`` is Keras' ``vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``: the
 same VGG-19 convolutions in 80 MB instead of 535, checked by its published MD5. It
@@ -32,7 +37,9 @@ from naah.io.download import (
     SIZE_ENV,
     TIMEOUT_S,
     URL_ENV,
+    Deadline,
     DownloadError,
+    DownloadWriteError,
     download_weights,
 )
 from naah.io.locate import (
@@ -145,6 +152,7 @@ def fetch_weights(
     dest: str | os.PathLike | None = None,
     progress: bool = True,
     timeout: float = TIMEOUT_S,
+    deadline: Deadline | None = None,
 ) -> Path:
     """Download ``source``'s file, trying its sources in order (the user's
     ``$NAAH_WEIGHTS_URL`` first), each verified by the published checksum.
@@ -158,6 +166,10 @@ def fetch_weights(
     progress : bool
     timeout : float
         Seconds without data before a source counts as stalled.
+    deadline : Deadline, optional
+        The least average rate a source must keep up (default
+        :data:`naah.io.download.MIN_RATE` bytes per second after
+        :data:`naah.io.download.GRACE_S` seconds); a slower one is given up.
 
     Returns
     -------
@@ -165,8 +177,13 @@ def fetch_weights(
 
     Raises
     ------
+    DownloadWriteError
+        If the file cannot be written (a full disk: no other source is tried).
     DownloadError
         Listing every source tried, why each failed, and how to fetch by hand.
+    ValueError
+        If ``$NAAH_WEIGHTS_URL``, ``$NAAH_WEIGHTS_SHA256`` or ``$NAAH_WEIGHTS_SIZE``
+        is malformed (at once, naming it).
     """
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; choose one of {list(SOURCES)}")
@@ -176,8 +193,13 @@ def fetch_weights(
     attempts: list[tuple[str, str]] = []
     own = os.environ.get(URL_ENV)
     if own and source == "matconvnet":
-        try:  # the user's mirror, checked as $NAAH_WEIGHTS_SHA256 / _SIZE say
-            return download_weights(target, url=own, progress=progress, timeout=timeout)
+        try:  # the user's mirror, checked as $NAAH_WEIGHTS_SHA256 / _SIZE say; read
+            # from the environment by download_weights, so its errors name them
+            return download_weights(
+                target, progress=progress, timeout=timeout, deadline=deadline
+            )
+        except DownloadWriteError:
+            raise
         except (DownloadError, OSError) as error:
             attempts.append((own, _reason(error)))
     for candidate in candidates:
@@ -190,7 +212,10 @@ def fetch_weights(
                 size=known.size,
                 progress=progress,
                 timeout=timeout,
+                deadline=deadline,
             )
+        except DownloadWriteError:
+            raise
         except (DownloadError, OSError) as error:
             attempts.append((candidate.url, _reason(error)))
     tried = "; ".join(f"{url}: {why}" for url, why in attempts)

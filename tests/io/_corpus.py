@@ -196,3 +196,24 @@ def keras_with_huge_layer(path: str, layer: str, out_channels: int) -> str:
                 name, shape=shape, dtype="<f4", chunks=(1,) * len(shape)
             )
     return path
+
+
+# -- download responses that lie (issue 21, item 9) ------------------------------------
+def lying_responses(data: bytes) -> dict[str, tuple[list[tuple[str, str]], bytes]]:
+    """HTTP responses to a download of ``data``: name -> (headers, body). Each lies
+    about the file: its length announced, the header's form, or a body that runs on.
+
+    A downloader that believed them would write gigabytes for a file of known size.
+    """
+    size = len(data)
+    length = "Content-Length"
+    return {
+        "10 GB announced": ([(length, str(10 * 10**9))], data * 4),
+        "one byte less announced": ([(length, str(size - 1))], data),
+        "one byte more announced": ([(length, str(size + 1))], data),
+        "malformed length": ([(length, "abc")], data),
+        "negative length": ([(length, "-5")], data),
+        "two lengths": ([(length, str(size)), (length, str(size + 1))], data),
+        "5000-digit length": ([(length, "9" * 5000)], data),
+        "endless body, no length": ([], data + bytes(4 * size)),
+    }

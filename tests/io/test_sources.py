@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import http.server
 import io
+import os
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from naah.cli import main
 from naah.io import sources
-from naah.io.download import DownloadError
+from naah.io.download import Deadline, DownloadError, DownloadWriteError
 from naah.io.locate import WeightsNotFoundError, default_weights_path
 from naah.io.weights import KnownFile
 from naah.testing import write_vgg19_mat
@@ -31,18 +32,29 @@ def weights_file(tmp_path):
 
 @pytest.fixture
 def server(weights_file):
-    """Serves the fixture weights at /vgg.mat; 404 elsewhere."""
+    """Serves the fixture weights at /vgg.mat, announcing 10 GB at /10gb.mat and a
+    byte every 20 ms at /slow.mat; 404 elsewhere."""
     data = weights_file.read_bytes()
+    release = threading.Event()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            if self.path != "/vgg.mat":
+            if self.path not in ("/vgg.mat", "/10gb.mat", "/slow.mat"):
                 self.send_error(404)
                 return
             self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
+            lie = self.path == "/10gb.mat"
+            self.send_header("Content-Length", str(10**10 if lie else len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(OSError):  # a client that gave up
+                if self.path != "/slow.mat":
+                    self.wfile.write(data)
+                    return
+                for byte in data[:500]:  # 10 s, then the connection closes
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    if release.wait(0.02):
+                        return
 
         def log_message(self, *args):
             pass
@@ -51,6 +63,7 @@ def server(weights_file):
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"
+    release.set()
     httpd.shutdown()
     httpd.server_close()
 
@@ -97,13 +110,13 @@ def test_the_users_own_url_comes_first(server, weights_file, cache, monkeypatch)
     monkeypatch.setitem(sources.SOURCES, "matconvnet", published(weights_file, CLOSED))
     download = sources.download_weights
 
-    def spy(dest, **options):
-        tried.append(options["url"])
+    def spy(dest, **options):  # the user's URL is read from the environment
+        tried.append(options.get("url", "$NAAH_WEIGHTS_URL"))
         return download(dest, **options)
 
     monkeypatch.setattr(sources, "download_weights", spy)
-    sources.fetch_weights(progress=False)
-    assert tried == [f"{server}/vgg.mat"]
+    assert sources.fetch_weights(progress=False).read_bytes() == data
+    assert tried == ["$NAAH_WEIGHTS_URL"]
 
 
 def test_when_every_source_fails_the_error_lists_them_and_the_manual_way(
@@ -178,3 +191,75 @@ def test_naah_stylize_no_download_refuses_in_one_line(cache, tmp_path):
     assert status == 1
     assert err.getvalue().count("\n") == 1 and "naah weights download" in err.getvalue()
     assert not (tmp_path / "r.png").exists()
+
+
+# -- hostile mirrors (issue 21, item 9) ---------------------------------------------------
+@pytest.mark.parametrize("mirror", ["10gb", "slow"])
+def test_a_lying_or_trickling_mirror_is_given_up_and_the_next_source_serves(
+    server, weights_file, cache, monkeypatch, mirror
+):
+    data = weights_file.read_bytes()
+    monkeypatch.setenv("NAAH_WEIGHTS_URL", f"{server}/{mirror}.mat")
+    monkeypatch.setenv("NAAH_WEIGHTS_SHA256", hashlib.sha256(data).hexdigest())
+    monkeypatch.setenv("NAAH_WEIGHTS_SIZE", str(len(data)))
+    monkeypatch.setitem(sources.SOURCES, "matconvnet",
+                        published(weights_file, f"{server}/vgg.mat"))  # fmt: skip
+    deadline = Deadline(min_rate=10_000, grace_s=0.2)  # the slow one: 50 bytes/s
+    start = time.monotonic()
+    path = sources.fetch_weights(progress=False, timeout=5, deadline=deadline)
+    assert time.monotonic() - start < 8  # not the 10 s trickle: given up after 0.2 s
+    assert path.read_bytes() == data
+    assert sorted(p.name for p in cache.iterdir()) == [path.name]
+
+
+def test_a_bad_url_in_the_environment_is_refused_at_once_naming_it(
+    weights_file, cache, monkeypatch
+):
+    monkeypatch.setenv("NAAH_WEIGHTS_URL", "http://127.0.0.1:9/vgg.mat\r\nX-A: b")
+    monkeypatch.setitem(sources.SOURCES, "matconvnet", published(weights_file, CLOSED))
+    with pytest.raises(ValueError, match=r"^\$NAAH_WEIGHTS_URL must be a URL without"):
+        sources.fetch_weights(progress=False)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_stops_at_once_without_trying_the_other_sources(
+    server, weights_file, cache, monkeypatch
+):
+    monkeypatch.setitem(sources.SOURCES, "matconvnet",
+                        published(weights_file, f"{server}/vgg.mat",
+                                  f"{server}/vgg.mat"))  # fmt: skip
+    cache.mkdir()
+    (cache / "imagenet-vgg-verydeep-19.mat.part").symlink_to("/dev/full")
+    tried = []
+    download = sources.download_weights
+
+    def spy(dest, **options):
+        tried.append(options["url"])
+        return download(dest, **options)
+
+    monkeypatch.setattr(sources, "download_weights", spy)
+    with pytest.raises(DownloadWriteError, match=f"no space left on .* {cache} "):
+        sources.fetch_weights(progress=False)
+    assert len(tried) == 1
+
+
+@pytest.mark.parametrize("case", ["url", "full disk"])
+def test_naah_weights_download_names_the_cause_in_one_line(
+    server, weights_file, cache, monkeypatch, case
+):
+    monkeypatch.setitem(sources.SOURCES, "matconvnet",
+                        published(weights_file, f"{server}/vgg.mat"))  # fmt: skip
+    if case == "url":
+        monkeypatch.setenv("NAAH_WEIGHTS_URL", "http://127.0.0.1:9/a b.mat")
+        expected = "NAAH_WEIGHTS_URL must be a URL without spaces"
+    else:
+        if not os.path.exists("/dev/full"):
+            pytest.skip("needs /dev/full")
+        cache.mkdir()
+        (cache / "imagenet-vgg-verydeep-19.mat.part").symlink_to("/dev/full")
+        expected = f"no space left on the device holding {cache}"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(["weights", "download", "--quiet"])
+    assert status == 1
+    assert err.getvalue().count("\n") == 1 and expected in err.getvalue()
