@@ -153,6 +153,24 @@ class RunInterrupted(KeyboardInterrupt):
         self.reason = reason
 
 
+def interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
+    """The interrupt that ``error`` is, or that caused it (None if none did).
+
+    Ctrl-C during the import of an extension module comes out as an ImportError
+    ("initialization failed": pybind11's) whose cause is the KeyboardInterrupt; a
+    failure while handling an interrupt has it as its context. Either is an
+    interrupt, not a failure of the run.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 class RunDiverged(DivergenceError):
     """The divergence guard gave up (:class:`naah.optim.DivergenceError`).
 

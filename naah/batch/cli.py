@@ -9,7 +9,9 @@ anything runs, with a one-line message (the parser's error: exit status 2).
 
 Exit status of ``naah batch``: 0 when every job is done or skipped, 1 when a job
 failed (the others ran; ``--retry-failed`` reruns it) or the batch could not run
-(no weights …), 2 a bad command line, 130 interrupted (the next run continues).
+(no weights …), 2 a bad command line, 130 interrupted by Ctrl-C, 143 or 129 by
+SIGTERM or SIGHUP (the next run continues). Folders and globs of inputs never give
+the batch's own outputs, and a contact sheet never replaces an input or output.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from naah.batch.engines import (
 from naah.batch.jobs import Job, Plan, load_job_file
 from naah.batch.manifest import FAILED, MANIFEST_NAME
 from naah.batch.settings import SettingError, dask_address, parse_axis
-from naah.batch.sheet import CELL, contact_sheet
+from naah.batch.sheet import CELL, batch_files, check_sheet_path, contact_sheet
 from naah.batch.storage import Folder, StorageError, is_url
 from naah.checks import as_boolean, as_int, positive_int
 from naah.io.images import SAVE_FORMATS
@@ -252,6 +254,8 @@ def _batch(args: argparse.Namespace) -> int:
         sheet = None if args.sheet is None else _image_path(args.sheet, plan.out_dir)
         if sheet is not None:
             _sheet_axes(args.sheet_rows, args.sheet_columns, jobs)
+            _not_overwriting(sheet, batch_files(out_dir, jobs), "--sheet")
+            _no_input_of(plan, sheet)
     except (SettingError, StorageError) as error:
         parser.error(str(error))
     if args.dry_run:
@@ -360,6 +364,10 @@ def _sheet(args: argparse.Namespace) -> int:
         parser.error(str(error))
     if not there:
         parser.error(f"no batch folder or manifest at {args.manifest!r}")
+    try:
+        _not_overwriting(path, batch_files(source), "-o")
+    except (SettingError, StorageError) as error:
+        parser.error(str(error))
     sheet = contact_sheet(
         source, path, rows=args.rows, columns=args.columns, cell=args.cell
     )
@@ -422,6 +430,24 @@ def _image_path(text: str, out_dir: str | None = None) -> Path:
             f"sheet {text!r}: folder {str(path.parent)!r} does not exist"
         )
     return path
+
+
+def _not_overwriting(sheet: Path, files: list[tuple[str, Any]], option: str) -> None:
+    """Refuse a sheet that is one of the batch's ``files`` (its inputs, outputs)."""
+    try:
+        check_sheet_path(sheet, files, option)
+    except ValueError as error:
+        raise SettingError(str(error)) from None
+
+
+def _no_input_of(plan: Plan, sheet: Path) -> None:
+    """Refuse a sheet that a rerun of the batch would take as an input."""
+    taken = plan.takes(sheet)
+    if taken is not None:
+        raise SettingError(
+            f"--sheet {str(sheet)!r} is where {taken} takes its images from: the "
+            "batch run again would take the sheet as one; write it elsewhere"
+        )
 
 
 def _grid_axis(text: str) -> tuple[str, list[Any]]:

@@ -216,9 +216,12 @@ def run_batch(
     Raises
     ------
     BatchInterrupted
-        On Ctrl-C (a KeyboardInterrupt), once the manifest and summary are written;
-        the interrupted job's checkpoint is next to its output and the next run
-        continues from it.
+        On Ctrl-C (a KeyboardInterrupt, or SIGTERM turned into one), once the
+        manifest and summary are written; the interrupted job's checkpoint is next
+        to its output and the next run continues from it.
+    ValueError
+        Before any work, if ``sheet`` is one of the jobs' inputs or outputs
+        (:func:`naah.batch.sheet.check_sheet_path`).
 
     Examples
     --------
@@ -228,6 +231,10 @@ def run_batch(
     '8 done, 0 failed, 0 skipped'
     """
     folder = Folder(out_dir)
+    if sheet is not None:
+        from naah.batch.sheet import batch_files, check_sheet_path
+
+        check_sheet_path(sheet, batch_files(folder, jobs))  # before any work
     folder.mkdir()
     manifest = Manifest(folder)
     report = BatchReport(folder.root)

@@ -5,6 +5,11 @@ every job, the grid's axes and any explicit points; :meth:`Plan.jobs` expands it
 into one :class:`Job` per content × style × grid point × point. TOML job files
 (:func:`load_job_file`) give the same with the same keys.
 
+Folders and globs give every image in them but a batch's own outputs: the files of
+the output folder named as jobs' outputs (:func:`is_job_output`), so that the
+output folder may be the folder of contents and a rerun plans the same jobs
+(:meth:`Plan.takes` says whether a file would be an input).
+
 A job's name is ``CONTENT__STYLE__KEY=VALUE_KEY=VALUE__HASH``: the inputs' stems,
 the settings the grid varies, and the first :data:`HASH_LENGTH` hex digits of the
 SHA-256 of the job's identity: the inputs' file checksums and every setting in
@@ -15,6 +20,7 @@ the same name whichever engine runs it, and whatever the inputs' paths are.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import itertools
@@ -22,7 +28,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,7 +36,7 @@ from typing import Any
 
 from naah.batch.settings import SettingError, check_value_named, resolve
 from naah.batch.storage import is_url
-from naah.io.files import sha256_of_file
+from naah.io.files import same_file, sha256_of_file
 from naah.regions import Region, region_from_text
 from naah.request import StyleInputs
 from naah.settings import INITS, Settings, jsonable
@@ -44,6 +50,10 @@ HASH_LENGTH = 10
 # 255 bytes; these keep a name under 200).
 MAX_STEM, MAX_VARIED = 48, 96
 OUTPUT_SUFFIX, CHECKPOINT_SUFFIX = ".png", ".ckpt"
+#: A job's output's name (:func:`make_job`): stems, settings, the hash, ``.png``.
+OUTPUT_NAME = re.compile(
+    rf"[^/]+__[^/]+__[0-9a-f]{{{HASH_LENGTH}}}{re.escape(OUTPUT_SUFFIX)}"
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,21 @@ class Job:
     @property
     def checkpoint_name(self) -> str:
         return self.name + CHECKPOINT_SUFFIX
+
+    def input_files(self) -> list[tuple[str, str]]:
+        """The files the job reads, each as (what it is, its path)."""
+        files = [("content image", self.content)]
+        for region in self.regions:
+            for what, path in (
+                ("region mask", region.guide),
+                ("style image", region.style),
+                ("style mask", region.style_guide),
+            ):
+                if isinstance(path, str | os.PathLike):
+                    files.append((what, os.fspath(path)))
+        if not self.regions:
+            files += [("style image", s) for s in self.styles or (self.style,)]
+        return files
 
     @property
     def total_iterations(self) -> int:
@@ -171,20 +196,25 @@ class Plan:
 
     def jobs(self) -> list[Job]:
         """One job per content × style × grid combination × point, in that order
-        (jobs that are the same work under two paths appear once)."""
+        (jobs that are the same work under two paths appear once). Folders and
+        globs give no job's output of ``out_dir``."""
         if not self.contents:
             raise SettingError("no content images: give --content PATH")
         if self.styles and self.regions:
             raise SettingError("give --style images or --region options, not both")
         if not self.styles and not self.regions:
             raise SettingError("no style images: give --style PATH (or --region)")
-        contents = find_images(self.contents, "content")
+
+        def written(path: Path) -> bool:
+            return is_job_output(path, self.out_dir)
+
+        contents = find_images(self.contents, "content", skip=written)
         points = [
             {**grid_point, **point}
             for grid_point in combinations(self.grid)
             for point in (self.points or [{}])
         ]
-        style_sets = self._style_sets(points)
+        style_sets = self._style_sets(points, written)
         resolved = [
             (point, *_resolve(self.base, point, style_sets[0])) for point in points
         ]
@@ -195,13 +225,37 @@ class Plan:
                 jobs.setdefault(job.name, job)
         return list(jobs.values())
 
+    def takes(self, path: str | os.PathLike[str]) -> str | None:
+        """The input (``--content DIR`` …) that would take an image written at
+        ``path`` as one of its images, so that a batch run again would run it; None
+        if none would."""
+        file = Path(path).expanduser()
+        if file.suffix.lower() not in IMAGE_SUFFIXES or is_job_output(
+            file, self.out_dir
+        ):
+            return None
+        for what, patterns in (("content", self.contents), ("style", self.styles)):
+            for pattern in patterns:
+                text = os.path.expanduser(os.fspath(pattern))
+                if Path(text).is_dir():
+                    taken = same_file(file.parent, text)
+                elif glob.has_magic(text):
+                    taken = fnmatch.fnmatch(
+                        os.path.abspath(file), os.path.abspath(text)
+                    )
+                else:
+                    taken = same_file(file, text)
+                if taken:
+                    return f"--{what} {os.fspath(pattern)}"
+        return None
+
     def _style_sets(
-        self, points: list[dict[str, Any]]
+        self, points: list[dict[str, Any]], skip: Callable[[Path], bool]
     ) -> list[tuple[str, ...] | tuple[Region, ...]]:
         """The styles of each job: its regions, all the styles (a blend), or one."""
         if self.regions:
             return [tuple(self.regions)]
-        styles = find_images(self.styles, "style")
+        styles = find_images(self.styles, "style", skip=skip)
         blended = any(p.get("style_blend") is not None for p in [self.base, *points])
         return [tuple(styles)] if blended else [(s,) for s in styles]
 
@@ -245,15 +299,23 @@ def combinations(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def find_images(patterns: Iterable[str | os.PathLike[str]], what: str) -> list[str]:
+def find_images(
+    patterns: Iterable[str | os.PathLike[str]],
+    what: str,
+    *,
+    skip: Callable[[Path], bool] | None = None,
+) -> list[str]:
     """The image files ``patterns`` name (files, folders, globs), absolute, in the
-    order given (a folder's and a glob's sorted by name), each once."""
+    order given (a folder's and a glob's sorted by name), each once; a folder or
+    glob gives none for which ``skip`` is true (a file named is taken)."""
     found: dict[str, None] = {}
     for pattern in patterns:
         text = os.fspath(pattern)
         path = Path(text).expanduser()
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if _is_image(p))
+            files = sorted(
+                p for p in path.iterdir() if _is_image(p) and not (skip and skip(p))
+            )
             if not files:
                 raise SettingError(
                     f"--{what} {text!r}: the folder has no images "
@@ -263,7 +325,7 @@ def find_images(patterns: Iterable[str | os.PathLike[str]], what: str) -> list[s
             files = [path]
         elif glob.has_magic(text):
             files = [Path(p) for p in sorted(glob.glob(os.path.expanduser(text)))]
-            files = [p for p in files if p.is_file()]
+            files = [p for p in files if p.is_file() and not (skip and skip(p))]
             if not files:
                 raise SettingError(f"--{what} {text!r}: the pattern matches no file")
         else:
@@ -274,6 +336,18 @@ def find_images(patterns: Iterable[str | os.PathLike[str]], what: str) -> list[s
 
 def _is_image(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def is_job_output(path: str | os.PathLike[str], out_dir: str | None) -> bool:
+    """Whether ``path`` is a job's output in the batch folder ``out_dir``: in it,
+    and named as :func:`make_job` names outputs (of this batch or an earlier one
+    into that folder)."""
+    if out_dir is None or is_url(out_dir):
+        return False
+    file = Path(path)
+    return OUTPUT_NAME.fullmatch(file.name) is not None and same_file(
+        file.parent, Path(out_dir).expanduser()
+    )
 
 
 def make_job(

@@ -4,14 +4,15 @@ Like the report's Figure 8 (α/β across, layers down): rows are the contents or
 grid axis, columns the styles or another axis; settings that vary in neither (the
 rest of a grid) become more columns, so that every job has its own cell. Under
 each cell: the job's grid settings and its final loss, or why it failed. Headers
-name each row and column.
+name each row and column. A sheet never replaces one of its batch's inputs or
+outputs (:func:`check_sheet_path`).
 """
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from naah.batch.jobs import describe
+from naah.batch.jobs import CHECKPOINT_SUFFIX, OUTPUT_SUFFIX, Job, describe
 from naah.batch.manifest import DONE, MANIFEST_NAME, Manifest
 from naah.batch.storage import Folder
+from naah.io.files import same_file
 from naah.io.images import save_image
 
 #: Default side of a cell's image, in pixels.
@@ -81,6 +83,7 @@ def contact_sheet(
     (1020, 730)
     """
     folder = source if isinstance(source, Folder) else Folder(_folder_of(source))
+    check_sheet_path(path, batch_files(folder))
     entries = list(Manifest(folder).outcomes().values())
     if not entries:
         raise ValueError(
@@ -120,6 +123,77 @@ def contact_sheet(
             draw.text((x, y + cell + PAD + n * line), text, fill=INK, font=font)
     written = save_image(path, np.asarray(sheet))
     return Sheet(written, row_labels, column_labels, width, height, left, top, size)
+
+
+def check_sheet_path(
+    path: str | os.PathLike[str],
+    files: Iterable[tuple[str, str | os.PathLike[str]]],
+    what: str = "sheet",
+) -> None:
+    """Refuse a sheet ``path`` that is one of a batch's ``files``, each (what it
+    is, its path): see :func:`batch_files`. ``what`` names the sheet in the
+    message (an option: ``--sheet``).
+
+    Raises
+    ------
+    ValueError
+        Naming the file and what it is.
+    """
+    for kind, file in files:
+        if same_file(path, file):
+            raise ValueError(
+                f"{what} {os.fspath(path)!r} is the {kind} {os.fspath(file)!r}; a "
+                "contact sheet never replaces a batch's inputs or outputs: choose "
+                "another name"
+            )
+
+
+def batch_files(
+    source: str | os.PathLike[str] | Folder, jobs: Sequence[Job] = ()
+) -> list[tuple[str, str | os.PathLike[str]]]:
+    """The files of a batch folder (or its manifest) and of ``jobs`` about to run
+    into it: the inputs its manifest records and ``jobs`` read, and, in a local
+    folder, each job's output and checkpoint; (what it is, its path) each."""
+    folder = source if isinstance(source, Folder) else Folder(_folder_of(source))
+    files: list[tuple[str, str | os.PathLike[str]]] = []
+    names: list[str] = []
+    for row in Manifest(folder).outcomes().values():
+        files += _recorded_inputs(row)
+        if isinstance(row.get("name"), str):
+            names.append(row["name"])
+    for job in jobs:
+        files += job.input_files()
+        names.append(job.name)
+    if not folder.remote:
+        for name in dict.fromkeys(names):
+            for what, suffix in (
+                ("output", OUTPUT_SUFFIX),
+                ("checkpoint", CHECKPOINT_SUFFIX),
+            ):
+                files.append(
+                    (f"{what} of job {name}", folder.location_of(name + suffix))
+                )
+    return files
+
+
+def _recorded_inputs(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The input files a manifest row records (its content, styles, regions')."""
+    found: list[tuple[str, str]] = []
+
+    def add(what: str, record: object) -> None:
+        if isinstance(record, Mapping) and isinstance(record.get("path"), str):
+            found.append((what, record["path"]))
+
+    add("content image", row.get("content"))
+    add("style image", row.get("style"))
+    for style in row.get("styles") or ():
+        add("style image", style)
+    for region in row.get("regions") or ():
+        if isinstance(region, Mapping):
+            add("region mask", region.get("guide"))
+            add("style image", region.get("style"))
+            add("style mask", region.get("style_guide"))
+    return found
 
 
 def _folder_of(source: str | os.PathLike[str]) -> str:

@@ -43,7 +43,7 @@ from naah.optim import IterationRecord
 from naah.problem import StyleProblem
 from naah.regions import Region
 from naah.request import StyleInput
-from naah.runs import StopRun
+from naah.runs import StopRun, interrupt_in
 from naah.runtime import DEFAULT as DEFAULT_RUNTIME
 from naah.runtime import Runtime
 from naah.settings import Settings, graph_key
@@ -306,6 +306,9 @@ class Executor:
             return failed_row(job, error, seconds=_since(start), **extra)
         except Exception as error:
             mirror.publish()
+            interrupt = interrupt_in(error)
+            if interrupt is not None:  # Ctrl-C inside an import: not the job's fault
+                raise interrupt from None
             return failed_row(job, error, seconds=_since(start), **extra)
         if self.keep_checkpoints:
             mirror.publish()

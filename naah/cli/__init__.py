@@ -4,16 +4,17 @@ The settings' options are made from :mod:`naah.settings` (their checks are the
 library's, :mod:`naah.checks`); the command adds its own for inputs, outputs and
 watching a run. ``naah stylize`` checks every option, input and output path, and
 that the images are large enough for the deepest layer used (:mod:`naah.plan`),
-before it loads the weights or compiles anything; it never writes over an input. Exit status: 0 success, 1 a failure while
-working (unreadable weights, a failed download, the image not written…), 2 a bad
-command line (the message says which option and why; nothing is written), 130
-interrupted. Errors are one line on stderr; ``--debug`` shows the traceback of
+before it loads the weights or compiles anything; it never writes over an input.
+Exit status: 0 success, 1 a failure while working (unreadable weights, a failed
+download, the image not written…), 2 a bad command line (the message says which
+option and why; nothing is written), 130 interrupted (Ctrl-C), 143 or 129 stopped
+by SIGTERM or SIGHUP (a closed terminal), which stop a run as Ctrl-C does. Errors are one line on stderr; ``--debug`` shows the traceback of
 failures instead. A snapshot, plot or history that cannot be written is a warning
 naming the file, and the run goes on.
 
 The package, by what each module holds:
 
-* this module: :func:`main` (exit statuses, SIGTERM as Ctrl-C) and
+* this module: :func:`main` (exit statuses, SIGTERM and SIGHUP as Ctrl-C) and
   :func:`build_parser`;
 * :mod:`.common`: exit statuses, errors and messages;
 * :mod:`.arguments`: values of the options that are not settings;
@@ -44,6 +45,7 @@ from naah.cli.common import (
     EXIT_USAGE,
     EXPECTED_ERRORS,
     PROG,
+    TERMINATING,
     Parser,
     Terminated,
     UsageError,
@@ -55,6 +57,7 @@ from naah.cli.common import (
 from naah.cli.stylize import add_stylize_parser
 from naah.cli.video import add_video_parser
 from naah.cli.weights import add_weights_parser
+from naah.runs import interrupt_in
 
 __all__ = ["build_parser", "main"]
 
@@ -66,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit status: 0, 1 (failure), 2 (bad command line), 130 (interrupted by
-        Ctrl-C, SIGINT) or 143 (SIGTERM).
+        Ctrl-C, SIGINT), 143 (SIGTERM) or 129 (SIGHUP: the terminal was closed).
 
     Examples
     --------
@@ -74,8 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    with _terminate_as_interrupt():
-        return _main(argv)
+    try:
+        with _signals_as_interrupts():
+            return _main(argv)
+    except KeyboardInterrupt as interrupt:  # one that came before or after _main's
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return interrupt_status(interrupt)
 
 
 def _main(argv: list[str]) -> int:
@@ -96,6 +103,10 @@ def _main(argv: list[str]) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return interrupt_status(interrupt)
     except Exception as error:
+        cause = interrupt_in(error)
+        if cause is not None:  # Ctrl-C inside an import: an ImportError
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return interrupt_status(cause)
         if debug:
             raise
         if isinstance(error, EXPECTED_ERRORS):
@@ -106,22 +117,28 @@ def _main(argv: list[str]) -> int:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """While running, SIGTERM raises :class:`Terminated` (main thread only; the
-    previous handler comes back afterwards, so that in-process callers keep theirs).
-    """
+def _signals_as_interrupts() -> Iterator[None]:
+    """While running, SIGTERM and SIGHUP raise :class:`Terminated`, and SIGINT
+    KeyboardInterrupt, even in a process started with it ignored (a background
+    job of a shell; ``python -m naah`` keeps that, where bin/naah replaces it).
+    Main thread only; the previous handlers come back afterwards, so that
+    in-process callers keep theirs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler)}
+    previous.update(
+        (signum, signal.signal(signum, _raise_terminated)) for signum in TERMINATING
+    )
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _raise_terminated(signum: int, frame: object) -> NoReturn:
-    raise Terminated(f"signal {signum}")
+    raise Terminated(signum)
 
 
 def build_parser() -> argparse.ArgumentParser:

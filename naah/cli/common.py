@@ -11,15 +11,16 @@ from typing import Any, NoReturn, TextIO
 
 from naah.checks import Spelled
 from naah.io.images import ImageError
-from naah.runs import RunInterrupted
+from naah.runs import interrupt_in
 from naah.settings import flag
 
 PROG = "naah"
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
-
-# 128 + the signal number, as shells report a process ended by SIGTERM.
-EXIT_TERMINATED = 128 + signal.SIGTERM
+#: Signals that stop a run as Ctrl-C does, its results written: SIGTERM, and
+#: SIGHUP (the terminal was closed). The exit status is 128 + the signal's number,
+#: as shells report a process ended by it (143, 129).
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)
 
 
 class CommandError(Exception):
@@ -64,13 +65,21 @@ class Parser(argparse.ArgumentParser):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an exception so that a run stops as on Ctrl-C."""
+    """SIGTERM or SIGHUP, turned into an exception so that a run stops as on
+    Ctrl-C; ``signum`` is the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
 
 
 def interrupt_status(interrupt: BaseException) -> int:
-    """130 for Ctrl-C, 143 for SIGTERM."""
-    reason = interrupt.reason if isinstance(interrupt, RunInterrupted) else interrupt
-    return EXIT_TERMINATED if isinstance(reason, Terminated) else EXIT_INTERRUPTED
+    """130 for Ctrl-C, 128 + its number for a :class:`Terminated` signal (143
+    SIGTERM, 129 SIGHUP), whatever a run or batch wrapped it in."""
+    reason = interrupt_in(interrupt) or interrupt
+    while (inner := getattr(reason, "reason", None)) is not None:
+        reason = inner  # RunInterrupted, BatchInterrupted: the original interrupt
+    return 128 + reason.signum if isinstance(reason, Terminated) else EXIT_INTERRUPTED
 
 
 def try_write(path: Path, write: Callable[[Path], object]) -> bool:

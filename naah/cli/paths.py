@@ -1,4 +1,5 @@
-"""The output paths of ``naah stylize``: checked before any work, never an input."""
+"""The output paths of ``naah stylize``: checked before any work, never an input;
+those a checkpoint records, only where they replace no one else's file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,25 @@ from pathlib import Path
 
 from naah.checks import PrintSize
 from naah.cli.common import UsageError
+from naah.io.files import same_file
 from naah.io.images import DPI_FORMATS, SAVE_FORMATS, SIXTEEN_BIT_FORMATS
+
+__all__ = [
+    "HISTORY_FORMATS",
+    "checkpoint_path",
+    "distinct",
+    "image_format",
+    "inputs_kept",
+    "is_snapshot_name",
+    "not_snapshots",
+    "plot_formats",
+    "plot_path",
+    "recorded_file",
+    "same_file",
+    "snapshot_path",
+    "writable",
+    "writable_file",
+]
 
 HISTORY_FORMATS = (".csv", ".json")
 
@@ -87,14 +106,38 @@ def plot_path(plot: bool, given: str | None, output: Path) -> Path | None:
     if given is None and not plot:
         return None
     what = "--plot" if given is None else "--plot-path"
+    default = output.with_name(f"{output.stem}.loss.png")
+    path = default if given is None else Path(given)
+    return writable_file(path, what, plot_formats(what))
+
+
+def plot_formats(what: str) -> list[str]:
+    """The extensions of the files matplotlib plots to (``.png``, ``.pdf`` …);
+    ``what`` needs it, for the message when it is not installed."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise UsageError(f"{what} needs matplotlib: pip install 'naah[plot]'") from None
-    formats = {f".{ext}" for ext in Figure().canvas.get_supported_filetypes()}
-    default = output.with_name(f"{output.stem}.loss.png")
-    path = default if given is None else Path(given)
-    return writable_file(path, what, sorted(formats))
+    return sorted({f".{ext}" for ext in Figure().canvas.get_supported_filetypes()})
+
+
+def recorded_file(recorded: object, what: str, checkpoint: Path, instead: str) -> Path:
+    """A path that ``checkpoint`` records for its run's ``what``, once it is known
+    that writing there replaces nothing but the run's own file: it is in the
+    checkpoint's folder, or no file is there yet. A checkpoint from elsewhere may
+    name any file; ``instead`` is the option that gives the path anew."""
+    if not isinstance(recorded, str) or not recorded:
+        raise UsageError(
+            f"{checkpoint} records no usable path for its {what}: give {instead}"
+        )
+    path = Path(recorded)
+    if os.path.lexists(path) and not same_file(path.parent, checkpoint.parent):
+        raise UsageError(
+            f"{checkpoint} records its {what} as {recorded!r}, a file that exists "
+            "outside the checkpoint's folder; naah writes a recorded path only beside "
+            f"the checkpoint or where no file is yet: give {instead}"
+        )
+    return path
 
 
 def distinct(outputs: dict[str, Path | None]) -> None:
@@ -142,7 +185,7 @@ def inputs_kept(
                     f"{what} {str(path)!r} is the {source} {given!r}; naah never "
                     "writes over its inputs: choose another name"
                 )
-    output = outputs["output image"]
+    output = outputs.get("output image")
     if save_every is None or output is None:
         return
     # Inputs exist, so a snapshot that is one of them exists too: look at the files
@@ -161,17 +204,6 @@ def inputs_kept(
                         f"over the {source} {given!r}; naah never writes over its "
                         "inputs: choose another -o name or move the input"
                     )
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` name one file: the same resolved path, or (for files
-    that exist) the same file through hard or symbolic links."""
-    try:
-        if a.resolve() == b.resolve():
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
-        return False
 
 
 def image_format(

@@ -4,7 +4,9 @@ The settings' options are made from :mod:`naah.settings` (one group per concern)
 the others (inputs, outputs, how the run is watched) are this module's. A command
 line becomes one :class:`Stylize`, checked, before anything is loaded; then the
 library plans the run (:mod:`naah.plan`), and :meth:`naah.StyleTransfer.run` does
-it. Nothing here changes the parsed namespace.
+it. A command whose checkpoint is there already continues that run if it is the
+same one, and is refused otherwise unless ``--overwrite`` (:mod:`.resume`).
+Nothing here changes the parsed namespace.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from naah.checkpointing import COMPUTED_AS, SavedRun
 from naah.checks import SettingError
 from naah.cli.arguments import (
     count,
@@ -42,7 +45,7 @@ from naah.cli.paths import (
     writable,
     writable_file,
 )
-from naah.cli.resume import resume
+from naah.cli.resume import continue_run, earlier_run, resume
 from naah.cli.running import (
     Outputs,
     check_backend,
@@ -145,6 +148,13 @@ def add_stylize_parser(
     )
     files.add_argument(
         "--no-checkpoint", action="store_true", help="write no checkpoint"
+    )
+    files.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="discard the checkpoint of an earlier run and start again (default: "
+        "continue it when it is this run's, the same inputs and settings, with "
+        "--iterations the new total; refuse another run's, saying what differs)",
     )
     files.add_argument(
         "--save-every",
@@ -336,7 +346,22 @@ def stylize(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return dry_run(transfer, estimate, content, style, regions)
+    earlier = None if args.overwrite else _earlier_run(command, settings, weights)
     printer(command.quiet)(f"{PROG}: weights {weights}")
+    if earlier is not None:
+        return continue_run(
+            args,
+            earlier,
+            settings,
+            command.files,
+            content=command.content,
+            style=style,
+            weights=weights,
+            computed=[k for k in COMPUTED_AS if k in command.given],
+            new_total=True,
+            said=f"{earlier.path} holds this run at iteration {earlier.iteration}: "
+            f"continuing it to {settings.schedule.total} (--overwrite starts again)",
+        )
     view = web_view(args.web, args.host, args.port)
     callback = chain(
         on_iteration(command.files, command.save_every, command.print_every, settings),
@@ -358,6 +383,22 @@ def stylize(args: argparse.Namespace) -> int:
             )
 
     return finish(closing(view, run), command.files, settings.loss, command.quiet)
+
+
+def _earlier_run(
+    command: Stylize, settings: Settings, weights: Path
+) -> SavedRun | None:
+    """The run of the command's checkpoint, if that is there and this command is
+    the same run again (:func:`naah.cli.resume.earlier_run`)."""
+    try:
+        styles = StyleInputs.of(
+            list(command.styles) or None, list(command.regions) or None, settings.images
+        )
+    except ValueError as error:
+        raise usage_error(error) from None
+    return earlier_run(
+        command.files.checkpoint, command.content, styles, settings, weights
+    )
 
 
 def _planned(

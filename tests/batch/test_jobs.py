@@ -151,6 +151,35 @@ def test_a_grid_point_that_cannot_run_names_itself(inputs):
         plan(inputs, base={"beta": 0.0}, grid={"alpha": [0.0, 1.0]}).jobs()
 
 
+def test_a_folder_that_is_the_out_dir_gives_no_job_output_as_an_input(inputs, tmp_path):
+    folder = shutil.copytree(inputs / "contents", tmp_path / "in")
+    styles = [str(inputs / "styles" / "s1.png")]
+    plan = Plan([str(folder)], styles, base={"size": 32}, out_dir=str(folder))
+    jobs = plan.jobs()
+    for job in jobs:  # as if they had run
+        shutil.copy(job.content, folder / job.output_name)
+    glob_plan = Plan([str(folder / "*.png")], styles, base={"size": 32},
+                     out_dir=str(folder))  # fmt: skip
+    assert [j.name for j in plan.jobs()] == [j.name for j in jobs]
+    assert [j.name for j in glob_plan.jobs()] == [j.name for j in jobs]
+    # Elsewhere, the same files are images like any other.
+    other = Plan([str(folder)], styles, base={"size": 32}, out_dir=str(tmp_path))
+    assert len(other.jobs()) == 2 * len(jobs)
+
+
+def test_a_plan_says_which_input_would_take_a_file_written_later(inputs, tmp_path):
+    plan = Plan([str(inputs / "contents")], [str(inputs / "styles" / "*.png")],
+                out_dir=str(tmp_path))  # fmt: skip
+    assert plan.takes(inputs / "contents" / "sheet.png") == (
+        f"--content {inputs / 'contents'}"
+    )
+    assert plan.takes(inputs / "styles" / "sheet.png") == (
+        f"--style {inputs / 'styles' / '*.png'}"
+    )
+    assert plan.takes(inputs / "styles" / "sheet.txt") is None
+    assert plan.takes(tmp_path / "sheet.png") is None
+
+
 # -- TOML job files ------------------------------------------------------------------
 def test_a_toml_job_file_gives_inputs_settings_grid_and_points(inputs, tmp_path):
     job_file = tmp_path / "jobs.toml"

@@ -7,6 +7,8 @@ import tempfile
 
 import pytest
 
+from naah.cli.common import UsageError
+from naah.cli.paths import recorded_file
 from tests.cli._commands import run, stylize, stylize_inputs
 
 BAD_INPUTS = {
@@ -154,3 +156,33 @@ def test_a_snapshot_that_would_replace_an_input_is_refused(files, inputs, fake_r
     )
     assert allowed[0] == 0 and init.read_bytes() == kept[1]
     assert (output.with_name("r.iter0003.png")).exists()
+
+
+# -- paths a checkpoint records --------------------------------------------------------
+def test_a_recorded_path_beside_the_checkpoint_or_not_there_yet_is_taken(tmp_path):
+    checkpoint = tmp_path / "run" / "run.ckpt"
+    checkpoint.parent.mkdir()
+    beside = checkpoint.with_name("o.png")
+    beside.write_bytes(b"the run's own result")
+    new = tmp_path / "new.png"
+    for path in (beside, new):
+        assert recorded_file(str(path), "output image", checkpoint, "-o OUT") == path
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling link"])
+def test_a_recorded_path_that_exists_elsewhere_is_refused(tmp_path, kind):
+    checkpoint = tmp_path / "run" / "run.ckpt"
+    theirs = tmp_path / "notes.json"
+    if kind == "file":
+        theirs.write_text("{}")
+    else:
+        theirs.symlink_to(tmp_path / "nowhere" / "x.json")
+    with pytest.raises(UsageError, match="outside the checkpoint's folder") as error:
+        recorded_file(str(theirs), "history", checkpoint, "--history PATH")
+    assert str(error.value).endswith("give --history PATH")
+
+
+@pytest.mark.parametrize("value", [None, 7, "", ["a.png"]])
+def test_a_recorded_path_that_is_no_path_is_refused(tmp_path, value):
+    with pytest.raises(UsageError, match="records no usable path for its output"):
+        recorded_file(value, "output image", tmp_path / "r.ckpt", "-o OUT")

@@ -10,6 +10,7 @@ import pytest
 import tifffile
 
 from naah.checkpointing import load_run
+from naah.io.checkpoint import read_checkpoint, write_checkpoint
 from tests.cli._commands import ITERATIONS, run, stylize
 
 #: The run's style layers: Gatys et al.'s five, equal weights summing to 1.
@@ -140,3 +141,104 @@ def test_a_missing_or_foreign_checkpoint_is_a_usage_error_naming_resume(
     assert (status, out) == (2, "")
     assert err.count("\n") == 1 and err.startswith("naah: error: --resume: ")
     assert named in err and str(path) in err
+
+
+# -- every path a resumed run writes: never an input, recorded ones only where safe ------
+def with_info(checkpoint, target, **info):
+    """A copy of ``checkpoint`` at ``target`` whose recorded paths are ``info``'s."""
+    saved = read_checkpoint(checkpoint)
+    metadata = {**saved.metadata, "info": {**saved.metadata["info"], **info}}
+    return write_checkpoint(target, saved.arrays, metadata)
+
+
+def test_a_recorded_output_that_exists_away_from_the_checkpoint_is_refused(
+    recorded, tmp_path
+):
+    # The run's own checkpoint, copied elsewhere: its result.png is someone else's.
+    folder, checkpoint = recorded
+    copy = shutil.copy(checkpoint, tmp_path / "run.ckpt")
+    before = snapshot(folder)
+    status, out, err = resume(copy, "--iterations", ITERATIONS + 1)
+    assert (status, out) == (2, "") and err.count("\n") == 1
+    assert (
+        f"{copy} records its output image as {str(folder / 'result.png')!r}, a file "
+        "that exists outside the checkpoint's folder; naah writes a recorded path "
+        "only beside the checkpoint or where no file is yet: give -o OUT"
+    ) in err
+    assert snapshot(folder) == before and sorted(tmp_path.iterdir()) == [copy]
+
+
+@pytest.mark.parametrize(
+    ("key", "name", "instead"),
+    [("history", "notes.json", "--history PATH"), ("plot", ".profile", "-o OUT")],
+)
+def test_a_recorded_history_or_plot_elsewhere_is_never_written_over(
+    recorded, tmp_path, key, name, instead
+):
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    theirs = elsewhere / name
+    theirs.write_text("someone's file")
+    mine = tmp_path / "run"
+    mine.mkdir()
+    copy = with_info(
+        recorded[1], mine / "run.ckpt", output=str(mine / "o.png"), **{key: str(theirs)}
+    )
+    status, _, err = resume(copy)
+    assert status == 2 and err.count("\n") == 1
+    assert f"records its {'history' if key == 'history' else 'loss plot'} as" in err
+    assert f"give {instead}" in err
+    assert theirs.read_text() == "someone's file" and not (mine / "o.png").exists()
+
+
+def test_a_recorded_plot_must_be_a_plot_even_beside_the_checkpoint(recorded, tmp_path):
+    dotfile = tmp_path / ".profile"
+    dotfile.write_text("export PATH")
+    copy = with_info(
+        recorded[1], tmp_path / "run.ckpt", output=str(tmp_path / "o.png"),
+        plot=str(dotfile),
+    )  # fmt: skip
+    status, _, err = resume(copy)
+    assert status == 2 and "loss plot" in err and "unsupported extension" in err
+    assert dotfile.read_text() == "export PATH"
+
+
+def test_recorded_paths_beside_the_checkpoint_or_not_there_yet_are_written(
+    recorded, tmp_path
+):
+    away = tmp_path / "away"
+    away.mkdir()
+    copy = with_info(
+        recorded[1], tmp_path / "run.ckpt", output=str(away / "new.png"),
+        history=str(tmp_path / "h.csv"),
+    )  # fmt: skip
+    (tmp_path / "h.csv").write_text("the run's own, from before")
+    status, _, err = resume(copy)
+    assert (status, err) == (0, "")
+    assert (away / "new.png").is_file()
+    assert (tmp_path / "h.csv").read_text().startswith("iteration,")
+
+
+def test_a_checkpoint_path_that_is_the_weights_file_is_refused(recorded, tmp_path):
+    # Weights are recognised by their content, so they may be named anything.
+    weights = shutil.copy(load_run(recorded[1]).description.inputs.weights["path"],
+                          tmp_path / "vgg.ckpt")  # fmt: skip
+    before = weights.read_bytes()
+    status, _, err = resume(
+        recorded[1], "-o", tmp_path / "o.png", "--weights", weights,
+        "--checkpoint", weights,
+    )  # fmt: skip
+    assert status == 2 and err.count("\n") == 1
+    assert f"checkpoint {str(weights)!r} is the weights file" in err
+    assert weights.read_bytes() == before and not (tmp_path / "o.png").exists()
+
+
+def test_an_output_that_is_the_checkpoint_being_resumed_is_refused(copied, tmp_path):
+    history = tmp_path / "h.json"
+    history.symlink_to(copied)
+    before = copied.read_bytes()
+    status, _, err = resume(copied, "-o", tmp_path / "o.png", "--history", history,
+                            "--checkpoint", tmp_path / "next.ckpt")  # fmt: skip
+    assert status == 2 and err.count("\n") == 1
+    assert f"history file {str(history)!r} is the checkpoint {str(copied)!r}" in err
+    assert copied.read_bytes() == before

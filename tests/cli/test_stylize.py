@@ -3,6 +3,7 @@ well-known tools."""
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,13 @@ import cv2
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image
+from PIL import Image, ImageOps
 
 from naah import cli
+from naah.checkpointing import load_run
 from naah.cli.paths import snapshot_path
 from naah.io.icc import srgb_profile
+from naah.style_transfer import StyleTransfer
 from tests.cli._commands import ITERATIONS, PNG_SIGNATURE, SIZE, run, stylize
 
 
@@ -267,3 +270,141 @@ def test_dask_evaluates_the_blocks_on_local_workers(files, tmp_path):
     assert "blocks on Dask, 2 workers" in err
     with Image.open(output) as image:
         assert image.size == (24, 32)
+
+
+# -- the same command again: its checkpoint is continued, another run's kept ------------
+@pytest.fixture(scope="module")
+def first_run(files):
+    """A finished run of ITERATIONS iterations, with its checkpoint beside OUT."""
+    folder = files["out"] / "first"
+    folder.mkdir()
+    status, _, err = stylize(files, folder / "o.png", "--history", folder / "h.csv",
+                             "-q")  # fmt: skip
+    assert status == 0, err
+    return folder
+
+
+@pytest.fixture
+def again(first_run, files, tmp_path):
+    """A copy of first_run's folder: ``again(*options, content=PATH)`` runs its
+    command again there, with ``options`` added (the last given wins)."""
+    folder = tmp_path / "first"
+    shutil.copytree(first_run, folder)
+
+    def again(*options, content=files["content"]):
+        return stylize(
+            {**files, "content": content}, folder / "o.png", "--history",
+            folder / "h.csv", *options,
+        )  # fmt: skip
+
+    again.folder = folder
+    return again
+
+
+@pytest.fixture
+def resumes(monkeypatch):
+    """The checkpoints StyleTransfer.resume is asked to continue."""
+    seen = []
+    original = StyleTransfer.resume.__func__
+
+    def resume(cls, checkpoint, **kwargs):
+        seen.append(Path(checkpoint))
+        return original(cls, checkpoint, **kwargs)
+
+    monkeypatch.setattr(StyleTransfer, "resume", classmethod(resume))
+    return seen
+
+
+def contents(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_the_same_command_with_more_iterations_continues_its_checkpoint(again, resumes):
+    total = ITERATIONS + 2
+    status, _, err = again("--iterations", total)
+    assert status == 0, err
+    checkpoint = again.folder / "o.ckpt"
+    assert resumes == [checkpoint]
+    assert (
+        f"{checkpoint} holds this run at iteration {ITERATIONS}: continuing it to "
+        f"{total} (--overwrite starts again)"
+    ) in err
+    assert load_run(checkpoint).iteration == total
+    with open(again.folder / "h.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["iteration"]) for r in rows] == list(range(total + 1))
+
+
+def test_the_same_command_with_fewer_iterations_than_done_is_refused_keeping_all(
+    again, fake_run
+):
+    before = contents(again.folder)
+    status, out, err = again("--iterations", 1)
+    assert (status, out) == (2, "") and err.count("\n") == 1
+    checkpoint = again.folder / "o.ckpt"
+    assert (
+        f"checkpoint {str(checkpoint)!r} holds {ITERATIONS} iterations of this run, "
+        f"more than --iterations 1: give --iterations {ITERATIONS} or more to "
+        "continue it, or pass --overwrite to discard it and start again"
+    ) in err
+    assert "content_shape" not in fake_run  # refused before any work
+    assert contents(again.folder) == before
+
+
+@pytest.mark.parametrize(
+    ("options", "differs"),
+    [
+        (("--beta", 5), "--beta 5 here, 1000 there"),
+        (("--pooling", "avg"), "--pooling avg here, max there"),
+        (("--size", 24), "--size 24 here, 32 there"),
+    ],
+)
+def test_the_command_with_another_setting_is_refused_saying_how_to_continue_it(
+    again, fake_run, options, differs
+):
+    before = contents(again.folder)
+    status, out, err = again(*options)
+    assert (status, out) == (2, "") and err.count("\n") == 1
+    checkpoint = again.folder / "o.ckpt"
+    assert (
+        f"naah: error: checkpoint {str(checkpoint)!r} holds {ITERATIONS} iterations "
+        f"of another run: {differs}; continue that run with 'naah stylize --resume "
+        f"{checkpoint}', or pass --overwrite to discard it and start again"
+    ) in err
+    assert "content_shape" not in fake_run
+    assert contents(again.folder) == before
+
+
+def test_the_command_with_another_content_image_is_refused(
+    files, again, fake_run, tmp_path
+):
+    other = tmp_path / "other.png"
+    with Image.open(files["content"]) as image:
+        ImageOps.mirror(image).save(other)
+    before = contents(again.folder)
+    status, _, err = again(content=other)
+    assert status == 2 and err.count("\n") == 1
+    assert "of another run: the content image is not the one the run of" in err
+    assert "content_shape" not in fake_run
+    assert contents(again.folder) == before
+
+
+def test_overwrite_discards_the_checkpoint_and_starts_again(again, resumes):
+    status, _, err = again("--iterations", 1, "--overwrite", "-q")
+    assert (status, err) == (0, "")
+    assert resumes == []
+    assert load_run(again.folder / "o.ckpt").iteration == 1
+
+
+def test_a_file_that_is_no_checkpoint_where_the_checkpoint_goes_is_refused(
+    again, fake_run
+):
+    checkpoint = again.folder / "o.ckpt"
+    checkpoint.write_text("my notes")
+    status, _, err = again()
+    assert status == 2 and err.count("\n") == 1
+    assert f"checkpoint {str(checkpoint)!r} is there already and naah cannot" in err
+    assert "move it away, or pass --overwrite to write over it" in err
+    assert checkpoint.read_text() == "my notes" and "content_shape" not in fake_run
+    status, _, err = again("--overwrite", "-q")
+    assert (status, err) == (0, "")
