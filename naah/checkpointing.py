@@ -37,6 +37,15 @@ first-order methods' state). Its metadata (JSON) is a
     ``"interrupted"``, ``"diverged"``), and one record per iteration.
 ``optimizer_state``
     The optimiser's scalars: current learning rate, rollbacks, best iteration…
+
+A checkpoint is untrusted input. :func:`load_run` checks its metadata against one
+schema (:data:`METADATA`, made of :mod:`naah.io.schema` checks, the records' from
+their dataclasses), so that a field of the wrong type or range is refused with a
+message naming the checkpoint and the field, and checks the arrays the listing
+declares against the run the metadata describes. The arrays stay in the file
+(:class:`naah.io.checkpoint.StoredArray`) until the optimiser's restore, which
+checks their shapes against the problem's before it reads them
+(:meth:`naah.optim.Minimizer.restore`).
 """
 
 from __future__ import annotations
@@ -56,12 +65,25 @@ from naah._version import __version__
 from naah.io.checkpoint import (
     Checkpoint,
     CheckpointError,
-    read_checkpoint,
+    open_checkpoint,
     write_checkpoint,
 )
 from naah.io.files import remove_stale_temporaries
+from naah.io.schema import (
+    SchemaError,
+    anything,
+    array,
+    boolean,
+    either,
+    integer,
+    number,
+    of_dataclass,
+    optional,
+    record,
+    text,
+)
 from naah.optim import History, IterationRecord, Minimizer, MinimizerState
-from naah.settings import ARRAY_INIT, INITS, Settings, tupled
+from naah.settings import ARRAY_INIT, INITS, Settings, specs, tupled
 
 KIND = "style-transfer"
 #: The layout of the metadata this naah writes (see the module docstring).
@@ -120,7 +142,7 @@ class RegionRecord:
     guide: str | None
     guide_sha256: str
     style: ImageRecord
-    style_guide: str | None
+    style_guide: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "style": self.style.to_json()}
@@ -326,41 +348,61 @@ class SavedRun:
 
 
 def load_run(path: str | os.PathLike) -> SavedRun:
-    """Read a style-transfer checkpoint: its description and the optimiser's state.
+    """Read a style-transfer checkpoint: its description and the optimiser's state
+    (whose arrays are read from the file when the run restores it).
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
     CheckpointError
-        If the file is not a complete style-transfer checkpoint.
+        If the file is not a complete style-transfer checkpoint; the message names
+        the file and, for its metadata and arrays, the field.
     """
-    checkpoint = read_checkpoint(path)
-    meta = checkpoint.metadata
-    if meta.get("kind") != KIND:
-        raise CheckpointError(f"{checkpoint.path} is not a style-transfer checkpoint")
-    version = meta.get("version", 1)
-    if not isinstance(version, int) or version > VERSION:
+    checkpoint = open_checkpoint(path)
+    meta, where = checkpoint.metadata, checkpoint.path
+    kind = meta.get("kind")
+    if kind != KIND:
         raise CheckpointError(
-            f"{checkpoint.path}: its metadata is version {version!r}, newer than this "
-            f"naah reads ({VERSION}; written by naah {meta.get('naah_version', '?')}): "
-            "update naah"
+            f"{where}: metadata field kind is {kind!r:.40}, not {KIND!r}: it is not a "
+            "style-transfer checkpoint"
+        )
+    version = meta.get("version", 1)
+    writer = meta.get("naah_version")
+    written = f"written by naah {writer:.40}" if isinstance(writer, str) else "written"
+    if type(version) is not int or not 1 <= version <= VERSION:
+        raise CheckpointError(
+            f"{where}: its metadata is version {version!r:.20}, not one this naah "
+            f"reads (1 to {VERSION}; {written}): update naah"
         )
     try:
-        description = RunDescription.from_json(meta)
-        history = history_from_rows(meta["history"])
-        info = _floats_back(meta["optimizer_state"])
-        iteration = int(meta["iteration"])
-        status = str(meta.get("status", "running"))
-    except (KeyError, TypeError, ValueError) as error:
+        meta = METADATA(meta, "")
+        _check_consistency(meta)
+    except SchemaError as error:
+        raise CheckpointError(f"{where}: metadata field {error} ({written})") from None
+    try:
+        Settings.from_json(meta["settings"])  # each value by its setting's check
+    except (TypeError, ValueError) as error:  # a SettingError names the setting
         raise CheckpointError(
-            f"{checkpoint.path}: its metadata lacks or spoils {error} (written by naah "
-            f"{meta.get('naah_version', '?')})"
+            f"{where}: metadata field settings: {error} ({written})"
         ) from None
-    missing = {"image", "best_image"} - set(checkpoint.arrays)
-    if missing:
-        raise CheckpointError(f"{checkpoint.path} lacks arrays {sorted(missing)}")
-    method = description.settings.optimizer.method
-    state = MinimizerState(method, dict(checkpoint.arrays), info, history)
-    return SavedRun(checkpoint.path, description, state, iteration, status, checkpoint)
+    try:
+        description = RunDescription.from_json(meta)
+    except (TypeError, ValueError) as error:  # size, style scale, scales, blend...
+        raise CheckpointError(
+            f"{where}: metadata fields run and inputs: {error} ({written})"
+        ) from None
+    _check_arrays(checkpoint, description.run)
+    state = MinimizerState(
+        description.settings.optimizer.method,
+        dict(checkpoint.arrays),
+        meta["optimizer_state"],
+        history_from_rows(meta["history"]),
+        source=str(where),
+    )
+    iteration = meta["iteration"]
+    status = meta.get("status", "running")
+    return SavedRun(where, description, state, iteration, status, checkpoint)
 
 
 def read_run(path: str | os.PathLike) -> tuple[Checkpoint, MinimizerState]:
@@ -374,6 +416,154 @@ def read_run(path: str | os.PathLike) -> tuple[Checkpoint, MinimizerState]:
     """
     saved = load_run(path)
     return saved.checkpoint, saved.state
+
+
+# -- the metadata's schema -------------------------------------------------------------
+_HISTORY = array(
+    of_dataclass(
+        IterationRecord,
+        iteration=integer(0),
+        evaluations=integer(0),
+        scale=optional(integer(1)),
+    )
+)
+_IMAGE = of_dataclass(ImageRecord, missing_ok=("path",))
+# The longest edge a recorded run may have: 2^20 pixels, 12 TB of RGB float32.
+MAX_LENGTH = 1 << 20
+_SCALE = number(finite=True)
+_PATH = optional(text())
+
+#: The schema of a style-transfer checkpoint's metadata (see the module docstring):
+#: :func:`load_run` checks every checkpoint against it.
+METADATA = record(
+    {
+        "kind": text(KIND),
+        # Each setting's own check (naah.settings) reads the values.
+        "settings": record({}, others=anything(4)),
+        "run": record(
+            {
+                "iterations": integer(0),
+                "size": optional(integer(1, MAX_LENGTH)),
+                "style_scale": either(_SCALE, array(_SCALE)),
+            },
+            {
+                "init": text(),
+                "scales": array(integer(1, MAX_LENGTH)),
+                "scale_iterations": array(integer(0)),
+                "scale_index": integer(0),
+                "earlier_history": _HISTORY,
+            },
+        ),
+        "inputs": record(
+            {
+                "content": _IMAGE,
+                "weights": record(
+                    {"path": _PATH, "sha256": optional(text())},
+                    {"size": optional(integer(0))},
+                    others=anything(2),
+                ),
+            },
+            {
+                "guide_mode": text(),
+                "style": _IMAGE,
+                "styles": array(_IMAGE),
+                "style_blend": optional(array(number(finite=True))),
+                "regions": array(of_dataclass(RegionRecord, weight=_SCALE)),
+            },
+        ),
+        "iteration": integer(-1),
+        "history": _HISTORY,
+        "optimizer_state": record(
+            {
+                "learning_rate": number(finite=True),
+                "rollbacks": integer(0),
+                "best_iteration": integer(-1),
+                "best_loss": number(),
+                "started": boolean(),
+            },
+            {
+                # L-BFGS's (naah.optim.lbfgs) and the first-order methods'.
+                "lbfgs_layout": text(),
+                "lbfgs_history": integer(1),
+                "recorded": boolean(),
+                "anchor": boolean(),
+            },
+        ),
+    },
+    {
+        "version": integer(1, VERSION),
+        "naah_version": text(),
+        "status": text(),
+        # The caller's; naah stylize keeps its files there (naah.cli.running).
+        "info": record(
+            {},
+            {key: _PATH for key in ("output", "history", "plot", "content")},
+            others=anything(4),
+        ),
+    },
+    others=anything(4),
+)
+
+
+def _check_consistency(meta: Mapping[str, Any]) -> None:
+    """What the schema of each field cannot say: fields that must agree."""
+    unknown = [name for name in meta["settings"] if name not in specs()]
+    if unknown:
+        raise SchemaError(f"settings.{unknown[0][:60]}", "is no setting of this naah")
+    run = meta["run"]
+    pyramid = ("scales", "scale_iterations", "scale_index", "earlier_history")
+    if "scales" in run or "scale_index" in run:
+        for key in pyramid:
+            if key not in run:
+                raise SchemaError(f"run.{key}", "is missing (the run has scales)")
+        scales = len(run["scales"])
+        if len(run["scale_iterations"]) != scales:
+            raise SchemaError(
+                "run.scale_iterations",
+                f"has {len(run['scale_iterations'])} values for {scales} scales",
+            )
+        if run["scale_index"] >= scales:
+            raise SchemaError(
+                "run.scale_index", f"is {run['scale_index']}, beyond {scales} scales"
+            )
+    inputs = meta["inputs"]
+    if not any(key in inputs for key in ("regions", "styles", "style")):
+        raise SchemaError("inputs.style", "is missing")
+    iteration, records = meta["iteration"], len(meta["history"])
+    if iteration != records - 1:
+        raise SchemaError(
+            "iteration", f"is {iteration}, but the history has {records} records"
+        )
+    best = meta["optimizer_state"]["best_iteration"]
+    if best > iteration:
+        raise SchemaError(
+            "optimizer_state.best_iteration",
+            f"is {best}, beyond the last iteration ({iteration})",
+        )
+
+
+def _check_arrays(checkpoint: Checkpoint, run: RunRecord) -> None:
+    """The iterate and the best image: listed, (1, 3, H, W) alike, no longer than
+    the run's size; the optimiser checks its own arrays when it restores them."""
+    arrays, where = checkpoint.arrays, checkpoint.path
+    missing = {"image", "best_image"} - set(arrays)
+    if missing:
+        raise CheckpointError(f"{where} lacks arrays {sorted(missing)}")
+    image, best = arrays["image"], arrays["best_image"]
+    shape = image.shape
+    if len(shape) != 4 or shape[:2] != (1, 3) or 0 in shape:
+        raise CheckpointError(
+            f"{where}: array 'image' has shape {shape}; an image is (1, 3, H, W)"
+        )
+    if best.shape != shape:
+        raise CheckpointError(
+            f"{where}: array 'best_image' has shape {best.shape}, 'image' {shape}"
+        )
+    if run.size is not None and max(shape[2:]) > run.size:
+        raise CheckpointError(
+            f"{where}: array 'image' is {shape[3]}x{shape[2]} pixels, larger than "
+            f"the run's size ({run.size}, metadata field run.size)"
+        )
 
 
 # -- writing ---------------------------------------------------------------------------

@@ -5,7 +5,9 @@ Fixture weights and two real images at 40 px, shallow layers (conv1_1, conv2_1),
 that each transfer compiles in seconds.
 """
 
+import functools
 import shutil
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from naah.io.checkpoint import CheckpointError, read_checkpoint
 from naah.io.weights import load_weights
 from naah.style_transfer import RunDiverged, RunInterrupted
 from naah.testing import write_vgg19_mat
+from tests.io import _corpus
 
 IMAGES = Path(__file__).resolve().parents[1] / "data"
 if not (IMAGES / "tubingen.jpg").exists():
@@ -310,3 +313,208 @@ def test_a_checkpoint_of_the_previous_release_resumes_with_the_same_iterates(
         "conv1_1": 0.5,
         "conv2_1": 0.5,
     }
+
+
+# -- untrusted checkpoints: metadata, arrays and the optimiser's state ----------------
+# The release checkpoints above, crafted: load_run reads no array, so these need no
+# compiling; tests/io/_corpus.py makes the lies.
+RELEASE_LBFGS = RELEASE / "release-lbfgs.ckpt"
+RELEASE_SCALES = RELEASE / "release-adam-scales.ckpt"
+
+
+def crafted(tmp_path, data, name="crafted.ckpt"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def with_metadata(tmp_path, source, change):
+    """A copy of ``source`` whose metadata ``change(metadata)`` edited."""
+    data = source.read_bytes()
+    manifest, _ = _corpus.checkpoint_parts(data)
+    metadata = manifest["metadata"]
+    change(metadata)
+    return crafted(tmp_path, _corpus.checkpoint_with_metadata(data, metadata))
+
+
+def setter(*path, value):
+    def change(metadata):
+        target = metadata
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+DEEP = functools.reduce(lambda inner, _: {"a": inner}, range(500), 1)
+
+
+@pytest.mark.parametrize(
+    "path, value, named",
+    [
+        # What raw int(), float(), zip(), AttributeError and RecursionError said.
+        (("iteration",), "four", r"metadata field iteration must be an integer >= -1"),
+        (("history", 1, "total"), [1], r"field history\[1\].total must be a number"),
+        (("history", 2), "x", r"field history\[2\] must be an object, got 'x'"),
+        (("run", "style_scale"), {"a": 1}, "field run.style_scale must be a finite"),
+        (
+            ("run", "size"),
+            10**400,
+            "field run.size must be an integer from 1 to 1048576 or null",
+        ),
+        (("inputs", "styles", 0), None, r"field inputs.styles\[0\] must be an object"),
+        (("inputs", "content", "sha256"), 5, "field inputs.content.sha256 must be a"),
+        (("inputs", "weights"), [], "field inputs.weights must be an object"),
+        (("optimizer_state",), "x", "field optimizer_state must be an object"),
+        (("optimizer_state", "rollbacks"), -2, "field optimizer_state.rollbacks must"),
+        (("optimizer_state", "started"), "yes", "optimizer_state.started must be true"),
+        (("info", "plot"), 7, "field info.plot must be a string or null, got 7"),
+        (("settings", "alpha"), "x", "field settings: alpha must be a finite non-neg"),
+        (("settings", "style_layers"), DEEP, "settings.style_layers must be a JSON"),
+        (("settings", "colour"), 1, "field settings.colour is no setting of this naah"),
+        (("history",), [], "field iteration is 4, but the history has 0 records"),
+        (("optimizer_state", "best_iteration"), 9, "best_iteration is 9, beyond the"),
+        (("inputs", "style"), None, "field inputs.style must be an object"),
+        (("version",), 3, "metadata is version 3, not one this naah reads"),
+    ],
+)
+def test_wrong_metadata_is_refused_naming_the_checkpoint_and_the_field(
+    tmp_path, path, value, named
+):
+    ckpt = with_metadata(tmp_path, RELEASE_LBFGS, setter(*path, value=value))
+    with pytest.raises(CheckpointError, match=named) as error:
+        load_run(ckpt)
+    message = str(error.value)
+    assert message.startswith(f"{ckpt}: ") and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "key, value, named",
+    [
+        ("scale_index", 2, "run.scale_index is 2, beyond 2 scales"),
+        ("scale_iterations", [3], "run.scale_iterations has 1 values for 2 scales"),
+        ("earlier_history", None, "run.earlier_history must be a list"),
+        (
+            "scales",
+            [12, "16"],
+            r"run.scales\[1\] must be an integer from 1 to 1048576, got '16'",
+        ),
+    ],
+)
+def test_a_coarse_to_fine_position_that_does_not_add_up_is_refused(
+    tmp_path, key, value, named
+):
+    ckpt = with_metadata(tmp_path, RELEASE_SCALES, setter("run", key, value=value))
+    with pytest.raises(CheckpointError, match=named):
+        load_run(ckpt)
+
+
+def fields(value, path=()):
+    """Every field of a JSON document, as the path of keys and indices to it."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = list(enumerate(value))[:2]
+    else:
+        return
+    for key, item in items:
+        yield (*path, key)
+        yield from fields(item, (*path, key))
+
+
+WRONG = {"text": "x", "list": [], "object": {}, "null": None, "negative": -1,
+         "huge": 10**400, "true": True, "deep": DEEP}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "source", [RELEASE_LBFGS, RELEASE_SCALES], ids=["lbfgs", "scales"]
+)
+def test_no_wrong_value_in_any_field_gives_another_error_than_a_named_refusal(
+    tmp_path, source
+):
+    """Each field of a real checkpoint, given each wrong value: load_run accepts it
+    (a value the field takes) or refuses it naming the file; nothing else."""
+    manifest, _ = _corpus.checkpoint_parts(source.read_bytes())
+    others = []
+    for path in fields(manifest["metadata"]):
+        for name, value in WRONG.items():
+            ckpt = with_metadata(tmp_path, source, setter(*path, value=value))
+            try:
+                load_run(ckpt)
+            except CheckpointError as error:
+                if not str(error).startswith(f"{ckpt}: "):
+                    others.append((path, name, str(error)))
+            except Exception as error:  # what this test is for
+                others.append((path, name, f"{type(error).__name__}: {error}"))
+    assert others == []
+
+
+@pytest.mark.parametrize("names", [("image",), ("image", "best_image")])
+def test_an_image_listed_larger_than_the_run_is_refused_before_inflating(
+    tmp_path, names
+):
+    """1.2 GB of deflated image in a 2 MB file: refused by its listing."""
+    data = RELEASE_LBFGS.read_bytes()
+    for name in names:
+        data = _corpus.checkpoint_bomb(data, name, (1, 3, 10_000, 10_000))
+    ckpt = crafted(tmp_path, data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError) as error:
+            load_run(ckpt)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000, peak
+    assert str(error.value) == (
+        f"{ckpt}: array 'best_image' has shape (1, 3, 12, 16), 'image' "
+        "(1, 3, 10000, 10000)"
+        if len(names) == 1
+        else f"{ckpt}: array 'image' is 10000x10000 pixels, larger than the run's "
+        "size (16, metadata field run.size)"
+    )
+
+
+@pytest.fixture(scope="module")
+def release_weights(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("release")
+    return load_weights(write_vgg19_mat(folder / "vgg19.mat"))
+
+
+def resume_release(ckpt, weights):
+    return StyleTransfer.resume(
+        ckpt, weights=weights, content=IMAGES / "tubingen.jpg",
+        style=IMAGES / "starry_night.jpg", iterations=8, progress=False,
+    )  # fmt: skip
+
+
+def test_an_optimiser_state_larger_than_the_run_is_refused_before_it_is_read(
+    tmp_path, release_weights
+):
+    """L-BFGS-B's workspace listed as 4 GB: load_run leaves it in the file, and the
+    resumed run refuses it by its listed size, reading none of it."""
+    data = RELEASE_LBFGS.read_bytes()
+    ckpt = crafted(tmp_path, _corpus.checkpoint_bomb(data, "lbfgs.wa", (5 * 10**8,)))
+    saved = load_run(ckpt)
+    assert saved.state.arrays["lbfgs.wa"].shape == (5 * 10**8,)
+    with pytest.raises(CheckpointError, match=r"array 'wa' is float64\[500000000\]"):
+        resume_release(ckpt, release_weights)
+
+
+@pytest.mark.parametrize(
+    "array, index, value, named",
+    [("lbfgs.isave", 21 + 5, 10**9, r"head \(isave\) is 1000000000"),
+     ("lbfgs.iwa", 0, -12345, "iwa holds a variable index -12345")],
+)  # fmt: skip
+def test_garbage_in_the_l_bfgs_integer_state_is_refused_before_scipy_sees_it(
+    tmp_path, release_weights, array, index, value, named
+):
+    """It made --resume die with SIGSEGV inside scipy's L-BFGS-B."""
+    data = RELEASE_LBFGS.read_bytes()
+    saved = read_checkpoint(RELEASE_LBFGS).arrays[array].copy()
+    saved[index] = value
+    ckpt = crafted(tmp_path, _corpus.checkpoint_with_array(data, array, saved))
+    with pytest.raises(CheckpointError, match=f"^{ckpt}: L-BFGS-B state is spoilt: "):
+        resume_release(ckpt, release_weights)

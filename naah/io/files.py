@@ -1,4 +1,11 @@
-"""Writing a file whole or not at all.
+"""Reading only regular files, and writing a file whole or not at all.
+
+A path given to read (a checkpoint to resume) may name anything: a FIFO, whose
+open blocks until someone writes; ``/dev/zero``, which never ends; a file of the
+kernel's ``/proc`` or ``/sys`` (``/proc/self/mem`` fails mid-read). Before such a
+path is opened, :func:`check_regular_file` refuses all but a regular file, naming
+what the path is; :func:`open_regular_file` then opens it without blocking and
+checks the file it opened, so that nothing swapped in between gets read.
 
 Every file naah writes (images, checkpoints, weights, a batch's summary) goes
 through :func:`write_atomically`: into a temporary file beside it, flushed to disk,
@@ -11,13 +18,115 @@ that died (kill -9) before renaming.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
+
+# The file systems of the kernel's pseudo-files: their "regular" files report a
+# size of 0 and may fail or never end when read.
+_KERNEL_FOLDERS = ("/proc", "/sys")
+
+
+class SpecialFileError(ValueError):
+    """A path to read names something other than a regular file; the message says
+    what it is."""
+
+
+def check_regular_file(path: str | os.PathLike[str], what: str) -> Path:
+    """``path``, if it names a regular file (a link to one counts); refused at once,
+    without opening it, if it names anything else.
+
+    Parameters
+    ----------
+    path : str or path-like
+    what : str
+        What the file is to the caller (``'checkpoint'``, ``'content image'``),
+        for the message.
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing is there.
+    SpecialFileError
+        If it is a directory, a FIFO, a socket, a device, or a file of the
+        kernel's /proc or /sys.
+
+    Examples
+    --------
+    >>> check_regular_file("/dev/null", "checkpoint")
+    Traceback (most recent call last):
+    ...
+    naah.io.files.SpecialFileError: checkpoint /dev/null is a character device, not a regular file: give the path of a file
+    """
+    path = Path(path)
+    _refuse_special(path, os.stat(path), what)
+    return path
+
+
+def open_regular_file(path: str | os.PathLike[str], what: str) -> BinaryIO:
+    """Open a regular file for reading (binary), never blocking: the path is checked
+    as by :func:`check_regular_file` before it is opened, and what was opened is
+    checked again (a FIFO put there in between is refused, not read).
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing is there.
+    SpecialFileError
+        If it is not a regular file.
+    """
+    path = check_regular_file(path, what)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _refuse_special(path, os.fstat(fd), what)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # reads of a regular file never wait anyway
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _refuse_special(path: Path, status: os.stat_result, what: str) -> None:
+    kind = _kind(status)
+    if kind is None and status.st_dev in _kernel_devices():
+        kind = "a file of the kernel's /proc or /sys"
+    if kind is not None:
+        raise SpecialFileError(
+            f"{what} {path} is {kind}, not a regular file: give the path of a file"
+        )
+
+
+def _kind(status: os.stat_result) -> str | None:
+    """What a path that is not a regular file is, in words; None for a file."""
+    mode = status.st_mode
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((words for test, words in kinds if test(mode)), "no regular file")
+
+
+@functools.cache
+def _kernel_devices() -> frozenset[int]:
+    """The devices of /proc and /sys, where they are mounted."""
+    devices = set()
+    for folder in _KERNEL_FOLDERS:
+        with contextlib.suppress(OSError):
+            devices.add(os.stat(folder).st_dev)
+    return frozenset(devices)
 
 
 def write_atomically(

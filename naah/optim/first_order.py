@@ -26,7 +26,7 @@ import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 
 from naah.compile import function
-from naah.optim.strategy import NonFinite, Optimizer
+from naah.optim.strategy import NonFinite, Optimizer, check_saved
 from naah.optim.updates import Updates
 
 if TYPE_CHECKING:
@@ -162,15 +162,20 @@ class FirstOrder(Optimizer[_Progress]):
     def restore(self, run: Minimizer, state: MinimizerState) -> _Progress:
         step = self._step(run.problem, run.settings)
         step.reset(run.problem, run.learning_rate)
+        # Every array's dtype and shape before any is read: the step's own, and
+        # the anchor an image.
+        wanted = {
+            f"{_PREFIX}{i}": (value.dtype, value.shape)
+            for i, value in (
+                (i, variable.get_value(borrow=True))
+                for i, variable in enumerate(step.state)
+            )
+        }
+        if state.info.get("anchor"):
+            wanted["anchor"] = (np.float32, tuple(run.problem.nchw_shape))
+        check_saved(state.arrays, wanted, f"the saved {run.settings.method} state")
         for i, variable in enumerate(step.state):
-            want = variable.get_value(borrow=True)
-            got = np.asarray(state.arrays[f"{_PREFIX}{i}"])
-            if got.dtype != want.dtype or got.ndim != want.ndim:
-                raise ValueError(
-                    f"saved optimizer state {i} is {got.dtype}{list(got.shape)}, "
-                    f"expected a {want.ndim}-d {want.dtype} array"
-                )
-            variable.set_value(got)
+            variable.set_value(np.asarray(state.arrays[f"{_PREFIX}{i}"]))
         run.problem.set_image(run.image)
         progress = _Progress(step, recorded=bool(state.info["recorded"]))
         if state.info.get("anchor"):

@@ -54,7 +54,7 @@ ring's free row), and the restored solver continues with bit-identical iterates.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,7 @@ import numpy as np
 from naah.estimate import format_bytes
 from naah.optim.lbfgsb import LBFGSBSettings
 from naah.optim.linesearch import PACKED_SIZE, MoreThuente
+from naah.optim.strategy import SavedArray, check_saved, read_into
 
 # Float32 vectors of n values besides the m pairs: the iterate x, its gradient g and
 # the direction d (the trial point and its gradient use the ring's free row).
@@ -94,6 +95,8 @@ _STATUS = {
 # The scalars and counters of a saved state, in their arrays' order.
 _SCALARS = ("f", "f_old", "gamma", "stp")
 _COUNTERS = ("task", "head", "count", "evaluations", "iterations", "fresh")
+# The arrays of a saved state of m values or fewer.
+_SMALL_ARRAYS = ("curvature", "search", "scalars", "counters")
 
 # fmin_l_bfgs_b's defaults: m = 10, factr = 10, pgtol = 0, maxls = 20.
 _DEFAULTS = LBFGSBSettings()
@@ -511,7 +514,7 @@ class FloatLBFGS:
     @classmethod
     def from_state(
         cls,
-        state: dict[str, np.ndarray],
+        state: Mapping[str, SavedArray],
         bounds: tuple[np.ndarray, np.ndarray] | None = None,
         settings: LBFGSBSettings = _DEFAULTS,
     ) -> FloatLBFGS:
@@ -525,11 +528,10 @@ class FloatLBFGS:
         """
         if "x" not in state:
             raise ValueError("the float32 L-BFGS state lacks its 'x' array")
-        x = np.asarray(state["x"])
-        solver = cls(x, bounds, settings)
-        n, m = x.size, settings.m
+        shape = tuple(state["x"].shape)
+        n, m = math.prod(shape), settings.m
         wanted = {
-            "x": (np.float32, x.shape),
+            "x": (np.float32, shape),
             "g": (np.float32, (n,)),
             "d": (np.float32, (n,)),
             "s": (np.float32, (m, n)),
@@ -539,26 +541,23 @@ class FloatLBFGS:
             "scalars": (np.float64, (len(_SCALARS),)),
             "counters": (np.int64, (len(_COUNTERS),)),
         }
-        arrays = {}
-        for name, (dtype, shape) in wanted.items():
-            if name not in state:
-                raise ValueError(f"the float32 L-BFGS state lacks its {name!r} array")
-            got = np.asarray(state[name])
-            if got.shape != shape or got.dtype != dtype:
-                raise ValueError(
-                    f"float32 L-BFGS state array {name!r} is {got.dtype}"
-                    f"{list(got.shape)}, expected {np.dtype(dtype)}{list(shape)} "
-                    f"(m={m}, n={n})"
-                )
-            arrays[name] = got
-        solver._x[:] = arrays["x"].reshape(n)
-        for name in ("g", "d", "s", "y", "curvature"):
-            getattr(solver, f"_{name}")[...] = arrays[name]
+        check_saved(state, wanted, "float32 L-BFGS state", f" (m={m}, n={n})")
+        arrays = {name: np.asarray(state[name]) for name in _SMALL_ARRAYS}
+        solver = cls(np.asarray(state["x"]), bounds, settings)
+        for name in ("g", "d", "s", "y"):  # the large ones, straight into place
+            read_into(getattr(solver, f"_{name}"), state[name])
+        solver._curvature[...] = arrays["curvature"]
         solver._f, solver._f_old, solver._gamma, solver._stp = arrays[
             "scalars"
         ].tolist()
         task, head, count, evaluations, iterations, fresh = arrays["counters"].tolist()
-        if task not in _STATUS or not 0 <= head < m or not 0 <= count <= m:
+        if (
+            task not in _STATUS
+            or not 0 <= head < m
+            or not 0 <= count <= m
+            or min(evaluations, iterations) < 0
+            or fresh not in (0, 1)
+        ):
             raise ValueError(
                 f"float32 L-BFGS state counters are spoilt: {arrays['counters']}"
             )

@@ -165,6 +165,16 @@ class LBFGS(Optimizer[_Progress]):
             for k, v in state.arrays.items()
             if k.startswith(_PREFIX)
         }
+        # The iterate's shape, as saved, against the problem's: the other arrays'
+        # shapes follow from it, and each is checked before it is read.
+        shape = run.problem.nchw_shape
+        wanted = tuple(shape) if saved == "float32" else (math.prod(shape),)
+        saved_x = np.shape(arrays["x"]) if "x" in arrays else None
+        if saved_x != wanted:
+            raise ValueError(
+                f"the saved L-BFGS iterate 'lbfgs.x' has shape {saved_x}; this "
+                f"problem's is {wanted}"
+            )
         if saved == "float32":
             history = int(state.info["lbfgs_history"])
             if history > m:

@@ -20,10 +20,13 @@ with the scipy version that wrote it (:data:`STATE_VERSION`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from naah.optim.strategy import SavedArray, check_saved, read_into
 
 # setulb's task codes (scipy/optimize/_lbfgsb_py.py, status_messages).
 _START, _NEW_X, _FG, _CONVERGENCE, _STOP = 0, 1, 3, 4, 5
@@ -40,6 +43,14 @@ _STATUS = {
 }
 # Bound types of setulb's ``nbd``: 0 none, 1 lower only, 2 both, 3 upper only.
 _BOTH_BOUNDS = 2
+# mainlb's integers in isave[21:41], in order ("_": a slot it does not use).
+_MAINLB_SAVED = (
+    "nintol", "_1", "_2", "iback", "nskip", "head", "col", "itail", "iter", "iupdat",
+    "_10", "nseg", "nfgv", "info", "ifun", "iword", "nfree", "nact", "ileave",
+    "nenter",
+)  # fmt: skip
+# Counters a run leaves below this (2^30: far from C's int overflow on increments).
+_MAX_COUNT = 1 << 30
 # The arrays setulb reads and writes: together, L-BFGS-B's whole state.
 _STATE_ARRAYS = (
     "x",
@@ -216,30 +227,135 @@ class LBFGSB:
     @classmethod
     def from_state(
         cls,
-        state: dict[str, np.ndarray],
+        state: Mapping[str, SavedArray],
         bounds: tuple[np.ndarray, np.ndarray] | None = None,
         settings: LBFGSBSettings = LBFGSBSettings(),
     ) -> LBFGSB:
         """A solver that continues exactly where the one that gave ``state`` was.
 
+        Each array's dtype and size is checked before any is read, and the
+        integers of L-BFGS-B's workspace before setulb, which trusts them as
+        indices, is called (:func:`integer_state_problem`).
+
         Raises
         ------
         ValueError
-            If ``state`` lacks an array or has one of the wrong size or type.
+            If ``state`` lacks an array, has one of the wrong size or type, or
+            integers no run of L-BFGS-B leaves.
         """
+        if "x" not in state:
+            raise ValueError("L-BFGS-B state lacks its 'x' array")
+        n = math.prod(state["x"].shape)
+        check_saved(state, _state_layout(n, settings.m), "L-BFGS-B state")
         solver = cls(np.asarray(state["x"]), bounds, settings)
         for name in _STATE_ARRAYS:
-            if name not in state:
-                raise ValueError(f"L-BFGS-B state lacks its {name!r} array")
-            want = solver.arrays[name]
-            got = np.asarray(state[name])
-            if got.shape != want.shape or got.dtype != want.dtype:
-                raise ValueError(
-                    f"L-BFGS-B state array {name!r} is {got.dtype}{list(got.shape)}, "
-                    f"expected {want.dtype}{list(want.shape)}"
-                )
-            want[...] = got
+            read_into(solver.arrays[name], state[name])
+        problem = integer_state_problem(solver.arrays, settings)
+        if problem is not None:
+            raise ValueError(
+                f"L-BFGS-B state is spoilt: {problem}; it was not written by naah, "
+                "or was damaged: start the run again"
+            )
         return solver
+
+
+def _state_layout(n: int, m: int) -> dict[str, tuple[type, tuple[int, ...]]]:
+    """Each array of L-BFGS-B's state for n values and m pairs: dtype and shape."""
+    ints = {"task": 2, "ln_task": 2, "lsave": 4, "isave": 44, "iwa": 3 * n}
+    floats = {"x": n, "g": n, "wa": 2 * m * n + 5 * n + 11 * m * m + 8 * m, "dsave": 29}
+    return {
+        "f": (np.float64, ()),
+        **{name: (np.float64, (size,)) for name, size in floats.items()},
+        **{name: (np.int32, (size,)) for name, size in ints.items()},
+    }
+
+
+def integer_state_problem(
+    arrays: Mapping[str, np.ndarray], settings: LBFGSBSettings
+) -> str | None:
+    """What is wrong with the integers of L-BFGS-B's state, in words; None if they
+    are such as a run leaves.
+
+    setulb (scipy's __lbfgsb.c) takes every offset into its workspace, every count
+    and ring position of its memory and every variable index from these arrays
+    without checking them: garbage there makes it read and write outside the
+    arrays, and the process dies (SIGSEGV). Between two calls a run leaves
+
+    * ``task`` a status that setulb continues from (START, NEW_X or FG) or one
+      where the solver stops (and setulb is not called again);
+    * ``isave[0:16]``: the partition of the workspace ``wa``, computed from n
+      and m at the start;
+    * in ``isave[21:41]`` (mainlb's own): the ring's ``head`` and ``itail`` in
+      [0, m), the pairs held ``col`` in [0, m], the updates ``iupdat`` >= 0
+      (from which ``col`` and ``itail`` are computed), the free variables
+      ``nfree`` and the bounds ``nenter``, ``ileave`` of the changes to the free
+      set in [0, n] (:func:`_ranges`; mainlb's counters and flags are only
+      compared);
+    * ``lsave`` flags of 0 or 1;
+    * ``iwa``: variable indices in [0, n) in its first and last thirds (the free
+      set and the breakpoints); its middle third (where each variable is) is
+      only compared, never used as an index.
+
+    Examples
+    --------
+    >>> solver = LBFGSB(np.zeros(3))
+    >>> _ = solver.step(lambda x: (float((x - 1) @ (x - 1)), 2 * (x - 1)))
+    >>> integer_state_problem(solver.arrays, solver.settings) is None
+    True
+    >>> solver.arrays["iwa"][0] = 7
+    >>> integer_state_problem(solver.arrays, solver.settings)
+    'iwa holds a variable index 7 outside [0, 3)'
+    """
+    task = int(arrays["task"][0])
+    if task not in _STATUS:
+        return f"task {task} is no status of L-BFGS-B"
+    if task not in (_NEW_X, _FG):
+        return None  # setulb starts afresh, or is not called again
+    n, m = arrays["x"].size, settings.m
+    isave = arrays["isave"].astype(np.int64)
+    partition = _partition(n, m)
+    if not np.array_equal(isave[: len(partition)], partition):
+        return "isave[0:16] is not the partition of the workspace for this size"
+    local = dict(zip(_MAINLB_SAVED, isave[21:41].tolist(), strict=True))
+    for name, (low, high) in _ranges(n, m).items():
+        if not low <= local[name] <= high:
+            return f"{name} (isave) is {local[name]}, outside [{low}, {high}]"
+    flags = arrays["lsave"]
+    if not np.isin(flags, (0, 1)).all():
+        return f"lsave holds {flags.tolist()}, not flags of 0 or 1"
+    iwa = arrays["iwa"]
+    for part in (iwa[:n], iwa[2 * n :]):  # index and indx2
+        outside = (part < 0) | (part >= n)
+        if outside.any():
+            return (
+                f"iwa holds a variable index {int(part[outside.argmax()])} outside "
+                f"[0, {n})"
+            )
+    return None
+
+
+def _ranges(n: int, m: int) -> dict[str, tuple[int, int]]:
+    """The range of each of mainlb's integers that setulb uses as an index or a
+    count of indices (the others are counters and flags it only compares)."""
+    return {
+        "head": (0, m - 1),  # the oldest pair's row of the ring
+        "itail": (0, m - 1),  # the newest pair's row
+        "col": (0, m),  # pairs held
+        "iupdat": (0, _MAX_COUNT),  # updates so far: col = min(iupdat, m)
+        "nfree": (0, n),  # free variables: index[0:nfree]
+        "nenter": (0, n),  # variables entering the free set: indx2[0:nenter]
+        "ileave": (0, n),  # ... and leaving it: indx2[ileave:n]
+    }
+
+
+def _partition(n: int, m: int) -> np.ndarray:
+    """setulb's isave[0:16] for n values and m pairs: the sizes m*n, m*m and 4*m*m,
+    then the offsets of the 13 parts of ``wa`` (ws, wy, sy, ss, wt, wn, snd,
+    z, r, d, t, xp and its own wa), computed in C's 32-bit ints."""
+    sizes = [m * n, m * n, m * m, m * m, m * m, 4 * m * m, 4 * m * m] + [n] * 5
+    offsets = np.cumsum([0, *sizes], dtype=np.int64)
+    values = np.array([m * n, m * m, 4 * m * m, *offsets], dtype=np.int64)
+    return values.astype(np.int32).astype(np.int64)  # wrapped as C's ints wrap
 
 
 def state_version() -> str:

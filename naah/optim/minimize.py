@@ -32,9 +32,10 @@ from naah.checks import (
     setting,
     unit_interval,
 )
+from naah.io.checkpoint import CheckpointError
 from naah.optim.history import History, IterationRecord
 from naah.optim.registry import METHODS, OPTIMIZERS
-from naah.optim.strategy import NonFinite, Optimizer
+from naah.optim.strategy import NonFinite, Optimizer, SavedArray
 
 if TYPE_CHECKING:
     from naah.problem import Evaluation, StyleProblem
@@ -146,21 +147,26 @@ class MinimizerState:
     Attributes
     ----------
     method : str
-    arrays : dict of str to ndarray
+    arrays : dict of str to ndarray or StoredArray
         ``image`` (the current iterate, (1, 3, H, W)), ``best_image`` and the
         optimiser's own arrays (``lbfgs.*``: L-BFGS-B's workspace and line search,
         or with a memory budget naah's float32 L-BFGS's pairs, vectors and line
         search; ``first_order.*``: Adam's step count and moments, momentum's
-        velocity).
+        velocity). A state read from a checkpoint keeps them in the file
+        (:class:`naah.io.checkpoint.StoredArray`) until :meth:`Minimizer.restore`
+        has checked their shapes.
     info : dict
         JSON-serialisable scalars: learning rate, rollbacks, best iteration and loss…
     history : History
+    source : str, optional
+        The checkpoint it was read from, which a refusal names.
     """
 
     method: str
-    arrays: dict[str, np.ndarray]
+    arrays: dict[str, SavedArray]
     info: dict[str, Any]
     history: History = field(default_factory=History)
+    source: str | None = None
 
 
 class Minimizer:
@@ -370,7 +376,10 @@ class Minimizer:
 
     def state(self) -> MinimizerState:
         """A copy of everything needed to continue (see :meth:`restore`)."""
-        arrays = {"image": self.image, "best_image": self.best_image.copy()}
+        arrays: dict[str, SavedArray] = {
+            "image": self.image,
+            "best_image": self.best_image.copy(),
+        }
         info: dict[str, Any] = {
             "learning_rate": self.learning_rate,
             "rollbacks": self.rollbacks,
@@ -393,27 +402,47 @@ class Minimizer:
     ) -> Minimizer:
         """A minimizer that continues exactly where the one that gave ``state`` was.
 
+        Every saved array's shape is checked against the problem's before it is
+        read, and the optimiser's state before it is used.
+
         Raises
         ------
         ValueError
             If ``state`` is of another optimiser, of another image size, or was
-            written by a scipy whose L-BFGS-B state layout differs.
+            written by a scipy whose L-BFGS-B state layout differs; a
+            :class:`~naah.io.checkpoint.CheckpointError` naming the file, for a
+            state read from one.
         """
         settings = settings or OptimizerSettings()
+        try:
+            return cls._restore(problem, settings, state)
+        except CheckpointError:
+            raise
+        except ValueError as error:
+            if state.source is None:
+                raise
+            raise CheckpointError(f"{state.source}: {error}") from None
+
+    @classmethod
+    def _restore(
+        cls, problem: StyleProblem, settings: OptimizerSettings, state: MinimizerState
+    ) -> Minimizer:
         if state.method != settings.method:
             raise ValueError(
                 f"the saved state is of optimizer {state.method!r}, not "
                 f"{settings.method!r}"
             )
-        image = np.asarray(state.arrays["image"], np.float32)
-        if image.shape != problem.nchw_shape:
-            raise ValueError(
-                f"the saved image is {image.shape}, the problem's {problem.nchw_shape}"
-            )
+        for name in ("image", "best_image"):
+            shape = np.shape(state.arrays[name])  # the listing's: nothing read yet
+            if shape != tuple(problem.nchw_shape):
+                what = "image" if name == "image" else "best image"
+                raise ValueError(
+                    f"the saved {what} is {shape}, the problem's {problem.nchw_shape}"
+                )
         self = cls.__new__(cls)
         self._setup(problem, settings, History(state.history))
         info = state.info
-        self._image = image
+        self._image = np.asarray(state.arrays["image"], np.float32)
         self.best_image = np.asarray(state.arrays["best_image"], np.float32)
         self.best_iteration = int(info["best_iteration"])
         self.best_loss = float(info["best_loss"])

@@ -14,9 +14,12 @@ object therefore serves every run, and a run's progress is all that
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
+
+from naah.io.checkpoint import StoredArray
 
 if TYPE_CHECKING:
     from naah.optim.minimize import Minimizer, MinimizerState, OptimizerSettings
@@ -24,6 +27,44 @@ if TYPE_CHECKING:
 
 #: An optimiser's state within one run.
 Progress = TypeVar("Progress")
+#: An array of a saved state: in memory, or in a checkpoint's file, whose dtype and
+#: shape are known before it is read (``numpy.asarray`` reads it).
+SavedArray = np.ndarray | StoredArray
+
+
+def read_into(target: np.ndarray, saved: SavedArray) -> None:
+    """Copy a saved array into ``target`` (of its dtype and shape); one in a
+    checkpoint is read straight into it, with no array of its size besides."""
+    if isinstance(saved, StoredArray) and target.flags.c_contiguous:
+        saved.read(out=target)
+    else:
+        target[...] = np.asarray(saved)
+
+
+def check_saved(
+    arrays: Mapping[str, SavedArray],
+    wanted: Mapping[str, tuple[Any, tuple[int, ...]]],
+    what: str,
+    why: str = "",
+) -> None:
+    """Refuse saved ``arrays`` that lack one of ``wanted`` (name: dtype, shape) or
+    hold one of another dtype or shape, before any is read; the message names
+    ``what`` they are, and ends with ``why`` those shapes.
+
+    Raises
+    ------
+    ValueError
+        Naming the array, what it is and what was expected.
+    """
+    for name, (dtype, shape) in wanted.items():
+        if name not in arrays:
+            raise ValueError(f"{what} lacks its {name!r} array")
+        got = arrays[name]
+        if got.shape != tuple(shape) or got.dtype != np.dtype(dtype):
+            raise ValueError(
+                f"{what} array {name!r} is {got.dtype}{list(got.shape)}, expected "
+                f"{np.dtype(dtype)}{list(shape)}{why}"
+            )
 
 
 class NonFinite(Exception):

@@ -2,14 +2,20 @@
 
 A MAT-file is written element by element (MathWorks, "MAT-File Format", the
 reference naah's :mod:`naah.io.matv5` follows), so a test can put any size into any
-field; HDF5 files are written with h5py and then given impossible contents. Nothing
-here reads files with naah, so the tests compare naah's errors with what was written.
+field; HDF5 files are written with h5py and then given impossible contents; naah's
+checkpoints are zip files written byte by byte. Nothing here reads files with naah,
+so the tests compare naah's errors with what was written.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import math
 import struct
+import zipfile
 import zlib
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -217,3 +223,218 @@ def lying_responses(data: bytes) -> dict[str, tuple[list[tuple[str, str]], bytes
         "5000-digit length": ([(length, "9" * 5000)], data),
         "endless body, no length": ([], data + bytes(4 * size)),
     }
+
+
+# -- naah checkpoints: a zip of .npy members and checkpoint.json ------------------------
+# Written by hand (local headers, central directory, end record: PKWARE's APPNOTE.TXT,
+# sections 4.3.7-4.3.16), so that a member can declare any size and hold anything.
+ZIP_STORED, ZIP_DEFLATED = 0, 8
+CHECKPOINT_MANIFEST = "checkpoint.json"
+# Zeros are deflated this many at a time (see inflating_zeros).
+_ZEROS = 1 << 24
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """A zip member as written: its bytes as stored, and what its headers declare."""
+
+    name: str
+    stored: bytes
+    size: int  # the uncompressed size the headers declare
+    crc: int
+    method: int = ZIP_STORED
+    stored_size: int | None = None  # the stored size they declare (None: true)
+
+
+def stored(name: str, data: bytes) -> ZipMember:
+    """A member stored as it is, its size and CRC true."""
+    return ZipMember(name, data, len(data), zlib.crc32(data))
+
+
+def deflated(name: str, data: bytes) -> ZipMember:
+    """A member deflated, its size and CRC true."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = packer.compress(data) + packer.flush()
+    return ZipMember(name, packed, len(data), zlib.crc32(data), ZIP_DEFLATED)
+
+
+def inflating_zeros(name: str, prefix: bytes, zeros: int) -> ZipMember:
+    """A deflated member of ``prefix`` then ``zeros`` zero bytes, its size and CRC
+    true: about a thousandth of ``zeros`` in the file.
+
+    Each chunk of zeros is deflated after a full flush, which makes the compressor
+    forget what came before: its output is the same for every chunk, so the stream
+    is built in milliseconds (``deflated`` would take seconds per gigabyte).
+    """
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = packer.compress(prefix) + packer.flush(zlib.Z_FULL_FLUSH)
+    full, rest = divmod(zeros, _ZEROS)
+    chunk = bytes(_ZEROS)
+    piece = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH) if full else b""
+    tail = packer.compress(bytes(rest)) + packer.flush()
+    crc = crc32_of_zeros(zlib.crc32(prefix), zeros)
+    stream = head + piece * full + tail
+    return ZipMember(name, stream, len(prefix) + zeros, crc, ZIP_DEFLATED)
+
+
+def crc32_of_zeros(crc: int, count: int) -> int:
+    """``zlib.crc32(bytes(count), crc)`` in log(count) steps: zero bytes move the
+    CRC's register linearly, by the 32x32 bit matrix of one zero bit raised to the
+    power 8 count (as zlib's crc32_combine does), between the inversions zlib's
+    CRC applies before and after."""
+    # One zero bit: shift right, and xor the polynomial if the bit shifted out was 1.
+    power = [0xEDB88320] + [1 << i for i in range(31)]
+    register, bits = crc ^ 0xFFFFFFFF, 8 * count
+    while bits:
+        if bits & 1:
+            register = _gf2_times(power, register)
+        power = [_gf2_times(power, column) for column in power]  # squared
+        bits >>= 1
+    return register ^ 0xFFFFFFFF
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    """A 32x32 bit matrix (its columns) times a 32-bit vector, over GF(2)."""
+    result, column = 0, 0
+    while vector:
+        if vector & 1:
+            result ^= matrix[column]
+        vector >>= 1
+        column += 1
+    return result
+
+
+def zip_archive(members: list[ZipMember]) -> bytes:
+    """A zip file of ``members`` (fewer than 65536, each under 4 GiB: no zip64
+    records)."""
+    local, central = [], []
+    offset = 0
+    for m in members:
+        name = m.name.encode()
+        stored_size = len(m.stored) if m.stored_size is None else m.stored_size
+        fields = (20, 0, m.method, 0, 0x21, m.crc, stored_size, m.size, len(name), 0)
+        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields) + name
+        local.append(header + m.stored)
+        central.append(
+            struct.pack("<IH", 0x02014B50, 20)
+            + struct.pack("<HHHHHIIIHHHHHII", *fields, 0, 0, 0, 0, offset)
+            + name
+        )
+        offset += len(header) + len(m.stored)
+    directory = b"".join(central)
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(directory),
+        offset, 0,
+    )  # fmt: skip
+    return b"".join(local) + directory + end
+
+
+def npy(array: np.ndarray) -> bytes:
+    """An array in numpy's .npy format."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def npy_header(dtype: str, shape: tuple[int, ...]) -> bytes:
+    """A .npy header (version 1.0) alone, declaring ``dtype`` and ``shape``."""
+    buffer = io.BytesIO()
+    fields = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, fields)
+    return buffer.getvalue()
+
+
+def checkpoint_parts(data: bytes) -> tuple[dict, dict[str, bytes | ZipMember]]:
+    """A checkpoint's manifest and its arrays' members: name -> .npy bytes, or a
+    deflated member as it is stored (never inflated: it may be a bomb)."""
+    members: dict[str, bytes | ZipMember] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        manifest = json.loads(archive.read(CHECKPOINT_MANIFEST))
+        for info in archive.infolist():
+            if not info.filename.startswith("arrays/"):
+                continue
+            name = info.filename.removeprefix("arrays/").removesuffix(".npy")
+            if info.compress_type == ZIP_STORED:
+                members[name] = archive.read(info)
+                continue
+            at = info.header_offset
+            lengths = struct.unpack("<HH", data[at + 26 : at + 30])
+            start = at + 30 + sum(lengths)
+            stored_bytes = data[start : start + info.compress_size]
+            members[name] = ZipMember(
+                info.filename,
+                stored_bytes,
+                info.file_size,
+                info.CRC,
+                info.compress_type,
+            )
+    return manifest, members
+
+
+def checkpoint_file(
+    manifest: dict | str, members: dict[str, bytes | ZipMember]
+) -> bytes:
+    """A checkpoint of ``manifest`` (a dict, or JSON text as it is) and members
+    (name -> .npy bytes, stored; or a ZipMember as it is)."""
+    text = manifest if isinstance(manifest, str) else json.dumps(manifest)
+    entries = [stored(CHECKPOINT_MANIFEST, text.encode())]
+    for name, member in members.items():
+        if isinstance(member, bytes):
+            member = stored(f"arrays/{name}.npy", member)
+        entries.append(member)
+    return zip_archive(entries)
+
+
+def checkpoint_bomb(data: bytes, name: str, shape: tuple[int, ...]) -> bytes:
+    """The checkpoint ``data`` with array ``name`` listed as ``shape`` and stored as
+    that many deflated zeros: a small file that inflates to the whole array (a
+    checkpoint bomb may be made a bomb again, of another array).
+
+    The 1.7 MB checkpoint of issue 21 listed its image as 1.2 GB this way.
+    """
+    manifest, members = checkpoint_parts(data)
+    dtype = manifest["arrays"][name]["dtype"]
+    manifest["arrays"][name]["shape"] = list(shape)
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    members[name] = inflating_zeros(
+        f"arrays/{name}.npy", npy_header(dtype, shape), nbytes
+    )
+    return checkpoint_file(manifest, members)
+
+
+def checkpoint_with_npy_header(data: bytes, name: str, shape: tuple[int, ...]) -> bytes:
+    """The checkpoint ``data`` whose member for ``name`` starts with a .npy header
+    claiming ``shape``, its listing and its data as they were. numpy's reader
+    allocates what the header claims: (10**6, 10**6) float32 is 3.64 TiB."""
+    manifest, members = checkpoint_parts(data)
+    dtype, member = manifest["arrays"][name]["dtype"], members[name]
+    assert isinstance(member, bytes), "a stored member"
+    members[name] = npy_header(dtype, shape) + _npy_data(member)
+    return checkpoint_file(manifest, members)
+
+
+def checkpoint_with_array(data: bytes, name: str, array: np.ndarray) -> bytes:
+    """The checkpoint ``data`` with array ``name`` replaced (listing and member)."""
+    manifest, members = checkpoint_parts(data)
+    array = np.asarray(array)
+    manifest["arrays"][name] = {"dtype": array.dtype.name, "shape": list(array.shape)}
+    members[name] = npy(array)
+    return checkpoint_file(manifest, members)
+
+
+def checkpoint_with_metadata(data: bytes, metadata: dict) -> bytes:
+    """The checkpoint ``data`` with ``metadata`` instead of its own."""
+    manifest, members = checkpoint_parts(data)
+    manifest["metadata"] = metadata
+    return checkpoint_file(manifest, members)
+
+
+def _npy_data(member: bytes) -> bytes:
+    """The bytes of a .npy member after its header."""
+    buffer = io.BytesIO(member)
+    major, _ = np.lib.format.read_magic(buffer)
+    if major == 1:
+        np.lib.format.read_array_header_1_0(buffer)
+    else:
+        np.lib.format.read_array_header_2_0(buffer)
+    return member[buffer.tell() :]

@@ -1,13 +1,22 @@
-"""naah.io.files: files written whole or not at all, and stale temporaries."""
+"""naah.io.files: files written whole or not at all, stale temporaries, and only
+regular files read."""
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from naah.io import files
-from naah.io.files import remove_stale_temporaries, write_atomically
+from naah.io.files import (
+    SpecialFileError,
+    check_regular_file,
+    open_regular_file,
+    remove_stale_temporaries,
+    write_atomically,
+)
 
 
 def dead_pid():
@@ -78,3 +87,94 @@ def test_only_the_temporaries_of_dead_writers_of_that_file_are_removed(tmp_path)
         path.write_bytes(b"partial")
     assert sorted(remove_stale_temporaries(tmp_path / "a.bin")) == sorted(stale)
     assert alive.exists() and other.exists()
+
+
+# -- reading only regular files ----------------------------------------------------------
+def without_blocking(call, unblock):
+    """``call()``'s outcome (its value or its exception), failing the test if it is
+    still blocked after 10 s; ``unblock()`` then frees it."""
+    outcome = []
+
+    def attempt():
+        try:
+            outcome.append(call())
+        except BaseException as error:  # handed to the test
+            outcome.append(error)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():
+        unblock()
+        thread.join(10)
+        pytest.fail(f"{call} blocked")
+    return outcome[0]
+
+
+def writer_of(fifo):
+    """Open ``fifo`` for writing, which frees a reader blocked in open."""
+    return lambda: os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize("opener", [check_regular_file, open_regular_file])
+def test_a_fifo_is_refused_at_once_naming_what_it_is(tmp_path, opener):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    error = without_blocking(lambda: opener(fifo, "checkpoint"), writer_of(fifo))
+    assert isinstance(error, SpecialFileError)
+    assert str(error) == (
+        f"checkpoint {fifo} is a FIFO (named pipe), not a regular file: give the "
+        "path of a file"
+    )
+
+
+def test_a_fifo_put_in_place_after_the_check_is_refused_without_blocking(
+    tmp_path, monkeypatch
+):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(files, "check_regular_file", lambda path, what: path)
+    error = without_blocking(
+        lambda: open_regular_file(fifo, "checkpoint"), writer_of(fifo)
+    )
+    assert isinstance(error, SpecialFileError) and "FIFO" in str(error)
+
+
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("/dev/zero", "a character device"),
+        ("/dev/null", "a character device"),
+        ("/proc/self/mem", "a file of the kernel's /proc or /sys"),
+        ("/proc/self/status", "a file of the kernel's /proc or /sys"),
+    ],
+)
+def test_devices_and_kernel_files_are_refused_without_reading_them(path, kind):
+    if not os.path.exists(path):
+        pytest.skip(f"no {path} here")
+    with pytest.raises(SpecialFileError, match=f"^checkpoint {path} is {kind},"):
+        open_regular_file(path, "checkpoint")
+
+
+def test_a_directory_and_a_socket_are_refused_and_a_missing_file_is_not_found(
+    tmp_path,
+):
+    with pytest.raises(SpecialFileError, match="is a directory, not a regular file"):
+        check_regular_file(tmp_path, "checkpoint")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock"))
+        with pytest.raises(SpecialFileError, match="is a socket"):
+            check_regular_file(tmp_path / "sock", "checkpoint")
+    with pytest.raises(FileNotFoundError):
+        check_regular_file(tmp_path / "missing", "checkpoint")
+
+
+def test_a_regular_file_or_a_link_to_one_is_opened_for_blocking_reads(tmp_path):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"x" * 100)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    assert check_regular_file(link, "checkpoint") == link
+    with open_regular_file(link, "checkpoint") as file:
+        assert os.get_blocking(file.fileno())
+        assert file.read() == b"x" * 100

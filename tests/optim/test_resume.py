@@ -13,6 +13,7 @@ import pytest
 from scipy.optimize import fmin_l_bfgs_b
 
 from naah import StyleTransfer
+from naah.io.checkpoint import CheckpointError, open_checkpoint, write_checkpoint
 from naah.io.images import load_image, preprocess
 from naah.optim import (
     MAX_ROLLBACKS,
@@ -303,3 +304,67 @@ def test_restore_refuses_another_optimizer_or_size(problem, initial):
     state.arrays["image"] = np.zeros((1, 3, 8, 8), np.float32)
     with pytest.raises(ValueError, match=r"saved image is \(1, 3, 8, 8\)"):
         Minimizer.restore(problem, SETTINGS["adam"], state)
+
+
+class Unread:
+    """A saved array whose dtype and shape are known (a checkpoint's listing);
+    reading it fails the test."""
+
+    def __init__(self, dtype, shape):
+        self.dtype, self.shape = np.dtype(dtype), tuple(shape)
+
+    def __array__(self, dtype=None, copy=None):
+        raise AssertionError("a saved array was read before its shape was checked")
+
+
+@pytest.mark.parametrize(
+    "method, name, shape, named",
+    [
+        ("adam", "image", (1, 3, 10_000, 10_000), r"saved image is \(1, 3, 10000, "),
+        ("adam", "best_image", (1, 3, 9, 9), r"saved best image is \(1, 3, 9, 9\)"),
+        ("adam", "first_order.1", (1, 3, 48, 47), r"'first_order.1' is float32\[1, "),
+        ("momentum", "anchor", (1, 3, 48, 49), r"'anchor' is float32\[1, 3, 48, 49\]"),
+        ("lbfgs", "lbfgs.x", (10**9,), r"'lbfgs.x' has shape \(1000000000,\); this"),
+        ("lbfgs", "lbfgs.wa", (10**9,), r"'wa' is float64\[1000000000\], expected"),
+    ],
+)
+def test_saved_arrays_of_another_size_are_refused_before_they_are_read(
+    problem, initial, method, name, shape, named
+):
+    """The images' shapes are checked first, then the optimiser's arrays' (none of
+    which is read before all are checked)."""
+    run = Minimizer(problem, SETTINGS[method], initial)
+    run.run(2)
+    state = run.state()
+    checked_first = name in ("image", "best_image")
+    state.arrays = {
+        k: v
+        if k in ("image", "best_image") and not checked_first
+        else Unread(v.dtype, v.shape)
+        for k, v in state.arrays.items()
+    }
+    state.arrays[name] = Unread(state.arrays[name].dtype, shape)
+    state.source = "/runs/a.ckpt"  # the refusal names it
+    with pytest.raises(CheckpointError, match=f"^/runs/a.ckpt: .*{named}"):
+        Minimizer.restore(problem, SETTINGS[method], state)
+
+
+@pytest.mark.parametrize("method", list(SETTINGS))
+def test_a_state_left_in_its_checkpoint_file_resumes_bit_for_bit(
+    problem, initial, method, tmp_path
+):
+    settings = SETTINGS[method]
+    whole = Minimizer(problem, settings, initial)
+    whole.run(7)
+    first = Minimizer(problem, settings, initial)
+    first.run(3)
+    state = first.state()
+    path = write_checkpoint(tmp_path / "run.ckpt", state.arrays, state.info)
+    opened = open_checkpoint(path)
+    stored = dataclasses.replace(
+        state, arrays=dict(opened.arrays), info=opened.metadata, source=str(path)
+    )
+    resumed = Minimizer.restore(problem, settings, stored)
+    resumed.run(7)
+    assert totals(resumed.history).tolist() == totals(whole.history).tolist()
+    np.testing.assert_array_equal(resumed.image, whole.image)
