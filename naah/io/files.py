@@ -6,6 +6,10 @@ renamed over the target, and the folder synced, so that a reader, a crash or a
 full disk never leaves half a file under the target's name. The temporary file is
 ``.NAME.PID.RANDOM.tmp``; :func:`remove_stale_temporaries` removes those of writers
 that died (kill -9) before renaming.
+
+Every file naah reads by name is first checked by :func:`check_regular_file`: a FIFO
+would block the reader forever, a device (``/dev/zero``) never ends, and the kernel's
+files under ``/proc`` and ``/sys`` say they are empty while holding anything.
 """
 
 from __future__ import annotations
@@ -15,9 +19,80 @@ import hashlib
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+# What a file that is not a regular one is, for messages (stat's S_IFMT bits).
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+# The kernel's pseudo-filesystems: their files are "regular" with a size of 0, yet
+# reading them gives anything (/proc/self/mem: an I/O error; /proc/kcore: gigabytes).
+PSEUDO_FILESYSTEMS = ("/proc", "/sys")
+
+
+def check_regular_file(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` as a Path, once it is known to be a regular file.
+
+    The file is looked at (``stat``, following links), never opened, so a FIFO does
+    not block and a device is not read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What it is, for messages: ``"content image"``, ``"--jobs file"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing is at ``path``.
+    ValueError
+        It is a directory, a FIFO, a device, a socket or a kernel pseudo-file
+        (under /proc or /sys); the message names ``what`` and the path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_regular_file(tempfile.mkdtemp(), "content image")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: content image '...' is not a regular file (a directory): give a file
+    """
+    path = Path(path)
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{what} {os.fspath(path)!r} does not exist; check the path"
+        ) from None
+    kind = _KINDS.get(stat.S_IFMT(status.st_mode), "not a file")
+    if stat.S_ISREG(status.st_mode):
+        pseudo = _pseudo_filesystem(status.st_dev)
+        if pseudo is None:
+            return path
+        kind = f"a kernel pseudo-file in {pseudo}"
+    raise ValueError(
+        f"{what} {os.fspath(path)!r} is not a regular file ({kind}): give a file"
+    )
+
+
+def _pseudo_filesystem(device: int) -> str | None:
+    """The pseudo-filesystem mounted on the device ``device``, if it is one."""
+    for mount in PSEUDO_FILESYSTEMS:
+        try:
+            if os.stat(mount).st_dev == device:
+                return mount
+        except OSError:  # not there (macOS, Windows)
+            continue
+    return None
 
 
 def write_atomically(

@@ -8,6 +8,8 @@ import pytest
 
 from naah.io import files
 from naah.io.files import remove_stale_temporaries, write_atomically
+from tests._bounds import deadline
+from tests.io import _corpus
 
 
 def dead_pid():
@@ -78,3 +80,43 @@ def test_only_the_temporaries_of_dead_writers_of_that_file_are_removed(tmp_path)
         path.write_bytes(b"partial")
     assert sorted(remove_stale_temporaries(tmp_path / "a.bin")) == sorted(stale)
     assert alive.exists() and other.exists()
+
+
+# -- what may be read ----------------------------------------------------------------
+def test_a_regular_file_and_a_link_to_one_pass_as_they_are(tmp_path):
+    target = tmp_path / "a.png"
+    target.write_bytes(b"x")
+    (tmp_path / "link.png").symlink_to(target)
+    assert files.check_regular_file(str(target), "content image") == target
+    assert files.check_regular_file(tmp_path / "link.png", "x") == tmp_path / "link.png"
+
+
+def test_a_missing_file_is_file_not_found_naming_what_it_is(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"^style image '.*no\.png' does not"):
+        files.check_regular_file(tmp_path / "no.png", "style image")
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (_corpus.fifo, "a FIFO"),
+        (_corpus.dev_zero, "a character device"),
+        (os.mkdir, "a directory"),
+    ],
+    ids=["fifo", "dev-zero", "directory"],
+)
+def test_what_is_not_a_regular_file_is_refused_unopened(tmp_path, make, kind):
+    path = tmp_path / "input.png"
+    make(path)
+    with deadline(5):  # a FIFO opened for reading would wait here for a writer
+        with pytest.raises(ValueError) as error:
+            files.check_regular_file(path, "--init image")
+    assert str(error.value) == (
+        f"--init image {str(path)!r} is not a regular file ({kind}): give a file"
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="no /proc here")
+def test_the_kernels_pseudo_files_are_refused_though_stat_calls_them_regular():
+    with pytest.raises(ValueError, match=r"a kernel pseudo-file in /proc\): give"):
+        files.check_regular_file("/proc/self/mem", "checkpoint")
