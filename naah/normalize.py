@@ -71,10 +71,9 @@ from naah.architecture import (
     WEIGHT_LAYERS,
 )
 from naah.compile import function
-from naah.io import mat73
 from naah.io.files import write_atomically
 from naah.io.images import load_image, preprocess
-from naah.io.weights import ConvParams, VGGWeights, load_weights
+from naah.io.weights import ConvParams, VGGWeights, load_meta, load_weights
 from naah.models import VGG_19
 from naah.ops.pool import check_pool_mode
 from naah.runtime import DEFAULT, Runtime
@@ -709,6 +708,9 @@ def normalization_info(
     ------
     FileNotFoundError
         If there is no file at the path.
+    naah.io.WeightsError
+        If it is not a regular file, or a MAT-file or HDF5 file that is truncated
+        or corrupt (read as :func:`naah.io.weights.load_meta` reads it).
 
     Examples
     --------
@@ -725,7 +727,7 @@ def normalization_info(
             __version__,
         )
     path = Path(weights.source.path if isinstance(weights, VGGWeights) else weights)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"no weights file at {path}")
     marker = _read_marker(path)
     return None if marker is None else _interpret_marker(marker, path)
@@ -743,26 +745,10 @@ def is_normalized(weights: VGGWeights | str | os.PathLike) -> bool:
 
 
 def _read_marker(path: Path) -> Any:
-    with open(path, "rb") as file:
-        head = file.read(528)
-    if any(head[at : at + 8] == b"\x89HDF\r\n\x1a\n" for at in (0, 512)):
-        import h5py  # only for MATLAB v7.3 files
-
-        with h5py.File(path, "r") as file:
-            meta = file.get("meta")
-            if not isinstance(meta, h5py.Group) or MARKER not in meta:
-                return None
-            variables = mat73.read_variables(file, keep=lambda p: p[0] == "meta")
-        return variables["meta"][MARKER]
-    if not head.startswith(b"MATLAB"):
-        return None
-    try:
-        # variable_names makes scipy seek past the layers without inflating them.
-        variables = scipy.io.loadmat(path, variable_names=["meta"], simplify_cells=True)
-    except (ValueError, OSError, NotImplementedError, scipy.io.matlab.MatReadError):
-        return None  # not a MAT-file scipy reads: not one naah wrote
-    meta = variables.get("meta")
-    return meta.get(MARKER) if isinstance(meta, dict) else None
+    # naah's guarded reader, as for the weights: a truncated or hostile file is
+    # refused naming it, and the layers are passed over unread.
+    meta = load_meta(path)
+    return None if meta is None else meta.get(MARKER)
 
 
 def _interpret_marker(marker: Any, path: Path) -> NormalizationInfo:

@@ -23,7 +23,7 @@ from naah.estimate import (
     largest_size,
     minimum_side,
 )
-from naah.io.images import load_image, long_edge_size
+from naah.io.images import image_size, long_edge_size
 from naah.optim.float_lbfgs import MIN_HISTORY, lbfgs_history_for
 from naah.request import RunRequest, style_edge
 from naah.settings import AUTO, TILE_STRIDE, Settings
@@ -120,12 +120,13 @@ def auto_size(
 
 def sized(request: RunRequest, available: int | None = None) -> RunRequest:
     """``request`` with ``size="auto"`` replaced by :func:`auto_size`'s long edge
-    (the images read to know their shapes); any other request as it is."""
+    (the images' sizes read from their headers, no pixel decoded); any other
+    request as it is."""
     settings = request.settings
     if settings.images.size != AUTO:
         return request
     content, style = (
-        load_image(image).shape for image in (request.content, request.styles.images[0])
+        image_size(image) for image in (request.content, request.styles.images[0])
     )
     size = auto_size(settings, content, style, available)
     return replace(request, settings=Settings.of({"size": size}, settings))

@@ -72,7 +72,13 @@ from PIL import Image
 from scipy import ndimage
 
 from naah.architecture import CONV_KERNEL_SIZE, FEATURE_LAYERS, MATCONVNET_LAYERS
-from naah.io.images import ImageError, ImageLike, load_image
+from naah.io.images import (
+    REDUCE_ABOVE_PIXELS,
+    ImageError,
+    ImageLike,
+    image_size,
+    load_image,
+)
 
 __all__ = [
     "GUIDE_MODES",
@@ -368,7 +374,7 @@ def load_mask(mask: GuideLike, shape: Sequence[int]) -> np.ndarray:
     if isinstance(mask, np.ndarray):
         plane = _unit_plane(mask, "mask")
     else:
-        plane = _grey_file(mask)
+        plane = _grey_file(mask, size)
     resized = resize_guide(plane, size, what=f"mask {_describe(mask)}")
     return (resized > MASK_THRESHOLD).astype(np.float32)
 
@@ -386,8 +392,8 @@ def _refuse_alpha(image: str | os.PathLike | Image.Image, what: str) -> None:
         mode = image.mode
         transparency = "transparency" in image.info
     else:
-        if not os.path.exists(image):
-            return  # load_image gives the clear FileNotFoundError
+        if not os.path.isfile(image):
+            return  # load_image says what it is: missing, a FIFO, a device
         try:
             with Image.open(image) as opened:
                 mode, transparency = opened.mode, "transparency" in opened.info
@@ -400,9 +406,23 @@ def _refuse_alpha(image: str | os.PathLike | Image.Image, what: str) -> None:
         )
 
 
-def _grey_file(mask: str | os.PathLike | Image.Image) -> np.ndarray:
-    _refuse_alpha(mask, f"mask {_describe(mask)}")
-    rgb = load_image(mask)
+def _grey_file(
+    mask: str | os.PathLike | Image.Image, size: tuple[int, int]
+) -> np.ndarray:
+    """A mask file as a plane in [0, 1]: at its own size, or, for a file of more
+    than REDUCE_ABOVE_PIXELS, at ``size`` (H, W) already, decoded at reduced size
+    and resized as guides are (bilinear), its aspect checked first."""
+    what = f"mask {_describe(mask)}"
+    _refuse_alpha(mask, what)
+    if isinstance(mask, Image.Image):
+        rgb = load_image(mask)
+    else:
+        source = image_size(mask)
+        if source[0] * source[1] > REDUCE_ABOVE_PIXELS:
+            _check_aspect(source, size, what)
+            rgb = load_image(mask, size=size, resample=GUIDE_RESAMPLE)
+        else:
+            rgb = load_image(mask)
     if float((rgb.max(axis=2) - rgb.min(axis=2)).max()) > GREY_SPREAD:
         raise ImageError(
             f"mask {_describe(mask)} is in colour; a mask is greyscale (white "

@@ -319,10 +319,7 @@ def start_image(init: str | ImageLike, problem: StyleProblem, seed: int) -> np.n
         return load_image(problem.style_image, size=shape[:2])
     if isinstance(init, str) and not os.path.isfile(init):
         raise ValueError(f"init must be one of {INITS} or an image, got {init!r}")
-    image = load_image(init)
-    if image.shape != shape:
-        image = load_image(image, size=shape[:2])
-    return image
+    return load_image(init, size=shape[:2])  # a large file decoded at reduced size
 
 
 def split_init(init: object) -> tuple[object, np.ndarray | None]:

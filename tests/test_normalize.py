@@ -10,7 +10,7 @@ import pytest
 import scipy.io
 
 from naah.architecture import CONV_LAYERS
-from naah.io import load_weights
+from naah.io import WeightsError, load_weights
 from naah.io.images import load_image
 from naah.normalize import (
     GATYS_NORMALIZED_CONTENT_WEIGHT,
@@ -35,6 +35,7 @@ from naah.testing import (
     write_vgg19_mat73,
 )
 from tests._reference import conv2d, pool2d
+from tests.io import _corpus
 
 IMAGES = Path(__file__).resolve().parents[1] / "data"
 # Three photographs and paintings of different aspect ratios, small enough for the
@@ -292,6 +293,23 @@ def test_other_files_are_not_normalised(folder):
     assert not is_normalized(PHOTOS[0])
     with pytest.raises(FileNotFoundError, match="no weights file"):
         is_normalized(folder / "missing.mat")
+
+
+@pytest.mark.parametrize("writer", [write_vgg19_mat, write_vgg19_mat73])
+def test_a_truncated_file_is_a_weights_error_naming_it(folder, writer):
+    whole = Path(writer(folder / f"whole-{writer.__name__}.mat")).read_bytes()
+    cut = folder / f"cut-{writer.__name__}.mat"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(WeightsError, match=rf"weights file '{cut}'.*(truncated|read)"):
+        is_normalized(cut)
+
+
+def test_a_file_whose_meta_is_a_bomb_is_refused_as_load_weights_refuses_it(folder):
+    layers = Path(write_vgg19_mat(folder / "layers.mat", drop_variables=("meta",)))
+    bomb = folder / "bomb.mat"
+    bomb.write_bytes(_corpus.with_meta_bomb(layers.read_bytes(), 2**24))
+    with pytest.raises(WeightsError, match=r"meta\.junk brings what is read to"):
+        is_normalized(bomb)
 
 
 def test_the_written_file_keeps_the_positions_scripts_read(written, normalized):

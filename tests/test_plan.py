@@ -9,6 +9,7 @@ from naah.estimate import minimum_side
 from naah.io.images import resize_to_long_edge
 from naah.request import RunRequest, style_edge
 from naah.settings import Settings, flag
+from tests.io import _corpus
 
 
 # -- the smallest images the deepest layer takes ------------------------------------------
@@ -117,3 +118,11 @@ def test_sized_resolves_auto_and_leaves_any_other_size():
     assert plan.sized(request, available=1 << 30).settings.images.size == 40
     fixed = RunRequest.of(content, content, None, settings(size=24))
     assert plan.sized(fixed) is fixed
+
+
+def test_sized_reads_the_images_sizes_from_their_headers(tmp_path):
+    content = tmp_path / "huge.png"
+    content.write_bytes(_corpus.png_bomb(5000, garbage=True))  # no pixel decodable
+    request = RunRequest.of(str(content), str(content), None, settings(size="auto"))
+    sized = plan.sized(request, available=1 << 30).settings.images.size
+    assert 0 < sized <= 5000

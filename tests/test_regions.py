@@ -1,12 +1,13 @@
 """Regions, masks and guides per layer against numpy references written here."""
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from naah.io.images import ImageError
+from naah.io.images import ImageError, ReducedDecodingWarning
 from naah.regions import (
     Region,
     as_guide,
@@ -16,6 +17,8 @@ from naah.regions import (
     load_mask,
     resize_guide,
 )
+from tests._bounds import deadline
+from tests.io import _corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 MASKS = ROOT / "data" / "masks"
@@ -204,6 +207,32 @@ def test_load_mask_refuses_another_aspect_ratio(tmp_path):
         load_mask(path, (20, 20))
     # One pixel of rounding is the same shape.
     assert load_mask(path, (21, 41)).shape == (21, 41)
+
+
+def test_a_mask_far_larger_than_its_image_is_decoded_reduced_in_little_memory(
+    tmp_path,
+):
+    side = 5000  # 25 million pixels: over REDUCE_ABOVE_PIXELS
+    path = tmp_path / "huge.png"
+    path.write_bytes(_corpus.png_bomb(side, 255))  # all inside
+    tracemalloc.start()
+    try:
+        with pytest.warns(ReducedDecodingWarning, match=r"huge\.png is 5000x5000"):
+            mask = load_mask(path, (30, 30))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(mask, np.ones((30, 30), np.float32))
+    assert peak < side * side * 3 * 4 / 100, peak
+    with pytest.raises(ValueError, match="aspect ratios differ"):
+        load_mask(path, (30, 60))  # checked from the header, before decoding
+
+
+@pytest.mark.parametrize("make", [_corpus.fifo, _corpus.dev_zero], ids=["fifo", "zero"])
+def test_a_mask_that_is_not_a_regular_file_is_refused_unread(tmp_path, make):
+    path = make(tmp_path / "mask.png")
+    with deadline(5), pytest.raises(ImageError, match="not a regular file"):
+        load_mask(path, (30, 30))
 
 
 def test_load_mask_refuses_colour_and_transparency(tmp_path):

@@ -36,7 +36,7 @@ from typing import Any
 
 from naah.batch.settings import SettingError, check_value_named, resolve
 from naah.batch.storage import is_url
-from naah.io.files import same_file, sha256_of_file
+from naah.io.files import check_regular_file, same_file, sha256_of_file
 from naah.regions import Region, region_from_text
 from naah.request import StyleInputs
 from naah.settings import INITS, Settings, jsonable
@@ -54,6 +54,10 @@ OUTPUT_SUFFIX, CHECKPOINT_SUFFIX = ".png", ".ckpt"
 OUTPUT_NAME = re.compile(
     rf"[^/]+__[^/]+__[0-9a-f]{{{HASH_LENGTH}}}{re.escape(OUTPUT_SUFFIX)}"
 )
+#: The largest TOML job file read. One lists paths and settings in a few kB, and
+#: tomllib holds several times a file's size while parsing, so a file this large
+#: is not a job file.
+MAX_JOB_FILE_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,8 @@ class Plan:
     ) -> list[tuple[str, ...] | tuple[Region, ...]]:
         """The styles of each job: its regions, all the styles (a blend), or one."""
         if self.regions:
+            for region in self.regions:
+                _check_region_files(region)
             return [tuple(self.regions)]
         styles = find_images(self.styles, "style", skip=skip)
         blended = any(p.get("style_blend") is not None for p in [self.base, *points])
@@ -322,7 +328,7 @@ def find_images(
                     f"({', '.join(IMAGE_SUFFIXES)})"
                 )
         elif path.exists():
-            files = [path]
+            files = [_regular(path, f"--{what}")]
         elif glob.has_magic(text):
             files = [Path(p) for p in sorted(glob.glob(os.path.expanduser(text)))]
             files = [p for p in files if p.is_file() and not (skip and skip(p))]
@@ -348,6 +354,28 @@ def is_job_output(path: str | os.PathLike[str], out_dir: str | None) -> bool:
     return OUTPUT_NAME.fullmatch(file.name) is not None and same_file(
         file.parent, Path(out_dir).expanduser()
     )
+
+
+def _regular(path: Path, what: str) -> Path:
+    """``path``, once it is a regular file: a FIFO would block the checksum, a
+    device never end it."""
+    try:
+        return check_regular_file(path, what)
+    except (OSError, ValueError) as error:
+        raise SettingError(str(error)) from None
+
+
+def _check_region_files(region: Region) -> None:
+    """Refuse a region's files that exist but are not regular files (missing ones
+    fail their job, saying so)."""
+    named = {
+        "mask": region.guide,
+        "style image": region.style,
+        "style mask": region.style_guide,
+    }
+    for what, path in named.items():
+        if isinstance(path, str | os.PathLike) and os.path.lexists(path):
+            _regular(Path(path), f"--region {region.guide}'s {what}")
 
 
 def make_job(
@@ -478,9 +506,16 @@ def load_job_file(path: str | os.PathLike[str]) -> Plan:
         beta = [1e2, 1e3, 1e4]
         style_layers = [["conv1_1", "conv2_1"], ["conv3_1", "conv4_1"]]
     """
-    file = Path(path)
+    file = _regular(Path(path), "--jobs file")
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        with open(file, "rb") as opened:
+            raw = opened.read(MAX_JOB_FILE_BYTES + 1)
+        if len(raw) > MAX_JOB_FILE_BYTES:
+            raise SettingError(
+                f"--jobs {str(file)!r} is larger than {MAX_JOB_FILE_BYTES // 2**20} "
+                "MiB, which no job file is: give the TOML file that lists the jobs"
+            )
+        data = tomllib.loads(raw.decode("utf-8"))
     except OSError as error:
         raise SettingError(f"--jobs {str(file)!r}: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

@@ -7,11 +7,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from naah.blocks import block_count, margin, work_ratio
 from naah.estimate import MemoryEstimate, available_memory, format_bytes
-from naah.io.images import long_edge_size, preprocess
+from naah.io.images import ImageLike, image_size, long_edge_size, preprocess
 from naah.optim import OPTIMIZERS
 from naah.plan import largest_edge
 from naah.regions import Region
@@ -29,7 +27,7 @@ TILED_PASSES = 4 / 3
 def dry_run(
     transfer: StyleTransfer,
     estimate: MemoryEstimate | None,
-    content: np.ndarray,
+    content: ImageLike,
     style: Any,
     regions: Sequence[Region] | None,
 ) -> int:
@@ -45,7 +43,7 @@ def dry_run(
             else f"the --max-memory {format_bytes(budget)}"
         )
     )
-    size = largest_edge(settings) or max(content.shape[:2])
+    size = largest_edge(settings) or max(image_size(content))
     problem = transfer.prepare(
         content,
         style,

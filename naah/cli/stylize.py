@@ -12,6 +12,7 @@ Nothing here changes the parsed namespace.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ from naah.cli.arguments import (
 )
 from naah.cli.common import PROG, CommandError, UsageError, spelled, usage_error
 from naah.cli.images import (
-    check_regions,
-    read_image,
+    check_files,
+    input_shapes,
+    read_inputs,
     style_files,
     style_inputs,
 )
@@ -323,19 +325,14 @@ def stylize(args: argparse.Namespace) -> int:
         return resume(args)
     command = Stylize.of(args)
     check_backend(command.settings)
-    content = read_image(command.content, "content image")
-    styles = [
-        read_image(path, what)
-        for what, path in style_files(command.styles, command.regions)
-    ]
-    if command.settings.images.init not in INITS:
-        read_image(command.settings.images.init, "--init image")
-    settings, estimate = _planned(
-        command, content.shape, [s.shape for s in styles], args.force
+    check_files(
+        command.content, command.styles, command.regions, command.settings.images.init
     )
+    content, styles = input_shapes(command.content, command.styles, command.regions)
+    settings, estimate = _planned(command, content, styles, args.force)
     regions = list(command.regions) or None
-    sized = _sized_shape(settings, content.shape)
-    check_regions(command.regions, sized)
+    sized = _sized_shape(settings, content)
+    read_inputs(command.content, command.styles, command.regions, settings, sized)
     settings = _normalized_defaults(command, settings, sized)
     weights = command.weights or download_weights_now(command.quiet)
     transfer = transfer_for(settings, weights)
@@ -345,7 +342,7 @@ def stylize(args: argparse.Namespace) -> int:
         else (list(command.styles) if len(command.styles) > 1 else command.styles[0])
     )
     if args.dry_run:
-        return dry_run(transfer, estimate, content, style, regions)
+        return dry_run(transfer, estimate, command.content, style, regions)
     earlier = None if args.overwrite else _earlier_run(command, settings, weights)
     printer(command.quiet)(f"{PROG}: weights {weights}")
     if earlier is not None:
@@ -371,7 +368,7 @@ def stylize(args: argparse.Namespace) -> int:
     def run() -> Any:
         with dask_client(args.dask, command.quiet) as client:
             return transfer.run(
-                content,
+                command.content,
                 style,
                 regions=regions,
                 callback=callback,
@@ -404,7 +401,7 @@ def _earlier_run(
 def _planned(
     command: Stylize,
     content: tuple[int, ...],
-    styles: list[tuple[int, ...]],
+    styles: Sequence[tuple[int, ...]],
     force: bool,
 ) -> tuple[Settings, Any]:
     """The settings with ``--size auto`` resolved, once the run fits in memory and

@@ -9,6 +9,7 @@ from naah.architecture import CONV_LAYERS
 from naah.checks import as_int, positive_int, seed
 from naah.cli.common import EXIT_FAILURE, PROG, UsageError, print_error
 from naah.cli.paths import same_file, writable_file
+from naah.io.files import check_regular_file
 from naah.io.locate import (
     WeightsNotFoundError,
     default_weights_path,
@@ -194,8 +195,12 @@ def _info(args: argparse.Namespace) -> int:
             f"{args.file!r} is a directory, not a weights file; give the path of "
             f"the file in it, e.g. {inside!r}"
         )
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"no weights file at {args.file!r}")
+    try:  # a FIFO would block, a device never end: refused unopened
+        check_regular_file(path, "weights file")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     # Loaded even if it holds NaN or infinity, so that info can say where.
     weights = load_weights(args.file, check_finite=False)
     non_finite = weights.non_finite()

@@ -42,14 +42,30 @@ from naah.io._weights_common import (
 WEIGHT_FIELDS = ("weights", "filters", "biases")
 # Variables holding metadata (read in full; numeric arrays elsewhere are skipped).
 METADATA_VARIABLES = ("meta", "normalization", "classes")
+#: What a VGG-19 file's metadata (``meta``, or beta16's ``normalization`` and
+#: ``classes``) takes when read, at most: the 1000 class names and descriptions
+#: take under 1 MB and beta16's 224x224x3 mean image 1.2 MB, so 64 MiB leaves room
+#: for any real file and none for a bomb.
+METADATA_BYTES = 64 * 2**20
 #: The largest things a MatConvNet VGG-19 file holds, from the layer table: no array
 #: has more values than fc6's kernel (4096x512x7x7), no cell more elements than
-#: the 1000 class names (the layer list has 43). A file declaring more is corrupt,
-#: and is reported before anything of that size is allocated.
+#: the 1000 class names (the layer list has 43), and all it holds takes no more
+#: than every layer's parameters as doubles and the metadata. A file declaring more
+#: is corrupt, and is reported before anything of that size is allocated.
 VGG19_LIMITS = matv5.Limits(
     max_values=max(math.prod(expected_kernel_shape(n)) for n in WEIGHT_LAYERS),
     max_elements=max(len(MATCONVNET_LAYERS), NUM_CLASSES),
     kind="a VGG-19 weights file",
+    max_bytes=8
+    * sum(
+        math.prod(expected_kernel_shape(n)) + expected_kernel_shape(n)[0]
+        for n in WEIGHT_LAYERS
+    )
+    + METADATA_BYTES,
+)
+#: The limits of reading the metadata alone (:func:`naah.io.weights.load_meta`).
+METADATA_LIMITS = VGG19_LIMITS._replace(
+    max_bytes=METADATA_BYTES, kind="the metadata of a VGG-19 weights file"
 )
 
 
@@ -88,16 +104,54 @@ def load_matv5(
                 limits=VGG19_LIMITS,
             )
     except matv5.MatFileError as exc:
-        if not exc.truncated:
-            message = f"{label(filename)} is not a readable MAT-file: {exc}."
-        else:
-            message = (
-                f"{label(filename)} is truncated: {exc}{truncated_hint}. The download "
-                f"was probably interrupted; download the file again from "
-                f"{MATCONVNET_URL}."
-            )
-        raise WeightsError(message) from exc
+        raise _matv5_error(filename, exc, truncated_hint) from exc
     return _interpret_matconvnet(variables, wanted, filename)
+
+
+def read_matv5_variable(filename: str, name: str) -> Any:
+    """The variable ``name`` of a MATLAB v5/v7 file, or None if it has none: read
+    under :data:`METADATA_LIMITS`, the other variables passed over unread."""
+    try:
+        with open(filename, "rb") as file:
+            variables = matv5.read_variables(
+                file, limits=METADATA_LIMITS, variables=(name,)
+            )
+    except matv5.MatFileError as exc:
+        raise _matv5_error(filename, exc) from exc
+    return variables.get(name)
+
+
+def read_mat73_variable(filename: str, name: str) -> Any:
+    """The variable ``name`` of a MATLAB v7.3 (HDF5) file, or None if it has
+    none: read under :data:`METADATA_LIMITS`, the other variables not looked at."""
+    with open_h5(filename) as file:
+        try:
+            variables = mat73.read_variables(
+                file, limits=METADATA_LIMITS, variables=(name,)
+            )
+        except HDF5_ERRORS as exc:
+            raise _mat73_error(filename, exc) from exc
+    return variables.get(name)
+
+
+def _matv5_error(
+    filename: str, exc: matv5.MatFileError, truncated_hint: str = ""
+) -> WeightsError:
+    if not exc.truncated:
+        return WeightsError(f"{label(filename)} is not a readable MAT-file: {exc}.")
+    return WeightsError(
+        f"{label(filename)} is truncated: {exc}{truncated_hint}. The download "
+        f"was probably interrupted; download the file again from "
+        f"{MATCONVNET_URL}."
+    )
+
+
+def _mat73_error(filename: str, exc: Exception) -> WeightsError:
+    return WeightsError(
+        f"{label(filename)} (MATLAB v7.3) cannot be read: {exc}. The file "
+        f"is probably truncated or corrupt; download it again from "
+        f"{MATCONVNET_URL}."
+    )
 
 
 def load_mat73(filename: str, wanted: tuple[str, ...]) -> Network:
@@ -108,11 +162,7 @@ def load_mat73(filename: str, wanted: tuple[str, ...]) -> Network:
                 file, keep=_matconvnet_keep(wanted), limits=VGG19_LIMITS
             )
         except HDF5_ERRORS as exc:
-            raise WeightsError(
-                f"{label(filename)} (MATLAB v7.3) cannot be read: {exc}. The file "
-                f"is probably truncated or corrupt; download it again from "
-                f"{MATCONVNET_URL}."
-            ) from exc
+            raise _mat73_error(filename, exc) from exc
     return _interpret_matconvnet(variables, wanted, filename)
 
 

@@ -13,6 +13,10 @@ renamed over the target, and the folder synced, so that a reader, a crash or a
 full disk never leaves half a file under the target's name. The temporary file is
 ``.NAME.PID.RANDOM.tmp``; :func:`remove_stale_temporaries` removes those of writers
 that died (kill -9) before renaming.
+
+Every file naah reads by name is first checked by :func:`check_regular_file`: a FIFO
+would block the reader forever, a device (``/dev/zero``) never ends, and the kernel's
+files under ``/proc`` and ``/sys`` say they are empty while holding anything.
 """
 
 from __future__ import annotations
@@ -62,10 +66,16 @@ def check_regular_file(path: str | os.PathLike[str], what: str) -> Path:
     >>> check_regular_file("/dev/null", "checkpoint")
     Traceback (most recent call last):
     ...
-    naah.io.files.SpecialFileError: checkpoint /dev/null is a character device, not a regular file: give the path of a file
+    naah.io.files.SpecialFileError: checkpoint '/dev/null' is not a regular file (a character device): give a file
     """
     path = Path(path)
-    _refuse_special(path, os.stat(path), what)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{what} {os.fspath(path)!r} does not exist; check the path"
+        ) from None
+    _refuse_special(path, status, what)
     return path
 
 
@@ -96,12 +106,14 @@ def open_regular_file(path: str | os.PathLike[str], what: str) -> BinaryIO:
 
 def _refuse_special(path: Path, status: os.stat_result, what: str) -> None:
     kind = _kind(status)
-    if kind is None and status.st_dev in _kernel_devices():
-        kind = "a file of the kernel's /proc or /sys"
-    if kind is not None:
-        raise SpecialFileError(
-            f"{what} {path} is {kind}, not a regular file: give the path of a file"
-        )
+    if kind is None:
+        mount = _kernel_mount(status.st_dev)
+        if mount is None:
+            return
+        kind = f"a kernel pseudo-file in {mount}"
+    raise SpecialFileError(
+        f"{what} {os.fspath(path)!r} is not a regular file ({kind}): give a file"
+    )
 
 
 def _kind(status: os.stat_result) -> str | None:
@@ -111,22 +123,30 @@ def _kind(status: os.stat_result) -> str | None:
         return None
     kinds = (
         (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISFIFO, "a FIFO"),
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISBLK, "a block device"),
         (stat.S_ISSOCK, "a socket"),
     )
-    return next((words for test, words in kinds if test(mode)), "no regular file")
+    return next((words for test, words in kinds if test(mode)), "not a file")
+
+
+def _kernel_mount(device: int) -> str | None:
+    """The kernel pseudo-filesystem (/proc, /sys) on ``device``, if it is one."""
+    for folder, number in _kernel_devices().items():
+        if number == device:
+            return folder
+    return None
 
 
 @functools.cache
-def _kernel_devices() -> frozenset[int]:
+def _kernel_devices() -> dict[str, int]:
     """The devices of /proc and /sys, where they are mounted."""
-    devices = set()
+    devices = {}
     for folder in _KERNEL_FOLDERS:
         with contextlib.suppress(OSError):
-            devices.add(os.stat(folder).st_dev)
-    return frozenset(devices)
+            devices[folder] = os.stat(folder).st_dev
+    return devices
 
 
 def write_atomically(

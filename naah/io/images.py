@@ -8,6 +8,8 @@ form; :func:`preprocess` and :func:`deprocess` move between it and the
 A file far larger than the size asked of :func:`load_image` is decoded at reduced
 size (see :data:`REDUCE_ABOVE_PIXELS`), so a 12000x12000 image wanted at 512 pixels
 costs memory for a few thousand pixels a side, not for 144 million float pixels.
+:func:`image_size` reads an image's size from its file's header, decoding nothing,
+so checks of sizes cost a glance whatever the file.
 
 Colours are sRGB's: a file with an embedded ICC profile of another space is
 converted to sRGB as it loads, and saved files carry the sRGB profile
@@ -21,22 +23,25 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import struct
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-from naah.io.files import write_atomically
+from naah.io.files import check_regular_file, write_atomically
 from naah.io.icc import in_srgb, srgb_profile
 from naah.io.sixteen_bit import to_uint16, write_png16, write_tiff16
 
 __all__ = [
     "ImageError",
+    "ReducedDecodingWarning",
     "deprocess",
+    "image_size",
     "load_image",
     "preprocess",
     "resize_to_long_edge",
@@ -80,6 +85,14 @@ ORIENTATION_TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 QUARTER_TURNS = frozenset({5, 6, 7, 8})
+# A PNG's chunks after its pixels that may hold EXIF: eXIf, and the text chunks
+# where older writers put it ("Raw profile type exif"), which Pillow reads too.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_EXIF_CHUNK = b"eXIf"
+PNG_TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
+# Bytes load_image holds per pixel: float32 RGB, the decoded image and, while it is
+# resized, its three channels and the stack of them (for MemoryError's message).
+FLOAT_RGB_BYTES = 3 * 4
 # Modes Image.reduce cannot average (palette indices, bits, 16-bit): what to
 # convert them to first.
 REDUCIBLE_MODES = {"P": "RGB", "PA": "RGBA", "1": "L"} | {
@@ -115,11 +128,16 @@ class ImageError(ValueError):
     """An image that cannot be read, converted or written as asked."""
 
 
+class ReducedDecodingWarning(UserWarning):
+    """A file far larger than the size asked was decoded at reduced size."""
+
+
 def load_image(
     image: ImageLike,
     *,
     long_edge: int | None = None,
     size: tuple[int, int] | None = None,
+    resample: Image.Resampling = RESAMPLE,
 ) -> np.ndarray:
     """Load an image as a float32 RGB array, optionally resized.
 
@@ -147,6 +165,9 @@ def load_image(
         times the size wanted on a side, is first decoded at reduced size: that
         needs far less memory, and the result is indistinguishable from a full
         decode's (a warning says it was done).
+    resample : PIL.Image.Resampling, optional
+        The filter of the resize: Lanczos (:data:`RESAMPLE`) unless another is
+        asked, as masks ask for bilinear (:mod:`naah.regions`).
 
     Returns
     -------
@@ -158,18 +179,24 @@ def load_image(
     FileNotFoundError
         If the path does not exist.
     ImageError
-        If the file is empty, truncated, not an image, or more than twice
+        If the path is not a regular file (a FIFO, a device: they are refused
+        unread), or the file is empty, truncated, not an image, or more than twice
         ``PIL.Image.MAX_IMAGE_PIXELS`` (Pillow's decompression-bomb limit, which
         Pillow checks before any decoding; raise it for a file you trust); or
         the array has a bad shape or holds NaN or infinity.
     TypeError
         If ``image`` is bytes holding a NUL byte (image data, not a path).
+    MemoryError
+        If the memory for the image cannot be had; the message gives the size
+        asked for and an estimate of what it needs.
 
     Warns
     -----
-    UserWarning
+    ReducedDecodingWarning
         When a file is decoded at reduced size, saying how large it is and what
-        it was decoded to; when its ICC profile cannot be read or is not of its
+        it was decoded to.
+    UserWarning
+        When its ICC profile cannot be read or is not of its
         colour space (it is then taken as sRGB). Pillow's ``DecompressionBombWarning`` comes too for a
         file of more than ``PIL.Image.MAX_IMAGE_PIXELS``.
 
@@ -182,11 +209,56 @@ def load_image(
     """
     if long_edge is not None and size is not None:
         raise ValueError("give long_edge or size, not both")
-    target = _Target(_check_long_edge(long_edge), _check_size(size))
-    loaded = _to_rgb(image, target)
-    if loaded.note:
-        warnings.warn(loaded.note, UserWarning, stacklevel=2)
-    return loaded.rgb if loaded.size is None else _resize(loaded.rgb, loaded.size)
+    target = _Target(_check_long_edge(long_edge), _check_size(size), resample)
+    try:
+        loaded = _to_rgb(image, target)
+        if loaded.note:
+            warnings.warn(loaded.note, ReducedDecodingWarning, stacklevel=2)
+        if loaded.size is None:
+            return loaded.rgb
+        return _resize(loaded.rgb, loaded.size, resample=resample)
+    except MemoryError:
+        raise _memory_error(image, target) from None
+
+
+def image_size(image: ImageLike) -> tuple[int, int]:
+    """(H, W) of an image as :func:`load_image` gives it at its own size.
+
+    A file's size is read from its header, its EXIF orientation applied: no pixel
+    is decoded, so a file of any size costs a glance.
+
+    Parameters
+    ----------
+    image : str, bytes, os.PathLike, PIL.Image.Image or ndarray
+        As :func:`load_image` takes it.
+
+    Raises
+    ------
+    FileNotFoundError, ImageError
+        As :func:`load_image` raises them for a file that is missing, not a
+        regular file, empty, not an image or too large to open safely; a file
+        whose pixels are damaged is only found out by decoding it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image_size(np.zeros((40, 60, 3)))
+    (40, 60)
+    """
+    if isinstance(image, bytes | str | os.PathLike):
+        path = _bytes_path(image) if isinstance(image, bytes) else Path(image)
+        with _open(path) as img:
+            return _shown_size(img, path)
+    if isinstance(image, Image.Image):
+        name = getattr(image, "filename", "") or "the Pillow image"
+        return _shown_size(image, name)
+    shape = np.shape(image)
+    if len(shape) not in (2, 3) or 0 in shape[:2]:
+        raise ImageError(
+            f"expected an image of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), "
+            f"got {shape}"
+        )
+    return int(shape[0]), int(shape[1])
 
 
 def resize_to_long_edge(image: ImageLike, long_edge: int) -> np.ndarray:
@@ -451,10 +523,12 @@ def _check_image(image: np.ndarray) -> np.ndarray:
 
 
 class _Target(NamedTuple):
-    """The size asked of load_image: a long edge, an exact (H, W), or neither."""
+    """The size asked of load_image: a long edge, an exact (H, W), or neither;
+    and the filter that resizes to it."""
 
     long_edge: int | None
     size: tuple[int, int] | None
+    resample: Image.Resampling = RESAMPLE
 
     def of(self, shape: tuple[int, int]) -> tuple[int, int] | None:
         """The (H, W) result for an image of ``shape`` (H, W); None: its own."""
@@ -473,6 +547,10 @@ class _Loaded(NamedTuple):
 
 
 _NO_TARGET = _Target(None, None)
+
+
+def _wants_own_size(target: _Target) -> bool:
+    return target.long_edge is None and target.size is None
 
 
 def _to_rgb(image: ImageLike, target: _Target = _NO_TARGET) -> _Loaded:
@@ -501,12 +579,23 @@ def _bytes_path(image: bytes) -> Path:
 
 
 def _load_file(path: Path, target: _Target) -> _Loaded:
+    with _open(path) as img:
+        return _decode_reduced(img, path, target)
+
+
+def _open(path: Path) -> Image.Image:
+    """The file opened by Pillow, its header read and no pixel decoded, once it is
+    known to be a regular file that is not empty."""
     if not path.exists():
         raise FileNotFoundError(f"no image file at {path}; check the path")
-    if path.is_file() and path.stat().st_size == 0:
+    try:
+        check_regular_file(path, "image file")
+    except ValueError as error:
+        raise ImageError(str(error)) from None
+    if path.stat().st_size == 0:
         raise ImageError(f"{path} is empty (0 bytes); it is not an image")
     try:
-        img = Image.open(path)
+        return Image.open(path)
     except UnidentifiedImageError:
         raise ImageError(
             f"{path} is not an image format Pillow can read; give a PNG, JPEG, "
@@ -514,18 +603,76 @@ def _load_file(path: Path, target: _Target) -> _Loaded:
         ) from None
     except Image.DecompressionBombError as e:
         raise _bomb_error(path, e) from None
-    with img:
-        return _decode_reduced(img, path, target)
+
+
+def _shown_size(img: Image.Image, name: str | os.PathLike[str]) -> tuple[int, int]:
+    """(H, W) of ``img`` as displayed: its EXIF orientation applied."""
+    width, height = img.size
+    if _orientation(img, name) in QUARTER_TURNS:
+        return width, height
+    return height, width
+
+
+def _orientation(img: Image.Image, name: str | os.PathLike[str]) -> int:
+    """The EXIF orientation of ``img``, 1 if none, read without decoding pixels
+    where the format allows (a PNG may keep its EXIF after its pixels)."""
+    file = getattr(img, "fp", None)  # an ImageFile's; None once it is loaded
+    if file is not None and _png_without_exif_yet(img):
+        found = _png_exif_after_pixels(file)
+        if found is None:  # nothing there, so Pillow would find none either
+            return 1
+        if isinstance(found, bytes):
+            exif = Image.Exif()
+            exif.load(b"Exif\x00\x00" + found)  # as Pillow's PNG reader stores it
+            return int(exif.get(EXIF_ORIENTATION, 1))
+    with _decoding(name):  # a PNG with EXIF in text chunks: Pillow decodes it
+        return int(img.getexif().get(EXIF_ORIENTATION, 1))
+
+
+def _png_without_exif_yet(img: Image.Image) -> bool:
+    """A still PNG whose header gave no EXIF: Pillow would decode it to look for
+    EXIF after its pixels, which :func:`_png_exif_after_pixels` finds unread."""
+    return (
+        img.format == "PNG"
+        and not getattr(img, "is_animated", False)
+        and "exif" not in img.info
+        and "Raw profile type exif" not in img.info
+    )
+
+
+def _png_exif_after_pixels(file: IO[bytes]) -> bytes | bool | None:
+    """A PNG's eXIf chunk (bytes), True if text chunks follow its pixels (they may
+    hold EXIF), None if neither: read by seeking from chunk to chunk.
+
+    The file's position is restored, so that Pillow reads on as before.
+    """
+    here = file.tell()
+    try:
+        file.seek(0)
+        if file.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+            return None
+        texts = pixels = False
+        while len(head := file.read(8)) == 8:
+            length, kind = struct.unpack(">I4s", head)
+            if kind == PNG_EXIF_CHUNK:
+                return file.read(length)
+            if kind == b"IEND":
+                break
+            pixels = pixels or kind == b"IDAT"
+            texts = texts or (pixels and kind in PNG_TEXT_CHUNKS)
+            file.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+        return True if texts else None
+    finally:
+        file.seek(here)
 
 
 def _decode_reduced(img: Image.Image, path: Path, target: _Target) -> _Loaded:
     """Decode a file no larger than ``target`` needs, as _decode would in full."""
     width, height = img.size
-    if target == _NO_TARGET or width * height <= REDUCE_ABOVE_PIXELS:
+    if _wants_own_size(target) or width * height <= REDUCE_ABOVE_PIXELS:
         rgb = _decode(img, path)
         return _Loaded(rgb, target.of(rgb.shape[:2]))
-    with _decoding(path):  # a PNG may keep its EXIF after its pixels: this loads it
-        orientation = img.getexif().get(EXIF_ORIENTATION, 1)
+    orientation = _orientation(img, path)
     turned = orientation in QUARTER_TURNS
     shown = (height, width) if turned else (width, height)  # as displayed, W x H
     wanted = target.of(shown[::-1])
@@ -552,7 +699,13 @@ def _decode_reduced(img: Image.Image, path: Path, target: _Target) -> _Loaded:
     drafted = (width, height) if draft is None else draft[1][2:]
     box = (0.0, 0.0, drafted[0] / factors[0], drafted[1] / factors[1])
     decoded = _float_rgb(img, path)
-    rgb = _resize(decoded, need[::-1], box, ORIENTATION_TRANSPOSE.get(orientation))
+    rgb = _resize(
+        decoded,
+        need[::-1],
+        box,
+        ORIENTATION_TRANSPOSE.get(orientation),
+        target.resample,
+    )
     note = (
         f"{path} is {shown[0]}x{shown[1]} pixels, far more than the "
         f"{wanted[1]}x{wanted[0]} result needs: decoded at reduced size "
@@ -610,6 +763,35 @@ def _float_rgb(img: Image.Image, name: str | os.PathLike[str]) -> np.ndarray:
         raise ImageError(
             f"{name} has mode {img.mode!r}, which cannot be converted to RGB: {e}"
         ) from e
+
+
+def _memory_error(image: ImageLike, target: _Target) -> MemoryError:
+    """MemoryError with the size asked for and what it needs (see FLOAT_RGB_BYTES)."""
+    if isinstance(image, Image.Image):
+        name = getattr(image, "filename", "") or "the Pillow image"
+    elif isinstance(image, bytes | str | os.PathLike):
+        name = os.fsdecode(image)
+    else:
+        name = "the array"
+    try:
+        shape = image_size(image)
+    except (OSError, ImageError):  # cannot happen for what decoded this far
+        return MemoryError(f"not enough memory to load {name}")
+    wanted = target.of(shape) or shape
+    decoded = shape[0] * shape[1]
+    if decoded > REDUCE_ABOVE_PIXELS and not _wants_own_size(target):
+        fx, fy = _factors(shape[::-1], wanted[::-1])
+        decoded //= fx * fy
+    needs = FLOAT_RGB_BYTES * (decoded + 2 * wanted[0] * wanted[1])
+    return MemoryError(
+        f"not enough memory to load {name} ({shape[1]}x{shape[0]} pixels) at "
+        f"{wanted[1]}x{wanted[0]}: that needs about {_gigabytes(needs)}; ask for a "
+        "smaller size"
+    )
+
+
+def _gigabytes(count: int) -> str:
+    return f"{count / 1e9:.1f} GB" if count >= 1e9 else f"{count / 1e6:.0f} MB"
 
 
 def _bomb_error(name: str | os.PathLike[str], error: Exception) -> ImageError:
@@ -691,9 +873,10 @@ def _resize(
     size: tuple[int, int],
     box: tuple[float, float, float, float] | None = None,
     transpose: Image.Transpose | None = None,
+    resample: Image.Resampling = RESAMPLE,
 ) -> np.ndarray:
     """Resize ``rgb`` (the ``box`` of it, default all) to ``size`` (H, W) with
-    Lanczos, then ``transpose`` it."""
+    ``resample`` (Lanczos), then ``transpose`` it."""
     h, w = size
     if rgb.shape[:2] == (h, w) and box is None and transpose is None:
         return rgb
@@ -701,7 +884,7 @@ def _resize(
     channels = []
     for c in range(3):
         channel = Image.fromarray(np.ascontiguousarray(rgb[..., c]))
-        channel = channel.resize((w, h), RESAMPLE, box=box)
+        channel = channel.resize((w, h), resample, box=box)
         if transpose is not None:
             channel = channel.transpose(transpose)
         channels.append(np.asarray(channel))

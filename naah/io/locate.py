@@ -124,6 +124,8 @@ def _why(path: Path) -> str:
         inside = path / _DEFAULT.name
         hint = f" (did you mean {str(inside)!r}?)" if inside.is_file() else ""
         return f"is a directory, not a weights file{hint}"
+    if path.exists():  # a FIFO, a device: reading it would block or never end
+        return "is not a regular file (a FIFO, a device or a socket): give a file"
     return "does not exist"
 
 

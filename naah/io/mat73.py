@@ -22,12 +22,15 @@ followed round.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from naah._lazy import lazy_import
 from naah.io.matv5 import (
+    CHARACTER_BYTES,
+    ELEMENT_BYTES,
     MAX_DEFLATE_RATIO,
     MAX_DIMENSIONS,
     NO_LIMITS,
@@ -64,6 +67,7 @@ def read_variables(
     *,
     keep: KeepPredicate | None = None,
     limits: Limits = NO_LIMITS,
+    variables: Collection[str] | None = None,
 ) -> dict:
     """Read the variables of an open v7.3 MAT-file.
 
@@ -75,7 +79,9 @@ def read_variables(
         ``keep(path) -> bool``, asked before each numeric array is read; see
         :mod:`naah.io.matv5` for paths. Default: keep everything.
     limits : naah.io.matv5.Limits, optional
-        The largest arrays to accept.
+        The largest arrays to accept, and what all values read may take.
+    variables : collection of str, optional
+        The variables to read; the others are not looked at. Default: all.
 
     Returns
     -------
@@ -93,6 +99,7 @@ def read_variables(
         name: decoder.value(file[name], (name,))
         for name in file
         if not name.startswith(RESERVED_PREFIX)
+        and (variables is None or name in variables)
     }
 
 
@@ -141,6 +148,19 @@ class _Decoder:
         self._keep = keep
         self._limits = limits
         self._open: list[Any] = []  # the objects being decoded, outermost first
+        self._spent = 0  # bytes counted against limits.max_bytes
+
+    def _spend(self, nbytes: int, path: Path) -> None:
+        """Count ``nbytes`` more against the limits' max_bytes (as matv5 does),
+        before they are read."""
+        self._spent += nbytes
+        limit = self._limits.max_bytes
+        if limit is not None and self._spent > limit:
+            raise MatFileError(
+                f"{describe_path(path)} brings what is read to {self._spent:,} "
+                f"bytes; {self._limits.kind} holds at most {limit:,} in all",
+                path=path,
+            )
 
     def value(self, obj: Any, path: Path) -> Any:
         if any(obj.id == outer for outer in self._open):
@@ -172,16 +192,21 @@ class _Decoder:
         if obj.dtype == h5py.ref_dtype:
             return self._cell(obj, path)
         if mat_class == "char":
-            return _text(self._read(obj, self._limits.max_values, path))
+            codes = self._read(obj, self._limits.max_values, path, CHARACTER_BYTES)
+            return _text(codes)
         shape = tuple(reversed(obj.shape))
         if not self._keep(path):
             return Skipped(shape, mat_class or obj.dtype.name)
-        array = np.asarray(self._read(obj, self._limits.max_values, path)).T
+        values = self._read(obj, self._limits.max_values, path, obj.dtype.itemsize)
+        array = np.asarray(values).T
         return array.astype(bool) if mat_class == "logical" else array
 
-    def _read(self, dataset: h5py.Dataset, limit: int | None, path: Path) -> Any:
-        """The whole of ``dataset``, if its size is within ``limit`` values and the
-        file can hold it."""
+    def _read(
+        self, dataset: h5py.Dataset, limit: int | None, path: Path, cost: int = 0
+    ) -> Any:
+        """The whole of ``dataset``, if its size is within ``limit`` values, the
+        file can hold it and ``cost`` bytes a value are within the limits'
+        max_bytes."""
         shown = f"{describe_path(path)} ({dataset.name})"
         if limit is not None and dataset.size > limit:
             raise MatFileError(
@@ -192,6 +217,7 @@ class _Decoder:
         problem = stored_size_problem(dataset)
         if problem:
             raise MatFileError(f"{shown} {problem}", path=path)
+        self._spend(cost * int(dataset.size), path)
         return dataset[()]
 
     def _struct(self, group: h5py.Group, path: Path) -> dict:
@@ -209,10 +235,11 @@ class _Decoder:
                     f"field names as characters ({exc})",
                     path=path,
                 ) from exc
+        self._spend(ELEMENT_BYTES * len(names), path)
         return {name: self.value(group[name], (*path, name)) for name in names}
 
     def _cell(self, dataset: h5py.Dataset, path: Path) -> np.ndarray:
-        refs = self._read(dataset, self._limits.max_elements, path)
+        refs = self._read(dataset, self._limits.max_elements, path, ELEMENT_BYTES)
         flat = refs.reshape(-1)  # row-major over HDF5 = column-major over MATLAB
         values = np.empty(flat.size, dtype=object)
         for index, ref in enumerate(flat):

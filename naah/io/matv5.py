@@ -30,8 +30,12 @@ each struct field, e.g. ``("layers", 12, "weights", 0)``.
 Every size the file declares is checked before anything of that size is allocated
 or read: against the bytes left in the file (or in the element that holds it, or,
 inside a compressed element, against what deflate can produce from its compressed
-bytes), and against the caller's :class:`Limits`. A file that lies about a size is
-reported as a :class:`MatFileError` naming where, never a ``MemoryError``.
+bytes), and against the caller's :class:`Limits`, which also bound what all the
+values read take together. A file that lies about a size is reported as a
+:class:`MatFileError` naming where, never a ``MemoryError``.
+
+Top-level variables the caller does not ask for are passed over without being
+inflated: a file is sought through, not read, where it can be.
 
 The format is described in MathWorks, "MAT-File Format", versions 5 to 7
 (https://www.mathworks.com/help/pdf_doc/matlab/matfile_format.pdf); section and
@@ -45,7 +49,7 @@ import math
 import struct
 import sys
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -76,6 +80,13 @@ SMALL_ELEMENT_BYTES = 4
 MAX_DIMENSIONS = 32
 # Elements of the largest array 64-bit MATLAB can make ([~, maxsize] = computer).
 MAX_ARRAY_ELEMENTS = 2**48 - 1
+#: What one cell or struct element costs in memory besides its values, counted
+#: against Limits.max_bytes: a Python object and its slot in an object array or a
+#: dict (an empty ndarray alone takes 112 bytes).
+ELEMENT_BYTES = 128
+#: What one character costs counted against Limits.max_bytes: a Python str holds
+#: up to 4 bytes a character.
+CHARACTER_BYTES = 4
 
 # Data types (Table 1-1, "MAT-File Data Types").
 MI_INT8, MI_UINT8, MI_INT16, MI_UINT16, MI_INT32, MI_UINT32 = 1, 2, 3, 4, 5, 6
@@ -160,6 +171,11 @@ class Limits(NamedTuple):
         Elements of one cell or struct array, and fields of one struct.
     max_depth : int
         Cells and structs nested in one another.
+    max_bytes : int or None
+        Bytes of everything read, together: numeric values at their size,
+        characters at :data:`CHARACTER_BYTES` and cell and struct elements at
+        :data:`ELEMENT_BYTES` each, so that many arrays each within the other
+        limits cannot add up to more.
     kind : str
         What the limits describe, for messages, e.g. ``"a VGG-19 weights file"``.
 
@@ -179,6 +195,7 @@ class Limits(NamedTuple):
     max_elements: int | None = None
     max_depth: int = MAX_DEPTH
     kind: str = "the file"
+    max_bytes: int | None = None
 
 
 #: The default Limits: only the nesting depth is bounded.
@@ -232,6 +249,7 @@ def read_variables(
     keep: KeepPredicate | None = None,
     hashers: Iterable[Any] = (),
     limits: Limits = NO_LIMITS,
+    variables: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Read every variable of a level-5 MAT-file, skipping arrays ``keep`` declines.
 
@@ -248,6 +266,9 @@ def read_variables(
     limits : Limits, optional
         The largest arrays to accept. Whatever they are, no declared size is
         believed beyond the bytes that could hold it.
+    variables : collection of str, optional
+        The top-level variables to read; the others are passed over, never
+        inflated, and absent from the result. Default: all.
 
     Returns
     -------
@@ -273,17 +294,17 @@ def read_variables(
     """
     source = _FileStream(file, list(hashers))
     order = read_header(source.read(HEADER_BYTES))
-    reader = _ElementReader(order, keep or (lambda path: True), limits)
-    variables: dict[str, Any] = {}
+    reader = _ElementReader(order, keep or (lambda path: True), limits, variables)
+    read: dict[str, Any] = {}
     while True:
         tag = source.read_upto(ALIGNMENT)
         if not tag:
-            return variables
+            return read
         if len(tag) < ALIGNMENT:
             raise _truncated(source.position, ())
         name, value = reader.top_level(source, tag)
         if name is not None:
-            variables[name] = value
+            read[name] = value
 
 
 class _FileStream:
@@ -325,6 +346,10 @@ class _FileStream:
             filled += count
 
     def skip(self, n: int, path: Path = ()) -> None:
+        if not self._hashers and self.size is not None and n <= self.remaining():
+            self._file.seek(n, io.SEEK_CUR)  # no one needs the bytes: pass them
+            self.position += n
+            return
         while n > 0:
             n -= len(self.read(min(n, CHUNK_BYTES), path))
 
@@ -435,11 +460,31 @@ class _ElementReader:
     beyond the bytes that could hold it.
     """
 
-    def __init__(self, order: str, keep: KeepPredicate, limits: Limits):
+    def __init__(
+        self,
+        order: str,
+        keep: KeepPredicate,
+        limits: Limits,
+        variables: Collection[str] | None = None,
+    ):
         self._order = order
         self._keep = keep
         self._limits = limits
+        self._variables = variables
         self._ends: list[int] = []
+        self._spent = 0  # bytes counted against limits.max_bytes
+
+    def _spend(self, nbytes: int, path: Path) -> None:
+        """Count ``nbytes`` more against the limits' max_bytes, before they are
+        allocated."""
+        self._spent += nbytes
+        limit = self._limits.max_bytes
+        if limit is not None and self._spent > limit:
+            raise MatFileError(
+                f"{describe_path(path)} brings what is read to {self._spent:,} "
+                f"bytes; {self._limits.kind} holds at most {limit:,} in all",
+                path=path,
+            )
 
     # -- tags and plain data -------------------------------------------------
     def _tag(self, raw: bytes, path: Path) -> tuple[int, int, bytes | None]:
@@ -534,11 +579,15 @@ class _ElementReader:
                 stream.finish(())
                 return None, None
             name, value = self.matrix(stream, inner_bytes, ())
-            stream.finish((name,))
-            return name, value
+            stream.finish((name,))  # a variable passed over: never inflated
+            return (None, None) if value is _PASSED_OVER else (name, value)
         if mi_type == MI_MATRIX:
-            self._ends = [source.position + nbytes]
+            end = source.position + nbytes
+            self._ends = [end]
             name, value = self.matrix(source, nbytes, ())
+            if value is _PASSED_OVER:
+                source.skip(end - source.position + _padding(nbytes), (name,))
+                return None, None
             source.skip(_padding(nbytes), (name,))
             return name, value
         if small is None:  # some other element at top level: not a variable
@@ -562,6 +611,8 @@ class _ElementReader:
             flags = self._small_array(stream, path, "array flags")
             dims = tuple(int(d) for d in self._small_array(stream, path, "dimensions"))
             name = self._bytes(stream, path, "name", MAX_NAME_BYTES).decode("latin-1")
+            if not path and self._variables is not None and name not in self._variables:
+                return name, _PASSED_OVER  # the caller passes over the rest
             path = path or (name,)
             _check_dimensions(dims, path)
             mx_class = int(flags[0]) & 0xFF
@@ -643,6 +694,8 @@ class _ElementReader:
         if not self._keep(path):
             return Skipped(dims, class_name)
         count = self._check_values(dims, "array", path)
+        parts = 2 if flags & FLAG_COMPLEX else 1
+        self._spend(parts * count * np.dtype(class_code).itemsize, path)
         value = self._numeric_part(stream, class_code, dims, count, path)
         if flags & FLAG_COMPLEX:
             imaginary = self._numeric_part(stream, class_code, dims, count, path)
@@ -677,7 +730,9 @@ class _ElementReader:
         return flat.reshape(dims, order="F")
 
     def _char(self, stream: Any, dims: tuple[int, ...], path: Path) -> str | tuple:
-        self._check_values(dims, "char array", path)
+        self._spend(
+            CHARACTER_BYTES * self._check_values(dims, "char array", path), path
+        )
         mi_type, nbytes, small = self._element(stream, path)
         data = small if small is not None else stream.read(nbytes, path)
         if small is None:
@@ -721,6 +776,7 @@ class _ElementReader:
 
     def _cell(self, stream: Any, dims: tuple[int, ...], path: Path) -> np.ndarray:
         count = self._check_elements(stream, dims, 1, "cell", path)
+        self._spend(ELEMENT_BYTES * count, path)
         values = np.empty(count, dtype=object)
         for index in range(count):
             values[index] = self._child(stream, (*path, index))
@@ -757,6 +813,7 @@ class _ElementReader:
         # Elements of a struct without fields hold nothing, so bytes cannot bound
         # their number; count them as if each held one field.
         count = self._check_elements(stream, dims, max(n_fields, 1), "struct", path)
+        self._spend(ELEMENT_BYTES * count * max(n_fields, 1), path)
         elements = np.empty(count, dtype=object)
         for index in range(count):
             prefix = path if count == 1 else (*path, index)
@@ -766,6 +823,10 @@ class _ElementReader:
         if count == 1:
             return elements[0]
         return elements.reshape(dims, order="F")
+
+
+# What matrix() returns for a top-level variable not asked for.
+_PASSED_OVER = object()
 
 
 def _check_dimensions(dims: tuple[int, ...], path: Path) -> None:

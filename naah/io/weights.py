@@ -18,6 +18,9 @@ held in memory: the MAT v5 reader skips their arrays as it streams past them, an
 HDF5 datasets are only read when kept. No size a file declares is believed before
 it is checked against the bytes that could hold it and against VGG-19's largest
 layer, and the values kept must be finite numbers.
+
+:func:`load_meta` reads a file's ``meta`` variable alone through the same readers,
+so that no file naah is given is read any other way.
 """
 
 from __future__ import annotations
@@ -49,10 +52,22 @@ from naah.io._weights_common import (
     open_h5,
 )
 from naah.io._weights_keras import keras_names, load_keras
-from naah.io._weights_matconvnet import load_mat73, load_matv5
-from naah.io.files import sha256_of_file
+from naah.io._weights_matconvnet import (
+    load_mat73,
+    load_matv5,
+    read_mat73_variable,
+    read_matv5_variable,
+)
+from naah.io.files import check_regular_file, sha256_of_file
 
-__all__ = ["ConvParams", "VGGWeights", "WeightsError", "WeightsSource", "load_weights"]
+__all__ = [
+    "ConvParams",
+    "VGGWeights",
+    "WeightsError",
+    "WeightsSource",
+    "load_meta",
+    "load_weights",
+]
 
 
 @dataclass(frozen=True)
@@ -350,6 +365,51 @@ def load_weights(
     return weights
 
 
+def load_meta(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``meta`` variable of a MatConvNet weights file, read as
+    :func:`load_weights` reads files: every size checked before it is read, the
+    layers passed over unread, and a ``meta`` of more than 64 MiB refused (a
+    network's takes a megabyte or two).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A weights file of any format :func:`load_weights` reads.
+
+    Returns
+    -------
+    dict or None
+        ``meta`` as a dict of its fields (MAT-file values as :mod:`naah.io.matv5`
+        gives them); None for a file that has none (Keras' files, MatConvNet's
+        beta16 release) or that is neither a MAT-file nor an HDF5 file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing is at ``path`` (also a :class:`WeightsError`).
+    WeightsError
+        If the path is a directory or not a regular file, or the file is empty,
+        truncated or corrupt, or its ``meta`` is larger than any network's.
+
+    Examples
+    --------
+    >>> load_meta("imagenet-vgg-verydeep-19.mat")["normalization"]["averageImage"]
+    ... # doctest: +SKIP
+    array([[[123.68 , 116.779, 103.939]]], dtype=float32)
+    """
+    filename = _check_file(path)
+    with open(filename, "rb") as file:
+        head = file.read(SNIFF_BYTES)
+    if any(head[at : at + 8] == HDF5_SIGNATURE for at in HDF5_OFFSETS):
+        meta = read_mat73_variable(filename, "meta")
+    elif head.startswith(b"MATLAB"):
+        _check_mat_header(filename, head, os.path.getsize(filename))
+        meta = read_matv5_variable(filename, "meta")
+    else:
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def _non_finite_counts(array: np.ndarray) -> str:
     """How many NaN and infinite values ``array`` holds, as text ('' for none)."""
     # A float64 sum of float32 values cannot overflow, so it is finite exactly when
@@ -388,6 +448,10 @@ def _check_file(path: Any) -> str:
         )
     if os.path.isdir(filename):
         raise WeightsError(_directory_message(filename))
+    try:  # a FIFO would block, a device never end: refused unopened
+        check_regular_file(filename, "weights file")
+    except ValueError as error:
+        raise WeightsError(str(error)) from None
     if os.path.getsize(filename) == 0:
         raise WeightsError(
             f"{label(filename)} is empty (0 bytes): the download failed. Download "
@@ -440,12 +504,7 @@ def _detect_format(filename: str, size: int) -> str:
     if any(head[at : at + 8] == HDF5_SIGNATURE for at in HDF5_OFFSETS):
         return _classify_hdf5(filename, head)
     if head.startswith(b"MATLAB"):
-        if size < matv5.HEADER_BYTES or head[124:126] in (b"\x00\x02", b"\x02\x00"):
-            raise WeightsError(
-                f"{label(filename)} is a MAT-file cut short: its header is "
-                f"incomplete ({size:,} bytes in all). Download it again from "
-                f"{MATCONVNET_URL}."
-            )
+        _check_mat_header(filename, head, size)
         return "matconvnet"
     raise WeightsError(
         f"{label(filename)} is {_describe_content(head)}, not a VGG-19 weights "
@@ -453,6 +512,17 @@ def _detect_format(filename: str, size: int) -> str:
         f"({MATCONVNET_URL}) or Keras' vgg19_weights_tf_dim_ordering_tf_kernels.h5 "
         "(or _notop.h5); pass the path of one of those."
     )
+
+
+def _check_mat_header(filename: str, head: bytes, size: int) -> None:
+    """Refuse a MAT-file whose header is cut short: shorter than a v5 header, or a
+    v7.3 header with no HDF5 file after it."""
+    if size < matv5.HEADER_BYTES or head[124:126] in (b"\x00\x02", b"\x02\x00"):
+        raise WeightsError(
+            f"{label(filename)} is a MAT-file cut short: its header is "
+            f"incomplete ({size:,} bytes in all). Download it again from "
+            f"{MATCONVNET_URL}."
+        )
 
 
 def _classify_hdf5(filename: str, head: bytes) -> str:

@@ -8,9 +8,11 @@ import pytest
 from PIL import Image
 
 from naah.batch import Plan, SettingError, load_job_file, parse_grid
-from naah.batch.jobs import HASH_LENGTH, find_images
+from naah.batch.jobs import HASH_LENGTH, MAX_JOB_FILE_BYTES, find_images
 from naah.batch.settings import defaults, parse_assignment, resolve, setting_key
 from naah.regions import region_from_text
+from tests._bounds import deadline
+from tests.io import _corpus
 
 
 # -- grids ---------------------------------------------------------------------------
@@ -399,3 +401,41 @@ def test_the_manifest_records_every_style_of_a_blend_and_every_file_of_a_region(
     assert (
         recorded["style"]["path"] == two_styles[1] and recorded["style_guide"] is None
     )
+
+
+# -- special and oversized files: refused at once, naming the option ------------------
+SPECIAL = pytest.mark.parametrize(
+    "make", [_corpus.fifo, _corpus.dev_zero], ids=["fifo", "dev-zero"]
+)
+
+
+@SPECIAL
+def test_a_job_file_that_is_not_a_regular_file_is_refused_unread(tmp_path, make):
+    path = make(tmp_path / "jobs.toml")
+    with deadline(5), pytest.raises(SettingError) as error:
+        load_job_file(path)
+    assert str(error.value).startswith(f"--jobs file {str(path)!r} is not a regular")
+
+
+def test_a_job_file_larger_than_any_is_refused_unparsed(tmp_path):
+    path = tmp_path / "jobs.toml"
+    with open(path, "wb") as file:
+        file.truncate(MAX_JOB_FILE_BYTES + 1)  # sparse: no disk, no time
+    with pytest.raises(SettingError, match=r"jobs\.toml' is larger than 16 MiB"):
+        load_job_file(path)
+
+
+@SPECIAL
+def test_inputs_that_are_not_regular_files_are_refused_naming_the_option(
+    inputs, tmp_path, make
+):
+    path = make(tmp_path / "c.png")
+    style = str(inputs / "styles" / "s1.png")
+    with deadline(5):
+        with pytest.raises(SettingError, match=r"^--content '.*c\.png' is not a"):
+            Plan([str(path)], [style]).jobs()
+        with pytest.raises(SettingError, match=r"^--style '.*c\.png' is not a"):
+            Plan([str(inputs / "contents")], [str(path)]).jobs()
+        region = region_from_text(f"{path}={style}")
+        with pytest.raises(SettingError, match=r"^--region .*'s mask '.*' is not a"):
+            Plan([str(inputs / "contents")], regions=[region]).jobs()

@@ -8,7 +8,9 @@ from naah.cli import weights as weights_command
 from naah.io.download import DownloadError
 from naah.io.weights import KNOWN_FILES
 from naah.testing import write_vgg19_mat
+from tests._bounds import deadline
 from tests.cli._commands import run, stylize
+from tests.io import _corpus
 
 
 # -- weights ----------------------------------------------------------------------------
@@ -37,6 +39,16 @@ def test_weights_info_flags_a_file_named_like_the_published_one(files, tmp_path)
 def test_weights_info_on_a_missing_file_is_a_usage_error(tmp_path):
     status, _, err = run(["weights", "info", tmp_path / "none.mat"])
     assert status == 2 and "none.mat" in err
+
+
+@pytest.mark.parametrize("make", [_corpus.fifo, _corpus.dev_zero], ids=["fifo", "zero"])
+def test_weights_info_on_a_special_file_refuses_it_unread(tmp_path, make):
+    path = make(tmp_path / "vgg.mat")
+    with deadline(5):
+        status, _, err = run(["weights", "info", path])
+    assert status == 2 and err.startswith(
+        f"naah: error: weights file {path!r} is not a regular file ("
+    )
 
 
 def test_weights_path_shows_where_naah_looks_and_what_it_uses(

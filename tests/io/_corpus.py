@@ -1,4 +1,5 @@
-"""Crafted weights and image files, built in code: each one a way a file can lie.
+"""Crafted weights, image and special files, built in code: each one a way a file
+can lie.
 
 A MAT-file is written element by element (MathWorks, "MAT-File Format", the
 reference naah's :mod:`naah.io.matv5` follows), so a test can put any size into any
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import struct
 import zipfile
 import zlib
@@ -438,3 +440,143 @@ def _npy_data(member: bytes) -> bytes:
     else:
         np.lib.format.read_array_header_2_0(buffer)
     return member[buffer.tell() :]
+
+
+# -- MAT v5 weights whose metadata is a bomb ----------------------------------------------
+# Inflated bytes fed to zlib at a time while writing a bomb: bounds the writer's memory.
+BOMB_CHUNK_BYTES = 1 << 24
+
+
+def _struct(fields: dict[bytes, bytes], name: bytes = b"") -> bytes:
+    """A 1x1 struct: 32-byte field names, then each field's miMATRIX in turn."""
+    names = b"".join(f.ljust(32, b"\0") for f in fields)
+    body = element(MI_INT32, struct.pack("<i", 32)) + element(MI_INT8, names)
+    return matrix(MX_STRUCT, (1, 1), body + b"".join(fields.values()), name)
+
+
+def with_meta_bomb(layers_file: bytes, values: int) -> bytes:
+    """``layers_file`` (a MAT-file of layers alone) with a compressed ``meta``
+    variable holding a proper mean pixel and ``junk``: ``values`` zero doubles.
+
+    With 2**27 values this is the meta-bomb of issue 21: 1 GiB inflated, about a
+    megabyte on disk. The deflate stream is written a chunk at a time, so building
+    it costs no gigabyte here.
+    """
+    mean = np.array([123.68, 116.779, 103.939], "<f8").tobytes()
+    average = matrix(MX_DOUBLE, (1, 1, 3), element(MI_DOUBLE, mean))
+    normalization = _struct({b"averageImage": average})
+    junk_bytes = 8 * values
+    junk_head = matrix(MX_DOUBLE, (1, values), b"")  # its tag counts no data yet
+    flags_shape_name = junk_head[8:]
+    junk_tag = struct.pack(
+        "<II", MI_MATRIX, len(flags_shape_name) + 8 + junk_bytes + (-junk_bytes % 8)
+    )
+    data_tag = struct.pack("<II", MI_DOUBLE, junk_bytes)
+    names = b"".join(f.ljust(32, b"\0") for f in (b"normalization", b"junk"))
+    body_head = element(MI_INT32, struct.pack("<i", 32)) + element(MI_INT8, names)
+    meta_flags_shape = matrix(MX_STRUCT, (1, 1), b"", b"meta")[8:]
+    inside = (
+        len(meta_flags_shape)
+        + len(body_head)
+        + len(normalization)
+        + len(junk_tag)
+        + len(flags_shape_name)
+        + len(data_tag)
+        + junk_bytes
+    )
+    packer = zlib.compressobj(9)
+    packed = [
+        packer.compress(struct.pack("<II", MI_MATRIX, inside)),
+        packer.compress(meta_flags_shape + body_head + normalization),
+        packer.compress(junk_tag + flags_shape_name + data_tag),
+    ]
+    zeros = bytes(min(BOMB_CHUNK_BYTES, junk_bytes))
+    left = junk_bytes
+    while left:
+        piece = zeros[: min(left, len(zeros))]
+        packed.append(packer.compress(piece))
+        left -= len(piece)
+    packed.append(packer.flush())
+    data = b"".join(packed)
+    return layers_file + struct.pack("<II", MI_COMPRESSED, len(data)) + data
+
+
+# -- images far larger than they look -------------------------------------------------
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """A PNG chunk: length, type, data, CRC (PNG specification, section 5.3)."""
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def png_bomb(
+    side: int,
+    value: int = 0,
+    *,
+    after: tuple[bytes, ...] = (),
+    garbage: bool = False,
+) -> bytes:
+    """A greyscale 8-bit PNG of ``side`` x ``side`` pixels of ``value`` (255: a
+    mask that is all inside), with the chunks ``after`` (see :func:`png_chunk`)
+    after its pixels. 12000 gives the 140 KB file of issue 21 that decodes to 144
+    million pixels; the rows are deflated one at a time, so building it holds none
+    of them. ``garbage`` puts bytes that are not deflate data in place of the
+    pixels: the chunks are whole, but no decoder can read them."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit grey
+    packer = zlib.compressobj(9)
+    row = b"\0" + bytes([value]) * side  # filter type 0, then the row's pixels
+    data = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    if garbage:
+        data = b"\xff" * len(data)  # not even a zlib header
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", data)
+        + b"".join(after)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def tiff_bomb(side: int) -> bytes:
+    """A greyscale 8-bit TIFF of ``side`` x ``side`` black pixels in one deflated
+    strip (TIFF 6.0 with Adobe's deflate, compression 8): a small file that decodes
+    to ``side`` squared bytes."""
+    packer = zlib.compressobj(9)
+    row = bytes(side)
+    strip = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    tags = [  # (tag, type: 3 SHORT or 4 LONG, value), in ascending order
+        (256, 4, side),  # ImageWidth
+        (257, 4, side),  # ImageLength
+        (258, 3, 8),  # BitsPerSample
+        (259, 3, 8),  # Compression: deflate
+        (262, 3, 1),  # PhotometricInterpretation: black is zero
+        (273, 4, 0),  # StripOffsets: filled in below
+        (277, 3, 1),  # SamplesPerPixel
+        (278, 4, side),  # RowsPerStrip: one strip
+        (279, 4, len(strip)),  # StripByteCounts
+    ]
+    ifd_bytes = 2 + 12 * len(tags) + 4
+    strip_offset = 8 + ifd_bytes
+    entries = b"".join(
+        struct.pack("<HHI", tag, kind, 1)
+        + (
+            struct.pack("<HH", value, 0)
+            if kind == 3
+            else struct.pack("<I", strip_offset if tag == 273 else value)
+        )
+        for tag, kind, value in tags
+    )
+    ifd = struct.pack("<H", len(tags)) + entries + struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + strip
+
+
+# -- special files: not regular files, named like inputs ------------------------------
+def fifo(path: str | os.PathLike[str]) -> str:
+    """A FIFO at ``path``: a reader that opens it waits for a writer, forever."""
+    os.mkfifo(path)
+    return os.fspath(path)
+
+
+def dev_zero(path: str | os.PathLike[str]) -> str:
+    """A link at ``path`` to /dev/zero: a reader of it never reaches the end."""
+    os.symlink("/dev/zero", path)
+    return os.fspath(path)

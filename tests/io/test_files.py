@@ -2,6 +2,7 @@
 regular files read."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from naah.io.files import (
     remove_stale_temporaries,
     write_atomically,
 )
+from tests._bounds import deadline
+from tests.io import _corpus
 
 
 def dead_pid():
@@ -123,8 +126,7 @@ def test_a_fifo_is_refused_at_once_naming_what_it_is(tmp_path, opener):
     error = without_blocking(lambda: opener(fifo, "checkpoint"), writer_of(fifo))
     assert isinstance(error, SpecialFileError)
     assert str(error) == (
-        f"checkpoint {fifo} is a FIFO (named pipe), not a regular file: give the "
-        "path of a file"
+        f"checkpoint {str(fifo)!r} is not a regular file (a FIFO): give a file"
     )
 
 
@@ -145,25 +147,26 @@ def test_a_fifo_put_in_place_after_the_check_is_refused_without_blocking(
     [
         ("/dev/zero", "a character device"),
         ("/dev/null", "a character device"),
-        ("/proc/self/mem", "a file of the kernel's /proc or /sys"),
-        ("/proc/self/status", "a file of the kernel's /proc or /sys"),
+        ("/proc/self/mem", "a kernel pseudo-file in /proc"),
+        ("/proc/self/status", "a kernel pseudo-file in /proc"),
     ],
 )
 def test_devices_and_kernel_files_are_refused_without_reading_them(path, kind):
     if not os.path.exists(path):
         pytest.skip(f"no {path} here")
-    with pytest.raises(SpecialFileError, match=f"^checkpoint {path} is {kind},"):
+    expected = f"checkpoint '{path}' is not a regular file ({kind}): give a file"
+    with pytest.raises(SpecialFileError, match=f"^{re.escape(expected)}$"):
         open_regular_file(path, "checkpoint")
 
 
 def test_a_directory_and_a_socket_are_refused_and_a_missing_file_is_not_found(
     tmp_path,
 ):
-    with pytest.raises(SpecialFileError, match="is a directory, not a regular file"):
+    with pytest.raises(SpecialFileError, match=r"not a regular file \(a directory\)"):
         check_regular_file(tmp_path, "checkpoint")
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(tmp_path / "sock"))
-        with pytest.raises(SpecialFileError, match="is a socket"):
+        with pytest.raises(SpecialFileError, match=r"\(a socket\)"):
             check_regular_file(tmp_path / "sock", "checkpoint")
     with pytest.raises(FileNotFoundError):
         check_regular_file(tmp_path / "missing", "checkpoint")
@@ -178,3 +181,43 @@ def test_a_regular_file_or_a_link_to_one_is_opened_for_blocking_reads(tmp_path):
     with open_regular_file(link, "checkpoint") as file:
         assert os.get_blocking(file.fileno())
         assert file.read() == b"x" * 100
+
+
+# -- what may be read ----------------------------------------------------------------
+def test_a_regular_file_and_a_link_to_one_pass_as_they_are(tmp_path):
+    target = tmp_path / "a.png"
+    target.write_bytes(b"x")
+    (tmp_path / "link.png").symlink_to(target)
+    assert files.check_regular_file(str(target), "content image") == target
+    assert files.check_regular_file(tmp_path / "link.png", "x") == tmp_path / "link.png"
+
+
+def test_a_missing_file_is_file_not_found_naming_what_it_is(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"^style image '.*no\.png' does not"):
+        files.check_regular_file(tmp_path / "no.png", "style image")
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (_corpus.fifo, "a FIFO"),
+        (_corpus.dev_zero, "a character device"),
+        (os.mkdir, "a directory"),
+    ],
+    ids=["fifo", "dev-zero", "directory"],
+)
+def test_what_is_not_a_regular_file_is_refused_unopened(tmp_path, make, kind):
+    path = tmp_path / "input.png"
+    make(path)
+    with deadline(5):  # a FIFO opened for reading would wait here for a writer
+        with pytest.raises(ValueError) as error:
+            files.check_regular_file(path, "--init image")
+    assert str(error.value) == (
+        f"--init image {str(path)!r} is not a regular file ({kind}): give a file"
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="no /proc here")
+def test_the_kernels_pseudo_files_are_refused_though_stat_calls_them_regular():
+    with pytest.raises(ValueError, match=r"a kernel pseudo-file in /proc\): give"):
+        files.check_regular_file("/proc/self/mem", "checkpoint")

@@ -1,4 +1,5 @@
-"""Tests for naah.io.images: every image file is generated in tmp_path with Pillow."""
+"""Tests for naah.io.images: every image file is generated in tmp_path with Pillow,
+or crafted by tests/io/_corpus.py."""
 
 import os
 import re
@@ -12,7 +13,9 @@ from naah.io import files, images
 from naah.io.icc import srgb_profile
 from naah.io.images import (
     ImageError,
+    ReducedDecodingWarning,
     deprocess,
+    image_size,
     load_image,
     preprocess,
     resize_to_long_edge,
@@ -22,6 +25,8 @@ from naah.io.images import (
     to_pil,
     to_uint8,
 )
+from tests._bounds import deadline, run_bounded
+from tests.io import _corpus
 
 VGG_MEAN = (123.68, 116.779, 103.939)
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
@@ -41,7 +46,9 @@ def saved(tmp_path, img, name, **options):
 def test_module_exports_exactly_the_documented_api():
     assert sorted(images.__all__) == [
         "ImageError",
+        "ReducedDecodingWarning",
         "deprocess",
+        "image_size",
         "load_image",
         "preprocess",
         "resize_to_long_edge",
@@ -619,3 +626,109 @@ def test_bytes_holding_image_data_say_how_to_load_it(tmp_path):
     data = saved(tmp_path, Image.fromarray(noise(4, 5)), "b.png").read_bytes()
     with pytest.raises(TypeError, match=r"NUL byte.*io\.BytesIO"):
         load_image(data)
+
+
+# --- sizes from headers, special files, memory ----------------------------------------
+def test_image_size_reads_the_header_and_decodes_no_pixel(tmp_path):
+    path = tmp_path / "huge.png"
+    path.write_bytes(_corpus.png_bomb(5000, garbage=True))
+    assert image_size(path) == (5000, 5000)  # found without reading the pixels
+    with pytest.raises(ImageError, match="could not be decoded"):
+        load_image(path, long_edge=32)
+
+
+def test_image_size_is_the_shape_load_image_gives(tmp_path):
+    stored = Image.fromarray(noise(30, 50))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a quarter turn: 50 high, 30 wide as displayed
+    turned = saved(tmp_path, stored, "t.jpg", exif=exif)
+    plain = saved(tmp_path, stored, "p.png")
+    for image in (turned, plain, os.fsencode(plain), Image.open(turned), noise(7, 9)):
+        assert image_size(image) == load_image(image).shape[:2]
+
+
+def test_a_pngs_exif_after_its_pixels_turns_its_size_unread(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    tiff = exif.tobytes()[len(b"Exif\0\0") :]  # a PNG's eXIf chunk holds TIFF alone
+    after = (_corpus.png_chunk(b"eXIf", tiff),)
+    path = tmp_path / "late.png"
+    path.write_bytes(_corpus.png_bomb(40, after=after)[:-12])  # no IEND either
+    wide = tmp_path / "wide.png"
+    wide.write_bytes(_corpus.png_bomb(40, after=after))
+    assert image_size(wide) == load_image(wide).shape[:2] == (40, 40)
+    tall = Image.fromarray(noise(20, 60))
+    tall.save(tmp_path / "tall.png")
+    data = (tmp_path / "tall.png").read_bytes()
+    end = data.index(b"IEND") - 4
+    (tmp_path / "tall.png").write_bytes(
+        data[:end] + _corpus.png_chunk(b"eXIf", tiff) + data[end:]
+    )
+    assert image_size(tmp_path / "tall.png") == (60, 20)
+    assert load_image(tmp_path / "tall.png").shape[:2] == (60, 20)
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [(_corpus.fifo, "a FIFO"), (_corpus.dev_zero, "a character device")],
+    ids=["fifo", "dev-zero"],
+)
+def test_what_is_not_a_regular_file_is_refused_unread(tmp_path, make, kind):
+    path = make(tmp_path / "photo.png")
+    with deadline(5):
+        for read in (load_image, image_size):
+            with pytest.raises(ImageError, match=rf"not a regular file \({kind}\)"):
+                read(path)
+
+
+def test_a_huge_tiff_wanted_small_is_decoded_reduced_in_little_memory(tmp_path):
+    side = 5000  # 25 million pixels, one deflated strip
+    path = tmp_path / "big.tif"
+    path.write_bytes(_corpus.tiff_bomb(side))
+    tracemalloc.start()
+    try:
+        with pytest.warns(ReducedDecodingWarning, match=r"big\.tif is 5000x5000"):
+            img = load_image(path, long_edge=32)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(img, np.zeros((32, 32, 3), np.float32))
+    assert peak < side * side * 3 * 4 / 100, peak
+
+
+def test_a_memory_error_while_resizing_says_the_size_asked_and_the_estimate(
+    tmp_path, monkeypatch
+):
+    path = saved(tmp_path, Image.fromarray(noise(30, 40)), "small.png")
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError  # as numpy and Pillow raise it: no message
+
+    monkeypatch.setattr(images, "_resize", no_memory)
+    with pytest.raises(MemoryError) as error:
+        load_image(path, size=(3000, 4000))
+    assert str(error.value) == (
+        f"not enough memory to load {path} (40x30 pixels) at 4000x3000: that "
+        "needs about 288 MB; ask for a smaller size"
+    )
+
+
+@pytest.mark.slow
+def test_an_image_too_large_for_memory_says_the_size_asked_and_the_estimate(
+    tmp_path,
+):
+    path = saved(tmp_path, Image.fromarray(noise(30, 40)), "small.png")
+    code = (
+        "import sys\n"
+        "from naah.io.images import load_image\n"
+        "try:\n"
+        f"    load_image({str(path)!r}, long_edge=40000)\n"
+        "except MemoryError as error:\n"
+        "    print(error)\n"
+    )
+    done = run_bounded(["-c", code], address_space=2 * 2**30, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        f"not enough memory to load {path} (40x30 pixels) at 40000x30000: that "
+        "needs about 28.8 GB; ask for a smaller size"
+    )

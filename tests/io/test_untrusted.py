@@ -9,6 +9,7 @@ declared and what was expected, and tracemalloc shows nothing large was made.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import math
 import random
@@ -25,6 +26,8 @@ from naah.architecture import CONV_LAYERS
 from naah.cli import main
 from naah.io import WeightsError, load_weights, mat73, matv5
 from naah.io._weights_matconvnet import VGG19_LIMITS
+from naah.io.weights import load_meta
+from tests._bounds import deadline
 from tests.io import _corpus
 
 # Bytes a refused file may cost: the reader's buffers and a few small arrays.
@@ -387,3 +390,114 @@ def test_weights_info_on_a_directory_says_it_is_one(tmp_path):
     assert status == 2 and out == ""
     assert "is a directory, not a weights file" in err
     assert "imagenet-vgg-verydeep-19.mat" in err
+
+
+# -- the metadata alone, as naah stylize reads it before the weights -------------------
+def meta_refused(path, match):
+    """load_meta(path) raises a WeightsError naming the file and matching
+    ``match``, using little memory."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(WeightsError, match=match) as error:
+            load_meta(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(error.value)
+    assert peak < SMALL_BYTES, peak
+
+
+def layers_alone(tmp_path):
+    path = testing.write_vgg19_mat(tmp_path / "layers.mat", drop_variables=("meta",))
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def test_meta_is_read_and_the_layers_passed_over_uninflated(tmp_path):
+    """The layers' deflate data turns to garbage a block after their name:
+    inflating them would fail, so load_meta never inflates them."""
+    packer = zlib.compressobj(9)
+    start = _corpus.matrix(_corpus.MX_CELL, (1, 43), b"", b"layers")
+    data = b"".join(
+        [
+            packer.compress(start),
+            packer.flush(zlib.Z_SYNC_FLUSH),
+            packer.compress(bytes(range(256)) * 16),  # a block zlib starts on
+            packer.flush(zlib.Z_SYNC_FLUSH),
+            b"\xff" * 64,
+        ]
+    )
+    layers = struct.pack("<II", _corpus.MI_COMPRESSED, len(data)) + data
+    path = write(tmp_path, "w.mat", _corpus.with_meta_bomb(_corpus.mat_file(layers), 1))
+    assert set(load_meta(path)) == {"normalization", "junk"}
+    with pytest.raises(WeightsError, match="corrupt"):
+        load_weights(path)
+
+
+def test_a_meta_larger_than_any_networks_is_refused_before_it_is_read(tmp_path):
+    layers = layers_alone(tmp_path)
+    # 128 MiB of zero doubles in a file of a few hundred kB
+    path = write(tmp_path, "w.mat", _corpus.with_meta_bomb(layers, 2**24))
+    meta_refused(
+        path,
+        r"meta\.junk brings what is read to [\d,]+ bytes; the metadata of a VGG-19 "
+        r"weights file holds at most 67,108,864 in all",
+    )
+
+
+def test_meta_of_the_published_kinds_is_read_and_of_others_is_none(tmp_path):
+    current = load_meta(testing.write_vgg19_mat(tmp_path / "c.mat"))
+    v73 = load_meta(testing.write_vgg19_mat73(tmp_path / "v73.mat"))
+    np.testing.assert_array_equal(
+        current["normalization"]["averageImage"], v73["normalization"]["averageImage"]
+    )
+    assert (
+        load_meta(testing.write_vgg19_mat(tmp_path / "b.mat", release="beta16")) is None
+    )
+    assert load_meta(testing.write_vgg19_keras_h5(tmp_path / "k.h5")) is None
+    assert load_meta(write(tmp_path, "notes.txt", b"not weights")) is None
+
+
+@pytest.mark.parametrize("writer", ["mat", "mat73"])
+def test_a_truncated_file_is_refused_naming_it(tmp_path, writer):
+    write_file = getattr(testing, f"write_vgg19_{writer}")
+    with open(write_file(tmp_path / "whole.mat"), "rb") as file:
+        data = file.read()
+    path = write(tmp_path, "cut.mat", data[: len(data) // 2])
+    meta_refused(path, "truncated|cannot be (read|opened)")
+
+
+def test_limits_bound_what_all_values_read_take_together(tmp_path):
+    two = _corpus.mat_file(
+        _corpus.double((10, 10), b"a"), _corpus.double((10, 10), b"b")
+    )
+    within = matv5.Limits(max_values=100, max_bytes=1000, kind="this kind of file")
+    with pytest.raises(
+        matv5.MatFileError, match="^b brings what is read to 1,600 bytes; this kind"
+    ):
+        matv5.read_variables(io.BytesIO(two), limits=within)
+    path = tmp_path / "two.h5"
+    with h5py.File(path, "w") as file:
+        for name in "ab":
+            file.create_dataset(name, data=np.zeros((10, 10)))
+    with h5py.File(path, "r") as file, pytest.raises(matv5.MatFileError, match="^b "):
+        mat73.read_variables(file, limits=within)
+
+
+def test_variables_passed_over_still_pass_through_the_hashers(tmp_path):
+    path = testing.write_vgg19_mat(tmp_path / "w.mat")
+    sha = hashlib.sha256()
+    with open(path, "rb") as file:
+        read = matv5.read_variables(file, hashers=[sha], variables=("meta",))
+    assert list(read) == ["meta"]
+    with open(path, "rb") as file:
+        assert sha.hexdigest() == hashlib.sha256(file.read()).hexdigest()
+
+
+@pytest.mark.parametrize("make", [_corpus.fifo, _corpus.dev_zero], ids=["fifo", "zero"])
+def test_a_weights_path_that_is_not_a_regular_file_is_refused_unread(tmp_path, make):
+    path = make(tmp_path / "imagenet-vgg-verydeep-19.mat")
+    with deadline(5):
+        for read in (load_weights, load_meta):
+            with pytest.raises(WeightsError, match="is not a regular file"):
+                read(path)
