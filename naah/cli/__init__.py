@@ -48,6 +48,7 @@ from naah.cli.common import (
     Terminated,
     UsageError,
     interrupt_status,
+    out_of_memory,
     print_error,
     show_warning,
     spelled,
@@ -80,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     debug = False
+    args = None
     try:
         try:
             args = build_parser().parse_args(argv)
@@ -95,6 +97,11 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt as interrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return interrupt_status(interrupt)
+    except MemoryError as error:
+        if debug:
+            raise
+        print_error(out_of_memory(error, args))
+        return EXIT_FAILURE
     except Exception as error:
         if debug:
             raise

@@ -1,9 +1,12 @@
 """Image sizes checked against the deepest layer before loading; several styles
 and regions."""
 
+import time
+
 import numpy as np
 from PIL import Image
 
+from naah.regions import MAX_REGIONS
 from tests.cli._commands import run, stylize, stylize_inputs
 
 
@@ -44,3 +47,21 @@ def test_a_region_mask_without_pixels_inside_is_refused_naming_it(files, tmp_pat
                           "--weights", files["weights"]])  # fmt: skip
     assert status == 2 and f"--region {mask}=" in err
     assert not (tmp_path / "r.png").exists()
+
+
+def test_two_hundred_regions_are_refused_at_once_naming_the_option(files, tmp_path):
+    # They compiled for over 5 minutes.
+    mask = tmp_path / "half.png"
+    half = np.zeros((40, 30), np.uint8)
+    half[:20] = 255
+    Image.fromarray(half).save(mask)
+    regions = [a for _ in range(200) for a in ("--region", f"{mask}={files['style']}")]
+    start = time.monotonic()
+    status, _, err = run(["stylize", files["content"], *regions, "-o",
+                          tmp_path / "r.png", "--weights", files["weights"]])  # fmt: skip
+    assert time.monotonic() - start < 5
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith(
+        f"naah: error: --region given 200 times: 200 regions are more than the "
+        f"{MAX_REGIONS} a run may have"
+    )
