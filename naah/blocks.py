@@ -229,21 +229,34 @@ def layout(shape: Sequence[int], tile_size: int, layers: Sequence[str]) -> list[
     ValueError
         For a tile size that is not a positive integer.
     """
+    rows, cols = _axis_spans(shape, tile_size, layers)
+    return [Block(r, c) for r in rows for c in cols]
+
+
+def _axis_spans(
+    shape: Sequence[int], tile_size: int, layers: Sequence[str]
+) -> tuple[list[Span], list[Span]]:
+    """The spans of :func:`layout`'s blocks down the rows and across the columns
+    (the blocks are every pair)."""
     if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
         raise ValueError(f"tile_size must be a positive integer, got {tile_size!r}")
     step = stride(layers)
     tile = max(step, tile_size // step * step)
     height, width = int(shape[0]), int(shape[1])
-    return [
-        Block(rows, cols)
-        for rows in spans(height, tile, layers)
-        for cols in spans(width, tile, layers)
-    ]
+    return spans(height, tile, layers), spans(width, tile, layers)
 
 
 def block_count(shape: Sequence[int], tile_size: int, layers: Sequence[str]) -> int:
-    """How many blocks :func:`layout` makes."""
-    return len(layout(shape, tile_size, layers))
+    """How many blocks :func:`layout` makes (counted, not made: a huge image in
+    small blocks has millions).
+
+    Examples
+    --------
+    >>> block_count((100_000, 75_000), 16, ["conv5_1"])
+    29293750
+    """
+    rows, cols = _axis_spans(shape, tile_size, layers)
+    return len(rows) * len(cols)
 
 
 def work_ratio(shape: Sequence[int], tile_size: int, layers: Sequence[str]) -> float:
@@ -255,6 +268,9 @@ def work_ratio(shape: Sequence[int], tile_size: int, layers: Sequence[str]) -> f
     >>> round(work_ratio((2048, 2048), 1024, ["conv5_1"]), 3)
     1.162
     """
-    blocks = layout(shape, tile_size, layers)
-    area = sum(b.shape[0] * b.shape[1] for b in blocks)
-    return area / (int(shape[0]) * int(shape[1]))
+    rows, cols = _axis_spans(shape, tile_size, layers)
+    # A block's area is its rows' extent times its columns': the sum over every
+    # pair is the product of the sums.
+    heights = sum(_length(r.outer) for r in rows)
+    widths = sum(_length(c.outer) for c in cols)
+    return heights * widths / (int(shape[0]) * int(shape[1]))

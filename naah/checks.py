@@ -56,6 +56,7 @@ __all__ = [
     "as_ints",
     "as_names",
     "as_text",
+    "blend_weights",
     "boolean",
     "check_fields",
     "choice",
@@ -289,6 +290,24 @@ def non_negative_floats(value: object) -> tuple[float, ...]:
     return tuple(non_negative_float(v) for v in value)
 
 
+def blend_weights(value: object) -> tuple[float, ...]:
+    """Weights to be normalised to sum 1 (a blend of styles): finite numbers ≥ 0
+    whose sum is finite too.
+
+    Examples
+    --------
+    >>> blend_weights([3, 1])
+    (3.0, 1.0)
+    """
+    weights = non_negative_floats(value)
+    if not math.isfinite(sum(weights)):
+        raise ValueError(
+            f"must sum to a finite number (they are normalised to sum 1, so 1,1 is "
+            f"the same blend as 1e308,1e308), got {value!r}"
+        )
+    return weights
+
+
 def unit_interval(value: object) -> float:
     """A number in [0, 1) (Adam's betas, a momentum)."""
     number = float(_plain_number(value, "a number in [0, 1)"))
@@ -438,7 +457,7 @@ def as_dask_address(text: str) -> str:
     """
     kind, _, rest = text.partition(":")
     if kind == "local":
-        if rest.isdigit() and int(rest) > 0:
+        if rest.isascii() and rest.isdigit() and rest.strip("0"):
             return text
         raise ValueError(
             f"local:N must be a positive integer (worker processes), got {text!r}"

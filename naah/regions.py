@@ -84,6 +84,7 @@ __all__ = [
     "GUIDE_MODES",
     "Region",
     "as_guide",
+    "check_region_count",
     "check_regions",
     "guides_per_layer",
     "load_label_map",
@@ -111,6 +112,11 @@ GUIDE_RESAMPLE = Image.Resampling.BILINEAR
 GREY_SPREAD = 32
 # Guides that sum to 1 within float32 rounding cover and do not overlap.
 SUM_TOLERANCE = 1e-5
+#: Most regions in one run. Each adds its own guided style terms to the compiled
+#: loss, and compiling grows with them: at 64 px on fixture weights (2 busy
+#: cores), 8 regions took 23 s and 16 took 45 s with PyTensor's C cache warm (205
+#: and 210 s cold), 32 took 415 s; 200 compiled for over 5 minutes (issue 21).
+MAX_REGIONS = 16
 # Alpha-carrying Pillow modes: a transparent mask pixel has no clear meaning.
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _LAYER_TYPES = {layer.name: layer.type for layer in MATCONVNET_LAYERS}
@@ -199,6 +205,22 @@ class Region:
             )
             _require_inside(style_guide, f"{label}: its style_guide", "its style")
         return replace(self, guide=guide, style=style, style_guide=style_guide)
+
+
+def check_region_count(count: int) -> None:
+    """Refuse more than ``MAX_REGIONS`` regions, before anything is compiled.
+
+    Raises
+    ------
+    ValueError
+        Saying how many there are, the bound, and what to do instead.
+    """
+    if count > MAX_REGIONS:
+        raise ValueError(
+            f"{count} regions are more than the {MAX_REGIONS} a run may have (each "
+            "adds its own style terms, and compiling grows with them: 16 took 45 s, "
+            "200 over 5 minutes); give regions that share a style one mask"
+        )
 
 
 def region_from_text(text: str) -> Region:

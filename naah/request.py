@@ -31,7 +31,7 @@ from naah.io.locate import find_weights
 from naah.io.weights import VGGWeights
 from naah.optim import IterationRecord
 from naah.problem import StyleProblem
-from naah.regions import Region
+from naah.regions import Region, check_region_count
 from naah.settings import ARRAY_INIT, INITS, ImageSettings, Settings
 from naah.terms import TemporalTargets, blend_weights
 
@@ -96,6 +96,7 @@ class StyleInputs:
             raise ValueError("give a style image, several, or regions")
         if not all(isinstance(r, Region) for r in areas):
             raise ValueError("regions must be naah.regions.Region objects")
+        check_region_count(len(areas))
         count = len(styles) or len(areas)
         scales = _style_scales(images.style_scale, count)
         if images.style_blend is not None and areas:

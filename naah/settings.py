@@ -63,9 +63,9 @@ from naah.checks import (
     as_int,
     as_ints,
     as_path,
+    blend_weights,
     check_fields,
     choice,
-    non_negative_floats,
     non_negative_int,
     optional,
     positive_float,
@@ -299,7 +299,7 @@ class ImageSettings:
     style_blend: tuple[float, ...] | None = setting(
         None,
         scope="run",
-        check=optional(non_negative_floats),
+        check=optional(blend_weights),
         text=as_floats,
         metavar="W1,W2",
         shown="equal",
@@ -820,8 +820,10 @@ def kept_differences(
 
 # -- the Python API ------------------------------------------------------------------
 class SettingAttribute:
-    """A read-only attribute that is one of the settings of its object's
-    ``config`` (``transfer.pooling`` is ``transfer.config.network.pooling``)."""
+    """An attribute that is one of the settings of its object's ``config``
+    (``transfer.pooling`` is ``transfer.config.network.pooling``). Setting it
+    checks the value, as the keyword does, and replaces ``config``: a value the
+    check refuses is a :class:`SettingError` there, never a failure later."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -830,6 +832,9 @@ class SettingAttribute:
         if instance is None:
             return self
         return instance.config.value(self.name)
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        instance.config = Settings.of({self.name: value}, instance.config)
 
 
 def names(scope: str) -> tuple[str, ...]:

@@ -570,7 +570,9 @@ class StyleTransfer:
         transfer's), 'content', 'style' (resized to the content's shape) or an image
         (a file or an array, resized to the content's shape).
         """
-        return start_image(init, problem, self.seed if seed is None else seed)
+        # A seed given here is checked as the setting is (Settings.of raises).
+        seed = self.seed if seed is None else Settings.of({"seed": seed}).value("seed")
+        return start_image(init, problem, seed)
 
 
 #: The keywords of :meth:`StyleTransfer.run_video` that are the video's own.

@@ -1,12 +1,23 @@
 """naah.blocks: the reach of a feature, the margin and the layout of the blocks."""
 
+import tracemalloc
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
 
 from naah import StyleTransfer
-from naah.blocks import Field, field, halo, layout, margin, stride
+from naah.blocks import (
+    Field,
+    block_count,
+    field,
+    halo,
+    layout,
+    margin,
+    stride,
+    work_ratio,
+)
 from naah.compile import function
 from naah.testing import write_vgg19_mat
 
@@ -84,3 +95,30 @@ def test_a_rest_shorter_than_the_stride_joins_the_block_before():
 def test_layout_refuses_a_bad_tile_size(bad):
     with pytest.raises(ValueError, match="tile_size must be a positive integer"):
         layout((100, 100), bad, ["conv1_1"])
+
+
+@pytest.mark.parametrize(
+    ("shape", "tile", "layers"),
+    [((2048, 2048), 1024, ["conv5_1"]), ((100, 37), 16, ["conv1_1"]),
+     ((513, 1025), 33, ["conv3_1", "conv4_2"]), ((7, 5), 1, ["conv5_1"])],
+)  # fmt: skip
+def test_block_count_and_work_ratio_are_those_of_the_layout(shape, tile, layers):
+    blocks = layout(shape, tile, layers)
+    assert block_count(shape, tile, layers) == len(blocks)
+    area = sum(b.shape[0] * b.shape[1] for b in blocks)
+    assert work_ratio(shape, tile, layers) == pytest.approx(
+        area / (shape[0] * shape[1]), rel=1e-12
+    )
+
+
+def test_the_blocks_of_a_huge_image_are_counted_without_making_them():
+    # --dry-run --force at --size 100000: 29 million blocks took 3.5 GB to list.
+    tracemalloc.start()
+    try:
+        count = block_count((100_000, 75_000), 16, ["conv5_1"])
+        ratio = work_ratio((100_000, 75_000), 16, ["conv5_1"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 6250 * 4687 and ratio > 1
+    assert peak < 10 * 2**20

@@ -24,6 +24,7 @@ from naah.checks import SettingError, check_fields, setting, setting_fields
         (checks.non_negative_int, 0, 0),
         (checks.seed, 2**70, 2**70),
         (checks.boolean, np.True_, True),
+        (checks.blend_weights, [1e307, 1e307], (1e307, 1e307)),
     ],
 )
 def test_a_check_gives_the_canonical_value_of_a_good_one(check, good, canonical):
@@ -51,6 +52,8 @@ def test_a_check_gives_the_canonical_value_of_a_good_one(check, good, canonical)
         (checks.non_negative_int, "10", "got '10'"),
         (checks.seed, -3, "got -3"),
         (checks.boolean, "yes", "must be true or false, got 'yes'"),
+        (checks.blend_weights, (1e308, 1e308), "must sum to a finite number"),
+        (checks.blend_weights, (1, -1), "must be a finite non-negative number"),
     ],
 )
 def test_a_check_refuses_a_bad_value_saying_what_it_must_be(check, bad, says):

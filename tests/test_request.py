@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from naah.checks import SettingError
-from naah.regions import Region
+from naah.regions import MAX_REGIONS, Region
 from naah.request import RunRequest, StyleInputs, split_init, style_edge
 from naah.settings import ARRAY_INIT, Settings, flag
 
@@ -76,3 +76,15 @@ def test_a_style_is_resized_to_the_size_times_its_scale_at_least_one_pixel():
     assert style_edge(512, 1e-6) == 1
     loaded = StyleInputs.of(STYLE, None, images(style_scale=0.5)).loaded(32)
     assert loaded.styles[0].shape == (16, 16, 3)
+
+
+def test_more_regions_than_a_run_may_have_are_refused_before_any_work():
+    guide = np.ones((8, 8))
+    regions = [Region(guide, STYLE)] * (MAX_REGIONS + 1)
+    with pytest.raises(ValueError) as error:
+        StyleInputs.of(None, regions, images())
+    assert str(error.value).startswith(
+        f"{MAX_REGIONS + 1} regions are more than the {MAX_REGIONS} a run may have"
+    )
+    assert "give regions that share a style one mask" in str(error.value)
+    assert len(StyleInputs.of(None, regions[:-1], images()).regions) == MAX_REGIONS

@@ -4,6 +4,7 @@ Runs that only check wiring (initial images, sizes, validation) use a shallow
 configuration (conv1_1 and conv2_1), which compiles in a fraction of the time.
 """
 
+import types
 from pathlib import Path
 
 import numpy as np
@@ -311,6 +312,32 @@ def test_unknown_layer_raises_value_error_listing_the_layers(weights_path, optio
 def test_invalid_options_raise_value_error(weights_path, options, message):
     with pytest.raises(ValueError, match=message):
         StyleTransfer(weights_path, **options)
+
+
+def test_a_bad_seed_is_refused_at_once_however_it_is_given(weights_path):
+    transfer = StyleTransfer(weights_path, seed=4)
+    problem = types.SimpleNamespace(shape=(4, 6, 3))  # all that noise reads
+    for seed in (-3, 1.5, True):
+        says = f"seed must be a non-negative int, got {seed}"
+        with pytest.raises(ValueError, match=says):
+            StyleTransfer(weights_path, seed=seed)
+        with pytest.raises(ValueError, match=says):
+            transfer.seed = seed
+        with pytest.raises(ValueError, match=says):
+            transfer.initial_image("noise", problem, seed=seed)
+    assert transfer.seed == 4 and transfer.config.value("seed") == 4
+    np.testing.assert_array_equal(
+        transfer.initial_image("noise", problem, seed=5),
+        np.random.default_rng(5).uniform(0, 255, (4, 6, 3)).astype(np.float32),
+    )
+
+
+def test_a_setting_set_as_an_attribute_is_the_transfers_setting(weights_path):
+    transfer = StyleTransfer(weights_path, seed=4)
+    transfer.seed = 9
+    assert transfer.config.value("seed") == 9 and transfer.settings["seed"] == 9
+    transfer.pooling = "avg"
+    assert transfer.config.network.pooling == "avg"
 
 
 @pytest.mark.parametrize("size", [0, -32, 3.5])

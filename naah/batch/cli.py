@@ -248,8 +248,7 @@ def _batch(args: argparse.Namespace) -> int:
         if plan.out_dir is None:
             raise SettingError("give the output folder with --out-dir DIR")
         out_dir = Folder(plan.out_dir)
-        if out_dir.remote:
-            out_dir.fs  # noqa: B018  (no fsspec, or not the URL's protocol: say so now)
+        out_dir.check()  # a file in the way, or no fsspec for the URL: say so now
         jobs = plan.jobs()
         sheet = None if args.sheet is None else _image_path(args.sheet, plan.out_dir)
         if sheet is not None:

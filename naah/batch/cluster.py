@@ -4,9 +4,14 @@ Needs ``distributed`` (``pip install 'naah[dask]'``). A cluster is:
 
 * ``local:N`` — a :class:`distributed.LocalCluster` of N worker processes on this
   machine, each with ``cores // N`` threads, started and stopped with the batch;
+  N is at most what the machine holds
+  (:func:`naah.batch.settings.max_local_workers`: one a core, and
+  ``WORKER_MEMORY`` each);
 * ``tcp://HOST:PORT`` — the scheduler of a running cluster (``dask scheduler`` and
   ``dask worker``, dask-jobqueue on Slurm or PBS, dask-kubernetes …; see
-  ``docs/batch.md``); or a :class:`distributed.Client` (a notebook's).
+  ``docs/batch.md``); or a :class:`distributed.Client` (a notebook's). An address
+  where nothing listens is refused at once, and one that does not answer as a
+  scheduler within ``CONNECT_TIMEOUT`` seconds then (:class:`ClusterError`).
 
 Each worker process keeps one :class:`naah.batch.worker.Executor` per
 configuration (a module-level cache, filled on first use): it loads the weights and
@@ -25,6 +30,8 @@ failures`` times), where the job continues from its last checkpoint.
 from __future__ import annotations
 
 import os
+import socket
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +42,7 @@ from distributed import Client, KilledWorker, LocalCluster, as_completed, get_wo
 from naah.batch.engines import BatchProgress, Record
 from naah.batch.jobs import Job
 from naah.batch.manifest import failed_row
+from naah.batch.settings import local_workers
 from naah.batch.storage import Folder
 from naah.batch.worker import Executor, Run
 from naah.checkpointing import CHECKPOINT_EVERY
@@ -46,8 +54,14 @@ from naah.style_transfer import StyleResult
 
 #: The worker resource that lets a worker run one naah job at a time.
 RESOURCE = "naah_job"
-#: Seconds to wait for the first worker of a cluster.
+#: Seconds to wait for the first worker of a cluster (a batch system may take
+#: that long to start one).
 WORKER_TIMEOUT = 120.0
+#: Seconds a scheduler has to accept the connection and answer the client's first
+#: message: milliseconds on a network, seconds across a busy one; past this the
+#: address is refused (issue 21 asks for a refusal within 30 s; distributed's own
+#: retries took 121 s for a closed port, and over 200 s for a silent one).
+CONNECT_TIMEOUT = 20.0
 #: How often Dask reruns a task that raised (a job's own failure is its row and
 #: raises nothing; this covers failures around it, as a file system hiccup).
 RETRIES = 2
@@ -112,6 +126,11 @@ def run_task(
     return result
 
 
+class ClusterError(ConnectionError):
+    """A Dask cluster that cannot be reached, or that has no worker; the message
+    names the address and what to check."""
+
+
 class DaskEngine:
     """Runs jobs on a Dask cluster.
 
@@ -157,12 +176,21 @@ class DaskEngine:
 
     @classmethod
     def start(
-        cls, address: str, *, dashboard_address: str | None = ":8787", **options: Any
+        cls,
+        address: str,
+        *,
+        dashboard_address: str | None = ":8787",
+        timeout: float = CONNECT_TIMEOUT,
+        **options: Any,
     ) -> DaskEngine:
         """An engine on ``local:N`` (a new LocalCluster of N processes) or on the
-        scheduler at ``tcp://HOST:PORT``; ``options`` go to the constructor."""
+        scheduler at ``tcp://HOST:PORT`` (see :func:`connect`); ``options`` go to
+        the constructor."""
         client = connect(
-            address, dashboard_address=dashboard_address, resources={RESOURCE: 1}
+            address,
+            dashboard_address=dashboard_address,
+            resources={RESOURCE: 1},
+            timeout=timeout,
         )
         return cls(client, owns_cluster=True, **options)
 
@@ -182,7 +210,14 @@ class DaskEngine:
 
     def _config(self) -> tuple[WorkerConfig, dict[str, int] | None]:
         """The workers' configuration and the tasks' resources."""
-        self.client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+        try:
+            self.client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+        except TimeoutError:
+            address = getattr(self.client.scheduler, "address", "the scheduler")
+            raise ClusterError(
+                f"no Dask worker joined {address} within {WORKER_TIMEOUT:g} s; start "
+                f"workers with: dask worker {address} --resources {RESOURCE}=1"
+            ) from None
         workers = self.client.scheduler_info()["workers"].values()
         one_at_a_time = all(RESOURCE in (w.get("resources") or {}) for w in workers)
         config = WorkerConfig(
@@ -262,17 +297,30 @@ def connect(
     *,
     dashboard_address: str | None = ":8787",
     resources: dict[str, float] | None = None,
+    timeout: float = CONNECT_TIMEOUT,
 ) -> Client:
     """A client of ``local:N`` (a new LocalCluster of N processes, each with its
     share of the cores) or of the scheduler at ``tcp://HOST:PORT``.
 
+    Parameters
+    ----------
+    timeout : float
+        Seconds the scheduler has to accept the connection and answer.
+
     Raises
     ------
     ValueError
-        For any other address, saying what to give.
+        For any other address, or more local workers than
+        :func:`naah.batch.settings.max_local_workers`, saying what to give.
+    ClusterError
+        If nothing listens at the address (at once), or it does not answer as a
+        Dask scheduler within ``timeout`` seconds.
     """
-    if address.startswith("local:"):
-        workers = _worker_count(address)
+    try:
+        workers = local_workers(address)
+    except ValueError as error:
+        raise ValueError(f"--dask {address!r}: {error}") from None
+    if workers is not None:
         cores = len(os.sched_getaffinity(0))
         cluster = LocalCluster(
             n_workers=workers,
@@ -282,12 +330,59 @@ def connect(
             dashboard_address=dashboard_address,
         )
         return Client(cluster)
-    if "://" in address:
-        return Client(address, timeout=WORKER_TIMEOUT)
-    raise ValueError(
-        f"--dask {address!r}: give local:N (N worker processes here) or a "
-        "scheduler address like tcp://HOST:8786"
-    )
+    _check_answering(address, timeout)
+    try:
+        return Client(address, timeout=timeout)
+    except OSError as error:
+        raise ClusterError(
+            f"--dask {address}: no Dask scheduler answered within {timeout:g} s "
+            f"({error}); check that a scheduler (dask scheduler) listens there"
+        ) from None
+
+
+def _check_answering(address: str, timeout: float) -> None:
+    """Refuse a scheduler address where nothing listens (at once: distributed
+    retries a refused connection until its timeout), or whose server does not send
+    the first message within ``timeout`` seconds (a Dask scheduler sends its
+    handshake as soon as it accepts; distributed would wait for it forever)."""
+    from distributed.comm import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location)
+    except ValueError:
+        return  # no host and port to try: distributed says what is wrong
+    if scheme not in ("tcp", "tls"):
+        return
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as probe:
+            if scheme == "tls":
+                return  # the TLS handshake comes first, and the Client's timeout
+            probe.settimeout(max(0.001, deadline - time.monotonic()))
+            answered = probe.recv(1)
+    except TimeoutError:
+        raise ClusterError(
+            f"--dask {address}: no Dask scheduler answered within {timeout:g} s; "
+            "check the host and the port (dask scheduler prints its address), and "
+            "any firewall between"
+        ) from None
+    except socket.gaierror as error:
+        raise ClusterError(
+            f"--dask {address}: cannot find host {host!r} ({error.strerror}); check "
+            "its spelling"
+        ) from None
+    except OSError as error:
+        cause = error.strerror or str(error)
+        raise ClusterError(
+            f"--dask {address}: cannot connect ({cause}); start the scheduler "
+            "(dask scheduler) or give the address it prints"
+        ) from None
+    if not answered:
+        raise ClusterError(
+            f"--dask {address}: the server there closed the connection without "
+            "answering; give the address of a Dask scheduler (dask scheduler prints it)"
+        )
 
 
 def disconnect(client: Client) -> None:
@@ -302,10 +397,3 @@ def _key(name: str) -> str:
     """A task key that names the job and is new each time (Dask would hand back an
     earlier result for a key it still holds)."""
     return f"naah-{name}-{uuid.uuid4().hex[:8]}"
-
-
-def _worker_count(address: str) -> int:
-    text = address.removeprefix("local:")
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"--dask {address!r}: N of local:N must be a positive integer")
-    return int(text)

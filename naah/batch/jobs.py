@@ -25,6 +25,7 @@ import glob
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import tomllib
@@ -37,7 +38,7 @@ from typing import Any
 from naah.batch.settings import SettingError, check_value_named, resolve
 from naah.batch.storage import is_url
 from naah.io.files import check_regular_file, same_file, sha256_of_file
-from naah.regions import Region, region_from_text
+from naah.regions import Region, check_region_count, region_from_text
 from naah.request import StyleInputs
 from naah.settings import INITS, Settings, jsonable
 
@@ -58,6 +59,18 @@ OUTPUT_NAME = re.compile(
 #: tomllib holds several times a file's size while parsing, so a file this large
 #: is not a job file.
 MAX_JOB_FILE_BYTES = 16 * 2**20
+#: Most jobs in one batch, counted before any is made. Each is a style transfer of
+#: minutes (10^4 at one minute is a week of one machine), and making the list
+#: costs 0.1–1.5 ms and 3 kB a job: 10^4 jobs took 15 s and 31 MB on a busy
+#: 2-core machine; a 10^6-job grid took 87 s and 2.7 GB before its dry run
+#: answered (issue 21).
+MAX_JOBS = 10_000
+#: Deepest nesting of arrays and tables a job file needs: the file's table, [grid],
+#: an axis, its values (lists of layers), a value's table of layer weights.
+MAX_JOB_FILE_DEPTH = 5
+#: Deepest nesting read (room to spare over MAX_JOB_FILE_DEPTH; a deeper file is
+#: refused before any check walks it recursively).
+MAX_TOML_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -208,11 +221,15 @@ class Plan:
             raise SettingError("give --style images or --region options, not both")
         if not self.styles and not self.regions:
             raise SettingError("no style images: give --style PATH (or --region)")
-
-        def written(path: Path) -> bool:
-            return is_job_output(path, self.out_dir)
-
-        contents = find_images(self.contents, "content", skip=written)
+        try:
+            check_region_count(len(self.regions))
+        except ValueError as error:
+            raise SettingError(
+                f"--region given {len(self.regions)} times: {error}"
+            ) from None
+        written = self._written
+        contents = self._contents()
+        self._check_count(contents)
         points = [
             {**grid_point, **point}
             for grid_point in combinations(self.grid)
@@ -252,6 +269,44 @@ class Plan:
                 if taken:
                     return f"--{what} {os.fspath(pattern)}"
         return None
+
+    def job_count(self) -> int:
+        """How many jobs :meth:`jobs` makes at most (before two that are the same
+        work are merged), counted without making any."""
+        return math.prod(n for n, _ in self._factors(self._contents()))
+
+    def _written(self, path: Path) -> bool:
+        return is_job_output(path, self.out_dir)
+
+    def _contents(self) -> list[str]:
+        return find_images(self.contents, "content", skip=self._written)
+
+    def _factors(self, contents: Sequence[str]) -> list[tuple[int, str]]:
+        """The numbers whose product is the job count, each with what it counts."""
+        factors = [(len(contents), "contents")]
+        if not self.regions:
+            blended = any(
+                p.get("style_blend") is not None for p in [self.base, *self.points]
+            )
+            styles = (
+                1
+                if blended
+                else len(find_images(self.styles, "style", skip=self._written))
+            )
+            factors.append((styles, "blends" if blended else "styles"))
+        factors += [(len(values), key) for key, values in self.grid.items()]
+        return [*factors, (max(1, len(self.points)), "points")]
+
+    def _check_count(self, contents: Sequence[str]) -> None:
+        """Refuse a plan of more than MAX_JOBS jobs, before making any."""
+        factors = self._factors(contents)
+        count = math.prod(n for n, _ in factors)
+        if count > MAX_JOBS:
+            shown = " × ".join(f"{n} {what}" for n, what in factors if n > 1)
+            raise SettingError(
+                f"the batch has {count:,} jobs ({shown}), more than {MAX_JOBS:,}: "
+                "give fewer --grid values or inputs, or split it into several batches"
+            )
 
     def _style_sets(
         self, points: list[dict[str, Any]], skip: Callable[[Path], bool]
@@ -520,6 +575,11 @@ def load_job_file(path: str | os.PathLike[str]) -> Plan:
         raise SettingError(f"--jobs {str(file)!r}: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SettingError(f"--jobs {str(file)!r}: not TOML: {error}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise SettingError(_too_deep(file, "hundreds of levels")) from None
+    depth = _depth(data)
+    if depth > MAX_TOML_DEPTH:
+        raise SettingError(_too_deep(file, f"{depth} levels"))
     folder = file.parent
 
     def relative(value: object, key: str) -> list[str]:
@@ -565,6 +625,29 @@ def load_job_file(path: str | os.PathLike[str]) -> Plan:
         explicit,
         None if out_dir is None else relative(out_dir, "out_dir")[0],
         None if weights is None else relative(weights, "weights")[0],
+    )
+
+
+def _depth(data: object) -> int:
+    """How deeply ``data``'s lists and tables nest (a scalar: 0), counted without
+    recursion."""
+    deepest = 0
+    stack = [(data, 0)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, level + 1)
+            stack.extend((item, level + 1) for item in value)
+    return deepest
+
+
+def _too_deep(file: Path, depth: str) -> str:
+    return (
+        f"--jobs {str(file)!r}: its arrays and tables nest {depth} deep, more than "
+        f"the {MAX_TOML_DEPTH} naah reads (a job file needs {MAX_JOB_FILE_DEPTH} at "
+        "most); flatten them"
     )
 
 

@@ -17,10 +17,12 @@ values are separated by commas.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from naah.checks import SettingError, as_dask_address, as_text
+from naah.estimate import available_memory, format_bytes
 from naah.settings import (
     Settings,
     check_value,
@@ -32,14 +34,63 @@ from naah.settings import (
 )
 from naah.settings import setting_key as model_key
 
+#: Memory a local Dask worker process needs before any image: distributed's
+#: worker (about 120 MB), naah and PyTensor loaded (naah.estimate.BASELINE_BYTES,
+#: 231 MB) and VGG-19's convolution weights (80 MB), rounded up.
+WORKER_MEMORY = 512 * 2**20
+
+
+def max_local_workers(cores: int | None = None, available: int | None = None) -> int:
+    """The most worker processes a ``--dask local:N`` cluster may have: one a core
+    (more would only share them), and no more than ``available`` memory holds at
+    ``WORKER_MEMORY`` each; at least 1.
+
+    Examples
+    --------
+    >>> max_local_workers(cores=8, available=64 * 2**30)
+    8
+    >>> max_local_workers(cores=8, available=2 * 2**30)
+    4
+    """
+    cores = len(os.sched_getaffinity(0)) if cores is None else cores
+    available = available_memory() if available is None else available
+    return max(1, min(cores, available // WORKER_MEMORY))
+
+
+def local_workers(address: str) -> int | None:
+    """N of a ``local:N`` address (None for a scheduler's), or a ValueError that
+    says what to give when N is not a positive integer or is more than
+    :func:`max_local_workers`."""
+    address = as_dask_address(address)
+    if not address.startswith("local:"):
+        return None
+    digits = address.removeprefix("local:").lstrip("0")
+    most = max_local_workers()
+    if len(digits) > len(str(most)) or int(digits) > most:
+        raise ValueError(
+            f"local:{digits} is more worker processes than this machine holds: at "
+            f"most local:{most} ({len(os.sched_getaffinity(0))} cores, "
+            f"{format_bytes(available_memory())} available at "
+            f"{format_bytes(WORKER_MEMORY)} a worker); give local:{most} or fewer"
+        )
+    return int(digits)
+
+
+def _dask_address(text: str) -> str:
+    local_workers(text)
+    return text
+
+
 #: ``--dask local:N|tcp://HOST:PORT`` of ``naah batch`` and ``naah stylize``.
-dask_address = option_type(as_dask_address, name="Dask address")
+dask_address = option_type(_dask_address, name="Dask address")
 
 __all__ = [
     "INPUT_KEYS",
     "RUN_KEYS",
     "SettingError",
     "defaults",
+    "local_workers",
+    "max_local_workers",
     "parse_assignment",
     "parse_axis",
     "parse_grid",

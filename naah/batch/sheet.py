@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from naah.batch.jobs import CHECKPOINT_SUFFIX, OUTPUT_SUFFIX, Job, describe
 from naah.batch.manifest import DONE, MANIFEST_NAME, Manifest
 from naah.batch.storage import Folder
+from naah.estimate import available_memory, format_bytes
 from naah.io.files import same_file
 from naah.io.images import save_image
 
@@ -31,6 +32,10 @@ CELL = 160
 PAD = 6  # pixels around images and text
 FONT_SIZE = 12
 LABEL_LINES = 3  # lines of text under a cell
+# Bytes of memory per pixel of the sheet while it is drawn and written: Pillow's
+# RGB (4), its array for save_image (3), the encoder's buffers; 14 measured (peak
+# RSS over 36 Mpx at --cell 6000), rounded up.
+SHEET_BYTES_PER_PIXEL = 16
 BACKGROUND, INK, EMPTY = (255, 255, 255), (20, 20, 20), (225, 225, 225)
 INPUT_AXES = ("content", "style")
 
@@ -98,11 +103,19 @@ def contact_sheet(
     row_labels = [_axis_label(rows, k[0]) for k in row_keys]
     column_labels = [_column_label(columns, k) for k in column_keys]
     line = _line_height(font)
-    width, height = cell + 2 * PAD, cell + 2 * PAD + LABEL_LINES * line
-    left = min(4 * cell, max(_text_width(font, t) for t in row_labels) + 2 * PAD)
     header_lines = max(len(t.splitlines()) for t in column_labels)
     top = header_lines * line + 2 * PAD
-    size = (left + len(column_keys) * width, top + len(row_keys) * height)
+    label_width = max(_text_width(font, t) for t in row_labels) + 2 * PAD
+
+    def geometry(cell: int) -> tuple[int, int, int, tuple[int, int]]:
+        """A cell's width and height, the row labels' width, the sheet's size."""
+        width, height = cell + 2 * PAD, cell + 2 * PAD + LABEL_LINES * line
+        left = min(4 * cell, label_width)
+        size = (left + len(column_keys) * width, top + len(row_keys) * height)
+        return width, height, left, size
+
+    _check_memory(cell, lambda c: geometry(c)[3], len(row_keys), len(column_keys))
+    width, height, left, size = geometry(cell)
     sheet = Image.new("RGB", size, BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     for i, label in enumerate(row_labels):
@@ -194,6 +207,33 @@ def _recorded_inputs(row: Mapping[str, Any]) -> list[tuple[str, str]]:
             add("style image", region.get("style"))
             add("style mask", region.get("style_guide"))
     return found
+
+
+def _check_memory(
+    cell: int, size_of: Callable[[int], tuple[int, int]], rows: int, columns: int
+) -> None:
+    """Refuse a sheet whose drawing would not fit in the memory available (a
+    MemoryError after gigabytes otherwise), saying the largest cell that fits
+    (``size_of``: the sheet's size for a cell)."""
+
+    def needed(cell: int) -> int:
+        width, height = size_of(cell)
+        return width * height * SHEET_BYTES_PER_PIXEL
+
+    available = available_memory()
+    if needed(cell) <= available:
+        return
+    low, high = 0, cell  # the largest cell that fits is in [low, high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if needed(middle) <= available else (low, middle)
+    hint = f"give --cell {low} or less" if low else "no cell size fits"
+    width, height = size_of(cell)
+    raise ValueError(
+        f"a sheet of {rows} rows × {columns} columns at --cell {cell} is "
+        f"{width}×{height} pixels, about {format_bytes(needed(cell))} to draw, but "
+        f"{format_bytes(available)} is available; {hint}"
+    )
 
 
 def _folder_of(source: str | os.PathLike[str]) -> str:

@@ -143,13 +143,30 @@ class Folder:
         self.fs  # noqa: B018  (sets _root)
         return f"{self._root.rstrip('/')}/{name}"
 
+    def check(self) -> None:
+        """Raise a :class:`StorageError` now if the folder cannot be written: a URL
+        without fsspec or its protocol's package, or a path that is a file or
+        lies under one."""
+        if self.remote:
+            self.fs  # noqa: B018  (raises if it cannot be had)
+            return
+        message = _file_in_the_way(self.location)
+        if message is not None:
+            raise StorageError(message)
+
     # -- whole files ---------------------------------------------------------------
     def mkdir(self) -> None:
         """Make the folder if it is not there (object stores have no folders)."""
         if self.remote:
             self.fs.makedirs(self._remote("").rstrip("/"), exist_ok=True)
-        else:
+            return
+        try:
             os.makedirs(self.location, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            message = _file_in_the_way(self.location)
+            if message is None:
+                raise
+            raise NotADirectoryError(message) from None
 
     def exists(self, name: str) -> bool:
         if self.remote:
@@ -260,3 +277,23 @@ class Folder:
             local.unlink(missing_ok=True)
             return None
         return local
+
+
+def _file_in_the_way(location: str) -> str | None:
+    """Why no folder can be at ``location`` (it, or a folder above it, is a file),
+    or None."""
+    path = Path(location)
+    for above in (path, *path.parents):
+        if above.is_dir():
+            return None
+        if os.path.lexists(above):
+            if above == path:
+                return (
+                    f"--out-dir {location!r} is a file, not a folder; give a folder "
+                    "(it is made if missing)"
+                )
+            return (
+                f"--out-dir {location!r}: {str(above)!r} is a file, so no folder can "
+                "be made there; give another folder"
+            )
+    return None

@@ -50,6 +50,7 @@ from naah.cli.common import (
     Terminated,
     UsageError,
     interrupt_status,
+    out_of_memory,
     print_error,
     show_warning,
     spelled,
@@ -87,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     debug = False
+    args = None
     try:
         try:
             args = build_parser().parse_args(argv)
@@ -102,6 +104,11 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt as interrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return interrupt_status(interrupt)
+    except MemoryError as error:
+        if debug:
+            raise
+        print_error(out_of_memory(error, args))
+        return EXIT_FAILURE
     except Exception as error:
         cause = interrupt_in(error)
         if cause is not None:  # Ctrl-C inside an import: an ImportError

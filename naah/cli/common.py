@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TextIO
 from naah.checks import Spelled
 from naah.io.images import ImageError
 from naah.runs import interrupt_in
-from naah.settings import flag
+from naah.settings import default, flag
 
 PROG = "naah"
 EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -40,6 +40,40 @@ def spelled(error: Exception) -> str:
     """An error's message with the settings it names spelled as options
     (``--learning-rate``)."""
     return error.spelled(flag) if isinstance(error, Spelled) else str(error)
+
+
+def out_of_memory(error: MemoryError, args: argparse.Namespace | None) -> str:
+    """The message of a MemoryError: what was asked (``--size``, ``--cell``), naah's
+    estimate of the run when the command made one (``args.memory_estimate``), the
+    memory available now, and what to give instead. naah's own (a check that
+    refused) say it all already."""
+    if isinstance(error, Spelled):
+        return spelled(error)
+    from naah.estimate import available_memory, format_bytes
+
+    detail = f" ({' '.join(str(error).split())})" if str(error) else ""
+    size, cell = getattr(args, "size", None), getattr(args, "cell", None)
+    estimate = getattr(args, "memory_estimate", None)
+    command = getattr(args, "command", None)
+    if size is None and command in ("stylize", "video", "batch"):
+        size = f"{default('size')} (the default)"
+    asked = [f"at --{name} {v}" for name, v in (("size", size), ("cell", cell)) if v]
+    if estimate is not None:
+        asked.append(f"which naah estimated at {format_bytes(estimate.total)}")
+    try:
+        asked.append(f"with {format_bytes(available_memory())} available")
+    except OSError:
+        pass
+    if cell is not None:
+        fix = "give a smaller --cell"
+    elif size is not None:
+        fix = (
+            "give a smaller --size (--size auto: the largest that fits), or "
+            "--max-memory to work in blocks"
+        )
+    else:
+        fix = "free memory (close other programs), or give smaller inputs"
+    return f"out of memory{detail} {', '.join(asked)}; {fix}"
 
 
 def usage_error(error: Exception) -> UsageError:

@@ -158,7 +158,7 @@ def web_view(web: bool, host: str | None, port: int | None) -> WebView | None:
     reach = (
         ""
         if is_loopback(address)
-        else f"; other machines can reach it on port {view.port}, with no password"
+        else f"; other machines can reach it on port {view.port} with this URL's token"
     )
     write_line(
         f"{PROG}: live view at {view.url} (its Stop button works like Ctrl-C{reach})",

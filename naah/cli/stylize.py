@@ -73,7 +73,7 @@ from naah.plan import (
     first_edge,
 )
 from naah.progress import printer
-from naah.regions import Region
+from naah.regions import Region, check_region_count
 from naah.request import StyleInputs
 from naah.settings import AUTO, INITS, Settings, add_options, given
 
@@ -223,8 +223,8 @@ def add_stylize_parser(
         "--host",
         metavar="H",
         help="address the --web page listens on (default 127.0.0.1: this machine "
-        "only; 0.0.0.0 lets anyone who reaches the port watch and stop the run); "
-        "implies --web",
+        "only; 0.0.0.0 lets others reach it, with the random token in the URL "
+        "printed); implies --web",
     )
     watch.add_argument(
         "-q",
@@ -263,9 +263,13 @@ class Stylize:
         if args.output is None:
             raise UsageError("give the result's file name with -o OUT")
         values = given(args)
+        specs = tuple(args.region or ())
+        try:
+            check_region_count(len(specs))
+        except ValueError as error:
+            raise UsageError(f"--region given {len(specs)} times: {error}") from None
         try:
             settings = Settings.of(values)
-            specs = tuple(args.region or ())
             StyleInputs.of(tuple(args.styles) or None, specs or None, settings.images)
         except ValueError as error:
             raise usage_error(error) from None
@@ -330,6 +334,7 @@ def stylize(args: argparse.Namespace) -> int:
     )
     content, styles = input_shapes(command.content, command.styles, command.regions)
     settings, estimate = _planned(command, content, styles, args.force)
+    args.memory_estimate = estimate  # for the message if memory runs out (--force)
     regions = list(command.regions) or None
     sized = _sized_shape(settings, content)
     read_inputs(command.content, command.styles, command.regions, settings, sized)

@@ -8,7 +8,8 @@ routes:
     The page: the current image, the iteration, the losses and their curve; it
     polls ``/state.json`` about once a second.
 ``GET /state.json``
-    The latest record and the history so far (``?since=N``: from the N-th record).
+    The latest record and the history so far (``?since=N``: from the N-th record;
+    anything but a whole number is a JSON 400).
 ``GET /image.png``
     The latest image as PNG, its iteration in the ``X-Naah-Iteration`` header (any
     query string, e.g. ``?iteration=12``, is ignored: it only defeats caches).
@@ -17,13 +18,21 @@ routes:
     run as Ctrl-C does).
 
 Anything else is a JSON 404.
+
+A view that other machines can reach (``allow_remote``) has a random token, as
+Jupyter's servers do: its :attr:`WebView.url` carries it (``/?token=…``), the page
+sends it back with each request (the ``X-Naah-Token`` header), and any request
+without it is a JSON 403, Stop included. On loopback the Host header is checked
+instead (a page of another site cannot name this server's host).
 """
 
 from __future__ import annotations
 
 import _thread
+import hmac
 import ipaddress
 import json
+import secrets
 import signal
 import socket
 import socketserver
@@ -36,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import numpy as np
 
@@ -56,6 +65,20 @@ IMAGE_INTERVAL = 0.5
 MAX_ENCODE_SHARE = 0.05
 # Seconds a client may take to send its request before the server hangs up.
 REQUEST_TIMEOUT = 10.0
+# Connections the kernel queues before the server accepts them. socketserver's
+# default, 5, left 62 of 200 simultaneous image requests unanswered after 10 s (the
+# kernel drops a SYN past the queue, and the client retries after 1, 3, 7 s); with
+# 1024 (capped by net.core.somaxconn) all 200 were answered within 0.7 s.
+LISTEN_BACKLOG = 1024
+# Bytes of randomness in the token of a view other machines reach (Jupyter: 24).
+TOKEN_BYTES = 24
+# The request header that carries the token (the page's own requests), or the
+# query parameter (the URL printed for a person).
+TOKEN_HEADER = "X-Naah-Token"
+TOKEN_PARAMETER = "token"
+# Digits of the largest ``since`` read as a number; a longer one is past any
+# history (and int() of thousands of digits is slow, or refused).
+SINCE_DIGITS = 18
 # How often (seconds) the server thread checks whether close() asked it to stop.
 SHUTDOWN_POLL = 0.1
 # Wildcard addresses listen on every interface; the URL then names this machine's
@@ -85,8 +108,12 @@ class WebView:
     port : int
         TCP port; 0 (default) picks a free one (see :attr:`port`).
     allow_remote : bool
-        Allow a ``host`` other machines can reach. The page has no password: anyone
-        who can connect sees the image and can stop the run.
+        Allow a ``host`` other machines can reach. Every request then needs the
+        view's token, which :attr:`url` carries: give that URL only to those who
+        may watch the image and stop the run.
+    token : str, optional
+        The token requests must carry; by default a random one when ``host`` is
+        not a loopback address, and none on loopback.
     stop : callable, optional
         Called (with no arguments, in a server thread) by the Stop button.
     image_interval : float
@@ -98,6 +125,8 @@ class WebView:
     host : str
     port : int
         The port listened on (the free one chosen for ``port=0``).
+    token : str or None
+        What requests must carry (``?token=`` or the ``X-Naah-Token`` header).
 
     Raises
     ------
@@ -132,6 +161,7 @@ class WebView:
         port: int = 0,
         *,
         allow_remote: bool = False,
+        token: str | None = None,
         stop: Callable[[], object] | None = None,
         image_interval: float = IMAGE_INTERVAL,
     ) -> None:
@@ -144,10 +174,16 @@ class WebView:
         if not is_loopback(host) and not allow_remote:
             raise ValueError(
                 f"host {host!r} is not a loopback address: the live view would be "
-                "reachable from other machines, and it has no password (anyone "
-                "could watch the image and stop the run); use host='127.0.0.1', or "
-                "pass allow_remote=True (naah stylize --host) if you mean it"
+                "reachable from other machines (anyone given its URL, which holds "
+                "its token, could watch the image and stop the run); use "
+                "host='127.0.0.1', or pass allow_remote=True (naah stylize --host) "
+                "if you mean it"
             )
+        if token is not None and (not isinstance(token, str) or not token.strip()):
+            raise ValueError(f"token must be a non-empty str, got {token!r}")
+        if token is None and not is_loopback(host):
+            token = secrets.token_urlsafe(TOKEN_BYTES)
+        self.token = token
         self._stop = interrupt_main if stop is None else stop
         self._image_interval = float(image_interval)
         self._lock = threading.Lock()  # guards the progress and the stop state
@@ -173,8 +209,10 @@ class WebView:
 
     @property
     def url(self) -> str:
-        """The page's address, e.g. ``http://127.0.0.1:38401/``."""
-        return f"http://{self._url_host}:{self.port}/"
+        """The page's address, e.g. ``http://127.0.0.1:38401/`` (with its token:
+        ``http://127.0.0.1:38401/?token=…``)."""
+        query = "" if self.token is None else f"?{TOKEN_PARAMETER}={quote(self.token)}"
+        return f"http://{self._url_host}:{self.port}/{query}"
 
     @property
     def _url_host(self) -> str:
@@ -266,6 +304,14 @@ class WebView:
                 raise
         return {"stopping": True}
 
+    def allowed_token(self, given: str | None) -> bool:
+        """Whether a request carries the view's token (any does without one)."""
+        if self.token is None:
+            return True
+        return given is not None and hmac.compare_digest(
+            given.encode(), self.token.encode()
+        )
+
     def allowed_host(self, host_header: str | None) -> bool:
         """Whether a request's Host header names this server (when it listens on
         loopback only): a page of another site that a DNS trick points at
@@ -342,6 +388,7 @@ _PAGE = resources.files(__package__).joinpath("page.html")
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(
         self,
@@ -404,9 +451,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         view = self.server.view
         url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        token = self.headers.get(TOKEN_HEADER) or query.get(TOKEN_PARAMETER, [None])[0]
         try:
             if not view.allowed_host(self.headers.get("Host")):
                 self._send_json({"error": "unknown Host"}, HTTPStatus.FORBIDDEN)
+            elif not view.allowed_token(token):
+                self._send_json(
+                    {
+                        "error": "this live view needs its token: open the URL "
+                        "that naah printed (it ends in ?token=…)"
+                    },
+                    HTTPStatus.FORBIDDEN,
+                )
             elif url.path == "/stop":
                 self._stop(method)
             elif method == "POST":
@@ -414,9 +471,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif url.path in ("/", "/index.html"):
                 self._send(self.server.page, "text/html; charset=utf-8")
             elif url.path == "/state.json":
-                since = parse_qs(url.query).get("since", ["0"])[0]
-                since_index = int(since) if since.isdigit() else 0
-                self._send_json(view.state(since_index))
+                self._state(query.get("since", ["0"])[0])
             elif url.path == "/image.png":
                 self._image()
             else:
@@ -447,6 +502,19 @@ class _Handler(BaseHTTPRequestHandler):
         answer = self.server.view.request_stop()
         status = HTTPStatus.ACCEPTED if answer["stopping"] else HTTPStatus.CONFLICT
         self._send_json(answer, status)
+
+    def _state(self, since: str) -> None:
+        if not (since.isascii() and since.isdigit()):
+            self._send_json(
+                {
+                    "error": f"since must be a record number (0, 1, …), got {since[:20]!r}"
+                },
+                HTTPStatus.BAD_REQUEST,
+            )
+            return
+        # A number too long to be a record's is past the history's end.
+        past_any = len(since.lstrip("0")) > SINCE_DIGITS
+        self._send_json(self.server.view.state(sys.maxsize if past_any else int(since)))
 
     def _image(self) -> None:
         encoded = self.server.view._encoded()

@@ -1,6 +1,7 @@
 """Batch jobs: grids, TOML job files and deterministic names (nothing compiles)."""
 
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +9,15 @@ import pytest
 from PIL import Image
 
 from naah.batch import Plan, SettingError, load_job_file, parse_grid
-from naah.batch.jobs import HASH_LENGTH, MAX_JOB_FILE_BYTES, find_images
+from naah.batch.jobs import (
+    HASH_LENGTH,
+    MAX_JOB_FILE_BYTES,
+    MAX_JOBS,
+    MAX_TOML_DEPTH,
+    find_images,
+)
 from naah.batch.settings import defaults, parse_assignment, resolve, setting_key
-from naah.regions import region_from_text
+from naah.regions import MAX_REGIONS, region_from_text
 from tests._bounds import deadline
 from tests.io import _corpus
 
@@ -100,6 +107,28 @@ def test_one_job_per_content_style_and_grid_point(inputs):
         {"beta": 1.0, "seed": 0},
         {"beta": 1.0, "seed": 1},
     ]
+
+
+def test_a_grid_of_a_million_jobs_is_refused_at_once_naming_its_factors(inputs):
+    ten = list(range(1, 11))
+    keys = ("beta", "alpha", "tv_weight", "seed", "iterations", "learning_rate")
+    huge = plan(inputs, grid={key: ten for key in keys})
+    assert huge.job_count() == 2 * 10**6  # two contents
+    start = time.perf_counter()
+    with pytest.raises(SettingError) as error:
+        huge.jobs()
+    assert time.perf_counter() - start < 1  # counted, not made (87 s before)
+    assert str(error.value).startswith(
+        "the batch has 2,000,000 jobs (2 contents × 10 beta × 10 alpha × "
+    )
+    assert f"more than {MAX_JOBS:,}: give fewer --grid values" in str(error.value)
+
+
+def test_a_grid_at_the_bound_is_planned(inputs, monkeypatch):
+    monkeypatch.setattr("naah.batch.jobs.MAX_JOBS", 6)
+    assert len(plan(inputs, grid={"seed": [0, 1, 2]}).jobs()) == 6
+    with pytest.raises(SettingError, match="the batch has 8 jobs"):
+        plan(inputs, grid={"seed": [0, 1, 2, 3]}).jobs()
 
 
 def test_names_are_readable_and_end_in_a_short_hash(inputs):
@@ -237,6 +266,35 @@ def test_a_bad_job_file_is_a_one_line_error_naming_the_key(tmp_path, text, messa
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "beta = " + "[" * 5000 + "]" * 5000,  # RecursionError inside tomllib
+        "x = " + "{a = " * 3000 + "1" + "}" * 3000,
+        "[grid]\n" + "beta." * 3000 + "x = 1",  # dotted keys: no recursion to read
+        "style_layers = " + "[" * 40 + "'conv1_1'" + "]" * 40,
+    ],
+    ids=["arrays", "inline-tables", "dotted-keys", "moderate"],
+)
+def test_a_deeply_nested_job_file_is_refused_with_its_depth(tmp_path, text):
+    job_file = tmp_path / "deep.toml"
+    job_file.write_text(text)
+    with pytest.raises(SettingError) as error:
+        load_job_file(job_file)
+    message = str(error.value)
+    assert message.startswith(f"--jobs {str(job_file)!r}: its arrays and tables nest")
+    assert f"more than the {MAX_TOML_DEPTH} naah reads" in message
+    assert "flatten them" in message and "\n" not in message
+
+
+def test_the_deepest_job_file_naah_describes_is_read(tmp_path):
+    job_file = tmp_path / "jobs.toml"
+    job_file.write_text(
+        "[grid]\nstyle_layers = [{conv1_1 = 1.0, conv2_1 = 0.5}, {conv3_1 = 1}]"
+    )
+    assert len(load_job_file(job_file).grid["style_layers"]) == 2
+
+
 # -- blends and regions --------------------------------------------------------------
 def write_png(path, array):
     """Save a uint8 array (H, W) or (H, W, 3) as a PNG; return its path as text."""
@@ -332,6 +390,20 @@ def test_a_plan_with_regions_makes_one_job_per_content_with_those_regions(
         j.name.rpartition("__")[0] for j in jobs
     ]
     assert all(r.name != j.name for r, j in zip(redrawn, jobs, strict=True))
+
+
+def test_more_regions_than_a_run_may_have_are_refused_before_any_job(inputs, tmp_path):
+    style = str(inputs / "styles" / "s1.png")
+    region = region_from_text(f"{half_mask(tmp_path / 'm.png')}={style}")
+    start = time.perf_counter()
+    with pytest.raises(SettingError) as error:
+        Plan([str(inputs / "contents")], regions=[region] * 200).jobs()
+    assert time.perf_counter() - start < 1
+    assert str(error.value).startswith(
+        f"--region given 200 times: 200 regions are more than the {MAX_REGIONS} a "
+        "run may have"
+    )
+    assert len(Plan([str(inputs / "contents")], regions=[region] * 2).jobs()) == 2
 
 
 def test_styles_and_regions_together_are_refused(inputs, tmp_path):

@@ -193,3 +193,39 @@ def test_naah_batch_refuses_a_url_it_cannot_write(naah, inputs, weights_file):
     status, _, stderr = naah(argv)
     assert status == 2
     assert "nosuchfs://bucket/run" in stderr and "own package" in stderr
+
+
+# -- a file where the folder should be -------------------------------------------------
+def test_an_out_dir_that_is_a_file_is_refused_naming_it(tmp_path):
+    file = tmp_path / "notes.txt"
+    file.write_text("not a folder")
+    for location, says in (
+        (file, f"--out-dir {str(file)!r} is a file, not a folder; give a folder"),
+        (
+            file / "run",
+            f"--out-dir {str(file / 'run')!r}: {str(file)!r} is a file, so no folder",
+        ),
+    ):
+        folder = Folder(location)
+        with pytest.raises(StorageError) as checked:
+            folder.check()
+        assert str(checked.value).startswith(says)
+        with pytest.raises(NotADirectoryError) as made:
+            folder.mkdir()  # what a library caller reaches: the same message
+        assert str(made.value) == str(checked.value)
+    Folder(tmp_path / "new" / "run").check()  # missing folders are made later
+
+
+def test_naah_batch_refuses_an_out_dir_that_is_a_file_before_any_work(
+    inputs, tmp_path, naah
+):
+    file = tmp_path / "out"
+    file.write_text("")
+    for dry_run in ([], ["--dry-run"]):
+        status, stdout, stderr = naah(
+            ["batch", "--content", inputs / "contents", "--style", inputs / "styles",
+             "--out-dir", file, *dry_run]
+        )  # fmt: skip
+        assert (status, stdout) == (2, "")
+        assert "is a file, not a folder" in stderr and "Errno" not in stderr
+        assert stderr.count("\n") == 1

@@ -3,12 +3,14 @@ and regions; inputs that are not regular files; images far larger than the run."
 
 import os
 import re
+import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from naah.io import images
+from naah.regions import MAX_REGIONS
 from naah.testing import write_vgg19_mat
 from tests._bounds import deadline, run_bounded
 from tests.cli._commands import run, stylize, stylize_inputs
@@ -210,4 +212,22 @@ def test_weights_whose_meta_is_a_bomb_are_refused_in_bounded_memory(
         f"naah: error: weights file '{bombs / 'meta.mat'}' is not a readable "
         "MAT-file: meta.junk is a 1x134217728 array of 134,217,728 values; the "
         "metadata of a VGG-19 weights file has none larger than 102,760,448.\n"
+    )
+
+
+def test_two_hundred_regions_are_refused_at_once_naming_the_option(files, tmp_path):
+    # They compiled for over 5 minutes.
+    mask = tmp_path / "half.png"
+    half = np.zeros((40, 30), np.uint8)
+    half[:20] = 255
+    Image.fromarray(half).save(mask)
+    regions = [a for _ in range(200) for a in ("--region", f"{mask}={files['style']}")]
+    start = time.monotonic()
+    status, _, err = run(["stylize", files["content"], *regions, "-o",
+                          tmp_path / "r.png", "--weights", files["weights"]])  # fmt: skip
+    assert time.monotonic() - start < 5
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith(
+        f"naah: error: --region given 200 times: 200 regions are more than the "
+        f"{MAX_REGIONS} a run may have"
     )

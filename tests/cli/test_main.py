@@ -5,7 +5,7 @@ import pytest
 from naah.io.images import ImageError
 from naah.io.weights import KNOWN_FILES
 from naah.style_transfer import StyleTransfer
-from tests.cli._commands import run, stylize
+from tests.cli._commands import run, run_limited, stylize
 
 
 # -- failures while working: status 1, one line ------------------------------------------
@@ -77,3 +77,63 @@ def test_an_interrupt_exits_with_status_130(files, tmp_path, monkeypatch):
     )
     status, _, err = stylize(files, tmp_path / "r.png", "--quiet")
     assert (status, err) == (130, "naah: interrupted\n")
+
+
+# -- out of memory: what was asked, naah's estimate, what to give instead -------------
+def _raise(error):
+    def raising(*args, **kwargs):
+        raise error
+
+    return raising
+
+
+@pytest.mark.parametrize(
+    "error",
+    [MemoryError("Unable to allocate 37.3 GiB for an array"), MemoryError()],
+    ids=["numpy", "pillow"],  # numpy says how much; Pillow says nothing
+)
+def test_a_memory_error_says_the_size_asked_naahs_estimate_and_the_fix(
+    files, tmp_path, monkeypatch, error
+):
+    monkeypatch.setattr(StyleTransfer, "run", _raise(error))
+    status, _, err = stylize(files, tmp_path / "r.png", "--quiet")
+    assert status == 1 and err.count("\n") == 1
+    detail = f" ({error})" if str(error) else ""
+    assert err.startswith(
+        f"naah: error: out of memory{detail} at --size 32, which naah estimated at "
+    )
+    assert (
+        " available; give a smaller --size (--size auto: the largest that fits)" in err
+    )
+    assert "--debug" not in err and "MemoryError" not in err
+
+
+def test_a_memory_error_of_naah_sheet_names_the_cell_asked(monkeypatch, tmp_path):
+    monkeypatch.setattr("naah.batch.cli.contact_sheet", _raise(MemoryError()))
+    status, _, err = run(["sheet", tmp_path, "-o", tmp_path / "s.png",
+                          "--cell", 20000])  # fmt: skip
+    assert status == 1 and err.count("\n") == 1
+    assert err.startswith("naah: error: out of memory at --cell 20000, with ")
+    assert err.endswith(" available; give a smaller --cell\n")
+
+
+def test_naahs_own_memory_refusals_keep_their_message(files, tmp_path):
+    status, _, err = stylize(files, tmp_path / "r.png", "--size", 10**6)
+    assert status == 1 and "the largest --size that fits is" in err
+    assert "out of memory" not in err
+
+
+@pytest.mark.slow
+def test_a_forced_run_too_large_for_memory_ends_in_that_message_not_a_traceback(
+    files, tmp_path
+):
+    # Under a 3 GB address space: the run's first large allocation fails.
+    status, _, err = run_limited(
+        ["stylize", files["content"], files["style"], "-o", tmp_path / "r.png",
+         "--weights", files["weights"], "--size", 100_000, "--iterations", 1,
+         "--force", "--quiet"],
+        address_space=3 * 2**30,
+    )  # fmt: skip
+    assert status == 1 and err.count("\n") == 1, err
+    assert "out of memory at --size 100000, which naah estimated at " in err
+    assert "give a smaller --size" in err and "--debug" not in err

@@ -1,6 +1,10 @@
 """Memory known before the start: the estimate, --size auto, --force, --dry-run."""
 
-from tests.cli._commands import run
+import re
+
+import pytest
+
+from tests.cli._commands import run, run_limited
 
 
 # -- memory known before the start ---------------------------------------------------
@@ -67,3 +71,17 @@ def test_dry_run_of_a_tiled_run_says_its_blocks_and_its_budget(files, tmp_path):
     )
     assert time_line.startswith("time: about ")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_forced_dry_run_of_a_huge_size_answers_within_bounded_memory(files, tmp_path):
+    # It counted 29 million blocks by making them: 3.5 GB, then a MemoryError.
+    status, out, err = run_limited(
+        ["stylize", files["content"], files["style"], "-o", tmp_path / "r.png",
+         "--weights", files["weights"], "--size", 100_000, "--force", "--dry-run"],
+        address_space=3 * 2**30,
+    )  # fmt: skip
+    assert status == 0, err
+    assert out.startswith("memory: about ") and " GiB (" in out
+    assert re.search(r"^tiles: \d{7,} blocks of ", out, re.MULTILINE), out
+    assert "time: about" in out

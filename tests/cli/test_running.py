@@ -87,3 +87,15 @@ def test_a_failed_image_write_names_the_path_and_exits_1(
         f"naah: error: could not write {output}: {os.strerror(errno.ENOSPC)}\n"
     )
     assert (tmp_path / "h.csv").exists()  # the other files are still written
+
+
+# -- the live view ---------------------------------------------------------------------
+def test_host_for_other_machines_prints_the_url_with_its_token(capsys):
+    view = running.web_view(True, "0.0.0.0", None)
+    try:
+        err = capsys.readouterr().err
+        assert f"live view at {view.url} " in err
+        assert view.url.endswith(f"/?token={view.token}") and view.token
+        assert f"reach it on port {view.port} with this URL's token" in err
+    finally:
+        view.close()

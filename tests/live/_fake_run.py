@@ -1,4 +1,5 @@
-"""A stand-in for a run, for the live view's tests: ``python _fake_run.py OUT``.
+"""A stand-in for a run, for the live view's tests: ``python _fake_run.py OUT
+[TOKEN]``.
 
 It serves a :class:`naah.live.WebView`, prints its URL, and feeds it a new image
 and record every 0.2 s until interrupted; then, as ``naah stylize`` does, it saves
@@ -32,11 +33,11 @@ def image_at(iteration: int) -> np.ndarray:
     return np.broadcast_to(colour_at(iteration), (HEIGHT, WIDTH, 3)).copy()
 
 
-def main(out: str) -> int:
+def main(out: str, token: str | None = None) -> int:
     # As bin/naah does: Python's own SIGINT handler even if started with SIGINT
     # ignored (a background job), so that interrupt_main raises KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    view = WebView()
+    view = WebView(token=token)
     print(view.url, flush=True)
     start = time.monotonic()
     iteration, image = 0, image_at(0)
@@ -60,4 +61,4 @@ def main(out: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(*sys.argv[1:3]))

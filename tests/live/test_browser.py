@@ -216,10 +216,12 @@ def steady_screenshot(browser: Chromium) -> tuple[int, np.ndarray]:
             return int(iteration), screenshot
 
 
-def test_the_page_shows_the_run_as_it_goes_and_stop_ends_it(tmp_path):
+@pytest.mark.parametrize("token", [None, "t0ken"], ids=["loopback", "token"])
+def test_the_page_shows_the_run_as_it_goes_and_stop_ends_it(tmp_path, token):
+    """(With a token, as a view others reach has: the page sends it back.)"""
     out = tmp_path / "stopped.png"
     run = subprocess.Popen(
-        [sys.executable, str(FAKE_RUN), str(out)],
+        [sys.executable, str(FAKE_RUN), str(out), *([token] if token else [])],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -228,6 +230,7 @@ def test_the_page_shows_the_run_as_it_goes_and_stop_ends_it(tmp_path):
     try:
         url = run.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), run.stderr.read()
+        assert url.endswith(f"/?token={token}" if token else "/")
         profile = tmp_path / "profile"
         profile.mkdir()
         browser = Chromium(profile)

@@ -309,8 +309,101 @@ def test_a_host_other_machines_reach_needs_allow_remote():
     with pytest.raises(ValueError, match="allow_remote=True"):
         WebView("0.0.0.0", stop=lambda: None)
     with WebView("0.0.0.0", allow_remote=True, stop=lambda: None) as view:
-        assert view.url == f"http://127.0.0.1:{view.port}/"
-        assert get_json(view.url + "state.json")["status"] == "waiting"
+        assert view.url == f"http://127.0.0.1:{view.port}/?token={view.token}"
+        state = get_json(base(view) + "state.json", **{"X-Naah-Token": view.token})
+        assert state["status"] == "waiting"
+
+
+def base(view):
+    """The view's address without its token."""
+    return f"http://127.0.0.1:{view.port}/"
+
+
+@pytest.fixture
+def remote(stops):
+    with WebView(
+        "0.0.0.0", allow_remote=True, stop=lambda: stops.append(time.monotonic())
+    ) as served:
+        served(record(0), image())
+        yield served
+
+
+def test_a_view_other_machines_reach_has_a_random_token_in_its_url(remote):
+    assert remote.url.startswith(base(remote) + "?token=")
+    assert len(remote.token) >= 32  # 24 random bytes, as Jupyter's
+    with WebView("0.0.0.0", allow_remote=True, stop=lambda: None) as other:
+        assert other.token != remote.token
+    with WebView(stop=lambda: None) as loopback:
+        assert loopback.token is None and "token" not in loopback.url
+
+
+def test_without_its_token_a_remote_view_refuses_every_request_and_stop(remote, stops):
+    needs = "this live view needs its token: open the URL that naah printed"
+    for path in ("", "state.json", "image.png", "?token=wrong", "stop"):
+        code, answer = error_of(base(remote) + path)
+        assert code == 403 and answer["error"].startswith(needs), path
+    code, answer = post(base(remote) + "stop")
+    assert code == 403 and answer["error"].startswith(needs)
+    assert post(base(remote) + "stop", **{"X-Naah-Token": "wrong"})[0] == 403
+    assert stops == []
+
+
+def test_with_its_token_a_remote_view_serves_the_page_and_stops(remote, stops):
+    status, _, page = get(remote.url)
+    assert status == 200 and b"X-Naah-Token" in page
+    token = {"X-Naah-Token": remote.token}
+    assert get_json(base(remote) + "state.json", **token)["iteration"] == 0
+    assert get(base(remote) + "image.png", **token)[0] == 200
+    assert post(base(remote) + "stop", **token) == (202, {"stopping": True})
+    assert len(stops) == 1
+
+
+def test_a_token_given_is_required_on_loopback_too(stops):
+    with WebView(token="s3cret", stop=lambda: stops.append(1)) as view:
+        assert view.url == f"http://127.0.0.1:{view.port}/?token=s3cret"
+        assert post(base(view) + "stop")[0] == 403
+        assert post(view.url.replace("/?", "/stop?"))[0] == 202
+    with pytest.raises(ValueError, match="token must be a non-empty str"):
+        WebView(token="")
+
+
+@pytest.mark.parametrize("since", ["%C2%B2", "abc", "-1", "1.5", "%201"])  # %C2%B2: ²
+def test_a_since_that_is_not_a_record_number_is_a_400_that_says_so(view, since):
+    code, answer = error_of(view.url + f"state.json?since={since}")
+    assert code == 400
+    assert answer["error"].startswith("since must be a record number (0, 1, …)")
+
+
+def test_a_since_of_thousands_of_digits_is_past_the_end_and_sends_it_all(view):
+    for i in range(3):
+        view(record(i), image())
+    state = get_json(view.url + "state.json?since=" + "9" * 5000)
+    assert state["since"] == 0 and len(state["history"]) == 3
+
+
+def test_200_simultaneous_image_requests_are_all_answered(view):
+    # socketserver's listen queue of 5 left 62 of 200 unanswered after 10 s.
+    view(record(0), image(height=256, width=256))
+    count = 200
+    answers = [None] * count
+    ready = threading.Barrier(count)
+
+    def fetch(i):
+        ready.wait()
+        try:
+            with urllib.request.urlopen(view.url + "image.png", timeout=10) as r:
+                answers[i] = (r.status, len(r.read()))
+        except OSError as error:
+            answers[i] = (repr(error), 0)
+
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    failed = [a for a in answers if a[0] != 200]
+    assert not failed, f"{len(failed)} of {count} unanswered: {failed[:3]}"
+    assert len({size for _, size in answers}) == 1
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.2"])
