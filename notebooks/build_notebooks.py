@@ -715,6 +715,110 @@ print(format_table([{"guide_mode": m, "total": r.history[-1].total,
                      "iterations": r.history[-1].iteration}
                     for m, r in by_mode.items()]))""",
     ],
+    "11_video": [
+        Markdown("""\
+# Video: temporal consistency (Ruder, Dosovitskiy & Brox 2016)
+
+Stylising each frame of a clip on its own makes it flicker: every frame's
+optimisation finds another local minimum, so the brush strokes jump from frame to
+frame even where the scene stands still. Ruder, Dosovitskiy & Brox (2016),
+*Artistic style transfer for videos*, tie each frame to the one before it through
+the optical flow of the input: the frame starts from the previous result warped
+along the flow, and a temporal loss γ L_temporal pulls it towards that warped result
+wherever the flow can be trusted (the forward–backward consistency check).
+`StyleTransfer.run_video(frames, style, ...)` does this (`naah video` on the command
+line); its `temporal_weight` is γ (0 turns the loss off), `init` how each frame
+starts, `passes` Ruder et al.'s multi-pass algorithm.
+
+The clip here is made in code: a window sliding across the Tübingen photograph, a
+few pixels per frame, so the true motion is known exactly (every pixel moves left by
+the window's step). It is stylised twice with *The Starry Night*: each frame
+independently from white noise (`init="noise", temporal_weight=0`) and with naah
+video's defaults. Their **warping error** (`naah.metrics.warping_error`, Ruder et
+al.'s measure) is the mean squared difference, values in [0, 1], between each
+stylised frame and the previous one warped onto it, over the pixels where the flow
+is trusted: 0 for a perfectly steady video. It is computed with the exact flow of
+the pan and, as `run_video` reports it, with the flow naah estimated (DIS).
+
+**What to expect:** the independent frames differ everywhere, so their warping error
+is large; naah video's frames carry the strokes along with the pan, and its error is
+a fraction of theirs (`benchmarks/bench_video.py` measures this on three synthetic
+clips). The GIFs show it: the independent clip shimmers, naah video's slides."""),
+        Markdown("""\
+**Running it.** With the pretrained VGG-19 weights (`naah weights download`, or
+`$NAAH_WEIGHTS`) the clip is 8 frames of 256 px, 100 L-BFGS iterations per frame
+(the first frame 200), two runs: expect about an hour on a CPU. Without them the
+first cell says so and everything runs on small random fixture weights at 96 px, 20
+iterations per frame. `NAAH_NOTEBOOK_TINY=1` shrinks it further for CI (3 frames of
+32 px, 4 iterations per frame). Figures and GIFs are saved in `output/<notebook>/`
+(see `config.output_dir`)."""),
+        setup("format_table", "image_grid", "image_path"),
+        """\
+import numpy as np
+from IPython.display import Image, display
+from naah.metrics import warping_error
+from naah.plotting import plot_video_report
+
+# The clip: a square window sliding right across Tübingen, `step` pixels per frame.
+# Frame k shows the photograph's columns k*step ... k*step + size - 1, so the content
+# moves left by `step`: the forward flow (frame k-1 -> k) is (-step, 0) everywhere,
+# the backward flow (k -> k-1) is (+step, 0). flow[y, x] = (dx, dy), as naah.flow.
+size = config.pick(full=256, fixture=config.size, tiny=config.size)
+count = config.pick(full=8, fixture=8, tiny=3)
+step = max(1, size // 48)
+wide = naah.load_image(image_path("tubingen"), size=(size, size * 4 // 3))
+clip = [wide[:, k * step:k * step + size].round().astype(np.uint8) for k in range(count)]
+forward = np.zeros((size, size, 2), np.float32)
+forward[..., 0] = -step
+exact_flows = [(forward, -forward)] * (count - 1)  # (forward, backward) per frame pair
+print(f"{count} frames of {size}x{size} px, panning {step} px per frame; the input's "
+      f"own warping error with the exact flow: "
+      f"{warping_error(clip, exact_flows).overall:.2g}")
+image_grid(clip, [f"frame {k + 1}" for k in range(count)],
+           note=f"the input clip ({config.label})", path=config.output("clip.png"))""",
+        """\
+# Two runs of the same per-frame settings (the first frame gets twice the iterations):
+# independent frames from noise, and naah video's defaults (the previous result
+# warped as the start, and the temporal loss with weight temporal_weight).
+transfer = config.transfer()  # α = 1, β = 1e3; conv4_2; conv1_1 … conv5_1; L-BFGS
+style = image_path("starry_night")
+settings = dict(size=size, progress=False,
+                iterations=config.pick(full=100, fixture=20, tiny=config.iterations))
+runs = {
+    "independent": transfer.run_video(clip, style, init="noise", temporal_weight=0,
+                                      **settings),
+    "naah video": transfer.run_video(clip, style, **settings),
+}""",
+        """\
+rows = [{"method": name,
+         "warping error (exact flow)": warping_error(r.frames, exact_flows).overall,
+         "warping error (naah's flow)": r.warping.overall,
+         "style loss, mean": float(np.mean([f.style for f in r.reports])),
+         "content loss, mean": float(np.mean([f.content for f in r.reports])),
+         "seconds": r.seconds["total"]}
+        for name, r in runs.items()]
+print(format_table(rows))
+ratio = rows[1]["warping error (exact flow)"] / rows[0]["warping error (exact flow)"]
+print(f"naah video's warping error is {ratio:.2g}x that of the independent frames")""",
+        """\
+image_grid([*runs["independent"].frames, *runs["naah video"].frames],
+           [*(f"independent {k + 1}" for k in range(count)),
+            *(f"naah video {k + 1}" for k in range(count))],
+           columns=count, note=f"each frame alone (top), naah video (bottom) "
+                               f"({config.label})",
+           path=config.output("frames.png"))""",
+        """\
+# The two clips as GIFs (looping, 4 frames a second), shown 256 px wide.
+for method, result in runs.items():
+    gif = result.save(config.output(f"{method.replace(' ', '_')}.gif"), fps=4)
+    print(f"{method}: {gif}")
+    display(Image(filename=str(gif), width=256))""",
+        """\
+# Per frame: the losses of naah video's result and its warping error against the
+# frame before it (measured with naah's estimated flow; its overall value dashed).
+plot_video_report(runs["naah video"].reports, runs["naah video"].warping,
+                  path=config.output("video_report.png"))""",
+    ],
 }
 
 
