@@ -38,6 +38,8 @@ def test_benchmark_script_prints_its_table_at_a_tiny_size():
          ("| image | tile  | blocks | area with margins | s/evaluation",)),
         ("bench_lbfgs_state.py", ["--tiny"],
          ("| size | n | L-BFGS | m | state MiB |", "| naah float32, 0.5 MB budget | 5 |")),
+        ("bench_dry_run.py", ["--tiny"],
+         ("| weights | size | image | predicted s/eval | measured s/eval |",)),
     ],
 )  # fmt: skip
 def test_the_other_benchmarks_print_their_tables(script, options, expected):

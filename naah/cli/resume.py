@@ -57,13 +57,11 @@ def resume(args: argparse.Namespace) -> int:
     inputs_kept(inputs, {**files.named(), "checkpoint": None})
     total = settings.schedule.total
     printer(args.quiet)(
-        f"{PROG}: resuming {saved.path} at iteration {saved.iteration} of {total}; "
-        "loading and compiling..."
+        f"{PROG}: resuming {saved.path} at iteration {saved.iteration} of {total}"
     )
     view = web_view(args.web, args.host, args.port)
-    callback = chain(
-        on_iteration(files, args.save_every, args.print_every, settings), view
-    )
+    watch = on_iteration(files, args.save_every, args.print_every, settings)
+    callback = chain(watch, view)
 
     def run() -> StyleResult:
         given_styles = list(args.styles) or None
@@ -92,7 +90,7 @@ def resume(args: argparse.Namespace) -> int:
             **computed,
         )
 
-    return finish(closing(view, run), files, settings.loss, args.quiet)
+    return finish(closing(view, run), files, settings.loss, args.quiet, watch)
 
 
 def _read(path: Path) -> SavedRun:
