@@ -69,7 +69,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from naah.architecture import CONV_KERNEL_SIZE, FEATURE_LAYERS, MATCONVNET_LAYERS
 from naah.io.images import (
@@ -688,6 +687,9 @@ def guides_per_layer(
         )
     if not wanted:
         return {}
+    # scipy.ndimage costs 0.1-0.3 s to import: only "inside" guides need it.
+    from scipy import ndimage
+
     deepest = max(FEATURE_LAYERS.index(n) for n in wanted)
     current = plane.astype(np.float64)
     at_layer = {}

@@ -39,7 +39,7 @@ from naah.optim import (
     MinimizerState,
     OptimizerSettings,
 )
-from naah.progress import RunDisplay, interactive
+from naah.progress import RunDisplay, interactive, losses
 from naah.request import RunRequest, start_image
 from naah.session import Session
 
@@ -249,12 +249,7 @@ def optimize(
             if callback is not None:
                 callback(record, image)
         if bar is not None and record.iteration > 0:
-            bar.set_postfix(
-                total=f"{record.total:.3g}",
-                content=f"{record.content:.3g}",
-                style=f"{record.style:.3g}",
-                refresh=False,
-            )
+            bar.set_postfix_str(losses(record), refresh=False)
             bar.update(1)
         elif bar is not None:
             bar.update(0)  # the start is evaluated: compiling is over
@@ -279,6 +274,8 @@ def optimize(
             float_image=np.clip(best, 0, 255),
         )
 
+    if state is not None and bar is not None:
+        bar.update(0)  # restored: compiling is over, the iterations start
     try:
         run.run(iterations, on_iteration)
     except StopRun:
@@ -357,7 +354,15 @@ def run_stage(request: RunRequest, stage: Stage, session: Session) -> StyleResul
     """
     show = interactive() if request.progress is None else request.progress
     what = "loading and compiling" if session.problem is None else "starting"
-    with RunDisplay(stage.iterations, show, initial=stage.done, what=what) as display:
+    where = stage.position
+    label = (
+        ""
+        if where is None
+        else f"scale {where.scale_index + 1}/{len(where.scales)} ({stage.size} px)"
+    )
+    with RunDisplay(
+        stage.iterations, show, initial=stage.done, what=what, label=label
+    ) as display:
         problem, recoloring = session.prepared(
             request.content,
             request.styles,

@@ -337,7 +337,8 @@ class ScheduleSettings:
         text=lambda text: _one_or_tuple(as_ints(text)),
         metavar="N",
         resume="new",
-        help="optimiser iterations, in all; with {scales} one per scale, N1,N2,…",
+        help="optimiser iterations; with {scales}, N at every scale, or N1,N2,… "
+        "one per scale (the run's iterations are their sum)",
     )
     scales: tuple[int, ...] | None = setting(
         None,

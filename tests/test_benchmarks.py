@@ -41,6 +41,8 @@ def test_benchmark_script_prints_its_table_at_a_tiny_size():
         ("bench_video.py", ["--tiny"],
          ("| warping error | × independent | goal ≤ 0.3× |", "| object | multi-pass",
           "| s/frame | s/frame after 1st | s/iteration | flow s | flow share |")),
+        ("bench_dry_run.py", ["--tiny"],
+         ("| weights | size | image | predicted s/eval | measured s/eval |",)),
     ],
 )  # fmt: skip
 def test_the_other_benchmarks_print_their_tables(script, options, expected):

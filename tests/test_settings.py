@@ -116,7 +116,7 @@ def test_stylize_and_batch_offer_every_setting_with_the_same_option_and_help():
 
 def test_an_option_spells_the_settings_its_help_names_as_options():
     help_ = options(subparser("stylize"))["iterations"][2]
-    assert "with --scales one per scale" in help_
+    assert "with --scales, N at every scale, or N1,N2,… one per scale" in help_
     assert "``scales``" in settings.describe("run")
 
 

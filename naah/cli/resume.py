@@ -129,11 +129,10 @@ def continue_run(
     and watched as ``args`` says; ``computed`` names the settings of how it is
     computed (:data:`naah.checkpointing.COMPUTED_AS`) that were given anew, and
     ``new_total`` whether the total of iterations was."""
-    printer(args.quiet)(f"{PROG}: {said}; loading and compiling...")
+    printer(args.quiet)(f"{PROG}: {said}")
     view = web_view(args.web, args.host, args.port)
-    callback = chain(
-        on_iteration(files, args.save_every, args.print_every, settings), view
-    )
+    watch = on_iteration(files, args.save_every, args.print_every, settings)
+    callback = chain(watch, view)
 
     def run() -> StyleResult:
         with dask_client(args.dask, args.quiet) as client:
@@ -153,7 +152,7 @@ def continue_run(
                 **{k: settings.value(k) for k in computed},
             )
 
-    return finish(closing(view, run), files, settings.loss, args.quiet)
+    return finish(closing(view, run), files, settings.loss, args.quiet, watch)
 
 
 def earlier_run(

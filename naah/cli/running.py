@@ -32,7 +32,7 @@ from naah.live import WebView, is_loopback
 from naah.live.web import LOOPBACK_HOST
 from naah.optim import History, IterationRecord
 from naah.problem import LossWeights
-from naah.progress import printer
+from naah.progress import format_duration, losses, printer
 from naah.runtime import Runtime
 from naah.settings import Settings
 from naah.style_transfer import RunDiverged, RunInterrupted, StyleResult, StyleTransfer
@@ -82,9 +82,11 @@ def finish(
     files: Outputs,
     loss: LossWeights,
     quiet: bool,
+    watch: Watch | None = None,
 ) -> int:
     """Run, then write the results; on an interrupt or divergence, write what the
-    run reached and say how to go on."""
+    run reached and say how to go on. ``watch``, the run's callback, times the
+    summary line's parts."""
     say = printer(quiet)
     start = time.perf_counter()
     try:
@@ -111,23 +113,58 @@ def finish(
             f"{_listing(written, diverged.result.checkpoint)}"
         ) from None
     written, failure = _write_results(result, loss, files)
-    elapsed = time.perf_counter() - start
     for path in written:
         say(f"{PROG}: wrote {path}")
     if result.checkpoint is not None:
         say(f"{PROG}: wrote checkpoint {result.checkpoint} (continue with --resume)")
-    last = result.history[-1]
-    best = result.history[result.best_iteration]
-    which = "" if best is last else f"; best loss at iteration {best.iteration}"
-    say(
-        f"{PROG}: {last.iteration} iterations in {elapsed:.1f} s; final loss "
-        f"{last.total:.4g} ({terms(last, loss.tv_weight)}){which}"
-    )
+    say(f"{PROG}: {summary(result.history, result.best_iteration, start, watch)}")
     if result.status == "stopped":
         say(f"{PROG}: L-BFGS-B stopped early: it found no better image")
     if failure is not None:
         raise failure
     return 0
+
+
+def summary(
+    history: History, best_iteration: int, start: float, watch: Watch | None
+) -> str:
+    """What a finished run did: the iterations it added (a resumed run's new ones),
+    the seconds spent optimising them, the seconds before (loading, compiling,
+    and a resumed run's checkpoint), and the final losses.
+
+    ``start`` is the clock (``time.perf_counter``) when the command began the run;
+    ``watch`` saw the run's first record when it came. The optimising time is the
+    history's (:attr:`naah.optim.IterationRecord.time`), which leaves out the
+    writing of the results and, between the scales of a coarse-to-fine run, the
+    preparing of the next.
+    """
+    last = history[-1]
+    best = history[best_iteration]
+    which = "" if best is last else f"; best loss at iteration {best.iteration}"
+    first = None if watch is None else watch.first
+    at = history.index(first) if first in history else 0  # this run's first record
+    before = history[at - 1] if at > 0 else None  # a resumed run's last saved one
+    done, optimised = (
+        (history[at].iteration, 0.0)
+        if before is None
+        else (before.iteration, before.time)
+    )
+    count = last.iteration - done
+    what = f"{count} {'new ' if before else ''}iteration{'' if count == 1 else 's'}"
+    if before is not None:
+        what += f" ({done + 1} to {last.iteration})"
+    seconds = last.time - optimised
+    setup = ""
+    if watch is not None and first is not None:
+        started = watch.first_at - (first.time - optimised)  # the optimiser's clock
+        setup = (
+            f", after {format_duration(max(0.0, started - start))} of loading and "
+            "compiling"
+        )
+    return (
+        f"{what} optimised in {format_duration(seconds)}{setup}; final loss: "
+        f"{losses(last, 4)}{which}"
+    )
 
 
 def _listing(written: list[Path], checkpoint: Path | None) -> str:
@@ -225,34 +262,56 @@ def transfer_for(settings: Settings, weights: Path | None) -> StyleTransfer:
     return StyleTransfer.configured(settings, weights, command_runtime(settings))
 
 
-def on_iteration(
-    files: Outputs, save_every: int | None, print_every: int, settings: Settings
-) -> Callable[[IterationRecord, np.ndarray], None] | None:
-    """The callback of the run: --save-every snapshots (beside ``files.output``, as
-    it is written) and --print-every lines."""
-    every, total = save_every, settings.schedule.total
-    tv_weight = settings.loss.tv_weight
-    if every is None and not print_every:
-        return None
+class Watch:
+    """The run's callback of the command line: --save-every snapshots (beside
+    ``files.output``, as it is written), --print-every lines, and the clock of
+    the summary line (:func:`summary`).
 
-    def on_iteration(record: IterationRecord, image: np.ndarray) -> None:
-        if every is not None and record.iteration % every == 0:
-            path = snapshot_path(files.output, record.iteration, total)
-            try_write(path, lambda target: files.save_image(target, image))
-        if print_every and record.iteration > 0 and record.iteration % print_every == 0:
+    A coarse-to-fine run's next scale starts with a record of the iteration the
+    last one ended at (its start image, upsampled): the snapshot is written again
+    at the new size, and the line is printed once.
+    """
+
+    def __init__(
+        self,
+        files: Outputs,
+        save_every: int | None,
+        print_every: int,
+        settings: Settings,
+    ) -> None:
+        self.files = files
+        self.save_every = save_every
+        self.print_every = print_every
+        self.total = settings.schedule.total
+        self.first: IterationRecord | None = None  # this run's first record
+        self.first_at = 0.0  # time.perf_counter() when it came
+        self._printed = -1
+
+    def __call__(self, record: IterationRecord, image: np.ndarray) -> None:
+        if self.first is None:
+            self.first, self.first_at = record, time.perf_counter()
+        every, iteration = self.save_every, record.iteration
+        if every is not None and iteration % every == 0:
+            path = snapshot_path(self.files.output, iteration, self.total)
+            try_write(path, lambda target: self.files.save_image(target, image))
+        if (
+            self.print_every
+            and iteration > max(0, self._printed)
+            and iteration % self.print_every == 0
+        ):
+            self._printed = iteration
+            scale = "" if record.scale is None else f" ({record.scale} px)"
             write_line(
-                f"iteration {record.iteration}/{total}: total "
-                f"{record.total:.4g} ({terms(record, tv_weight)})",
+                f"iteration {iteration}/{self.total}{scale}: {losses(record, 4)}",
                 sys.stdout,
             )
 
-    return on_iteration
 
-
-def terms(record: IterationRecord, tv_weight: float) -> str:
-    """The unweighted loss terms of ``record``, for one line of text."""
-    tv = f", tv {record.tv:.4g}" if tv_weight > 0 else ""
-    return f"content {record.content:.4g}, style {record.style:.4g}{tv}"
+def on_iteration(
+    files: Outputs, save_every: int | None, print_every: int, settings: Settings
+) -> Watch:
+    """The callback of the run (:class:`Watch`)."""
+    return Watch(files, save_every, print_every, settings)
 
 
 def _plot(history: History, path: Path, loss: LossWeights) -> None:

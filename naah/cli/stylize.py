@@ -184,8 +184,8 @@ def add_stylize_parser(
     watch.add_argument(
         "--dry-run",
         action="store_true",
-        help="print the memory estimate and the expected seconds per iteration (a "
-        "short calibration), then exit",
+        help="print the memory estimate and the expected time per iteration (the "
+        "run's optimiser timed for a few seconds), then exit",
     )
     watch.add_argument(
         "--dask",
@@ -365,10 +365,10 @@ def stylize(args: argparse.Namespace) -> int:
             f"continuing it to {settings.schedule.total} (--overwrite starts again)",
         )
     view = web_view(args.web, args.host, args.port)
-    callback = chain(
-        on_iteration(command.files, command.save_every, command.print_every, settings),
-        view,
+    watch = on_iteration(
+        command.files, command.save_every, command.print_every, settings
     )
+    callback = chain(watch, view)
 
     def run() -> Any:
         with dask_client(args.dask, command.quiet) as client:
@@ -384,7 +384,9 @@ def stylize(args: argparse.Namespace) -> int:
                 **settings.values(scope="run"),
             )
 
-    return finish(closing(view, run), command.files, settings.loss, command.quiet)
+    return finish(
+        closing(view, run), command.files, settings.loss, command.quiet, watch
+    )
 
 
 def _earlier_run(

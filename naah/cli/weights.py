@@ -282,8 +282,14 @@ def _fixture(args: argparse.Namespace) -> int:
 
 
 def _path(args: argparse.Namespace) -> int:
+    """Where naah looks and what it would use: an answer, so exit status 0 also
+    when nothing is found (then what to do, on the "using:" line)."""
     for label, path in search_order():
         state = "found" if path.is_file() else "missing"
         print(f"{label + ':':<15}{path} ({state})")
-    print(f"{'using:':<15}{find_weights()}")
+    try:
+        using = str(find_weights())
+    except WeightsNotFoundError as missing:
+        using = f"none: {missing}"
+    print(f"{'using:':<15}{using}")
     return 0

@@ -22,8 +22,8 @@ def test_print_every_prints_one_line_of_losses_on_stdout(files, tmp_path, fake_r
     )
     assert (status, err) == (0, "")
     assert out.splitlines() == [
-        "iteration 2/4: total 33.33 (content 1.5, style 0.25)",
-        "iteration 4/4: total 20 (content 1.5, style 0.25)",
+        "iteration 2/4: weighted total 33.33 (unweighted: content 1.5, style 0.25)",
+        "iteration 4/4: weighted total 20 (unweighted: content 1.5, style 0.25)",
     ]
     assert stylize(files, tmp_path / "r.png", "--quiet")[1] == ""  # default: never
 

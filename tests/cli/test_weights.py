@@ -55,7 +55,9 @@ def test_weights_path_shows_where_naah_looks_and_what_it_uses(
     files, tmp_path, no_weights, monkeypatch
 ):
     status, out, err = run(["weights", "path"])
-    assert status == 1 and "(missing)" in out and KNOWN_FILES[0].sha256 in err
+    assert status == 0 and "(missing)" in out and err == ""  # answered: no file
+    using = out.splitlines()[-1]
+    assert using.startswith("using:         none: ") and KNOWN_FILES[0].sha256 in using
     monkeypatch.setenv("NAAH_WEIGHTS", files["weights"])
     status, out, _ = run(["weights", "path"])
     assert status == 0 and f"using:         {files['weights']}" in out
