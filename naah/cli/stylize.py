@@ -35,7 +35,7 @@ from naah.cli.images import (
     style_files,
     style_inputs,
 )
-from naah.cli.memory import dry_run
+from naah.cli.memory import CALIBRATION_EDGE, dry_run
 from naah.cli.paths import (
     HISTORY_FORMATS,
     checkpoint_path,
@@ -337,7 +337,12 @@ def stylize(args: argparse.Namespace) -> int:
     args.memory_estimate = estimate  # for the message if memory runs out (--force)
     regions = list(command.regions) or None
     sized = _sized_shape(settings, content)
-    read_inputs(command.content, command.styles, command.regions, settings, sized)
+    # A dry run calibrates at CALIBRATION_EDGE at most: the inputs are checked there.
+    checked, shape = settings, sized
+    if args.dry_run and max(sized) > CALIBRATION_EDGE:
+        checked = Settings.of({"size": CALIBRATION_EDGE, "scales": None}, settings)
+        shape = long_edge_size(sized, CALIBRATION_EDGE)
+    read_inputs(command.content, command.styles, command.regions, checked, shape)
     settings = _normalized_defaults(command, settings, sized)
     weights = command.weights or download_weights_now(command.quiet)
     transfer = transfer_for(settings, weights)
