@@ -8,8 +8,8 @@ before it loads the weights or compiles anything; it never writes over an input.
 Exit status: 0 success, 1 a failure while working (unreadable weights, a failed
 download, the image not written…), 2 a bad command line (the message says which
 option and why; nothing is written), 130 interrupted (Ctrl-C), 143 or 129 stopped
-by SIGTERM or SIGHUP (a closed terminal), which stop a run as Ctrl-C does. Errors are one line on stderr; ``--debug`` shows the traceback of
-failures instead. A snapshot, plot or history that cannot be written is a warning
+by SIGTERM or SIGHUP (a closed terminal), which stop a run as Ctrl-C does. Errors
+are one line on stderr; ``--debug`` shows the traceback of failures instead. A snapshot, plot or history that cannot be written is a warning
 naming the file, and the run goes on.
 
 The package, by what each module holds:
