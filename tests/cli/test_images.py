@@ -207,7 +207,9 @@ def test_weights_whose_meta_is_a_bomb_are_refused_in_bounded_memory(
         address_space=CHILD_ADDRESS_SPACE, timeout=600,
     )  # fmt: skip
     assert done.returncode == 1
-    assert done.peak_bytes < BOUND_BYTES / 4, done.peak_bytes
+    # A naah process that has imported everything is about 0.4 GB before it reads
+    # a byte; the bomb took 1.37 GB before the guarded reader.
+    assert done.peak_bytes < BOUND_BYTES / 2, done.peak_bytes
     assert done.stderr == (
         f"naah: error: weights file '{bombs / 'meta.mat'}' is not a readable "
         "MAT-file: meta.junk is a 1x134217728 array of 134,217,728 values; the "
